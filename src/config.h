@@ -1,0 +1,43 @@
+/* Compile-time geometry of the allocator. Everything a reader needs to
+ * picture a SuperSlab is here. */
+#ifndef HAKMEM_CONFIG_H
+#define HAKMEM_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HAK_PAGE 4096u
+#define HAK_ALIGN 16u
+
+/* Tiny: 16 classes up to 1039 usable bytes, 2 MiB SuperSlabs of 64 KiB slabs. */
+#define HAK_TINY_CLASSES 16
+#define HAK_TINY_MAX 1039u
+/* Mid: 16 classes for requests up to 32 KiB, 2 MiB SuperSlabs of 256 KiB
+ * slabs (a 64 KiB slab would hold one 32 KiB block). */
+#define HAK_MID_CLASSES 16
+#define HAK_MID_MAX 32768u
+#define HAK_NUM_CLASSES (HAK_TINY_CLASSES + HAK_MID_CLASSES)
+
+#define HAK_SS_SHIFT_TINY 21
+#define HAK_SLAB_SHIFT_TINY 16
+#define HAK_SS_SHIFT_MID 21
+#define HAK_SLAB_SHIFT_MID 18
+#define HAK_MAX_SLABS_PER_SS 32
+
+/* The registry resolves addresses at the smallest SuperSlab size (1 MiB,
+ * Small-Mid's), so every pool can register into it. */
+#define HAK_REG_GRAIN_SHIFT 20
+
+/* Large blocks: metadata in the 64 bytes before the user pointer. */
+#define HAK_LARGE_HDR 64u
+
+enum hak_pool_kind { HAK_POOL_TINY = 0, HAK_POOL_MID = 1, HAK_POOL_SMALLMID = 2, HAK_NUM_POOLS = 3 };
+
+#define HAK_LIKELY(x) __builtin_expect(!!(x), 1)
+#define HAK_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define HAK_INTERNAL __attribute__((visibility("hidden")))
+#define HAK_API __attribute__((visibility("default")))
+
+static inline uintptr_t hak_align_up(uintptr_t x, uintptr_t a) { return (x + a - 1) & ~(a - 1); }
+
+#endif

@@ -1,0 +1,120 @@
+#include "env.h"
+#include "log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct hak_env hak_env = {
+	.stats = 0,
+	.warm_superslabs = 4,
+	.purge_delay_ms = 1000,
+	.large_cache_mb = 64,
+	.nprewarm = 0,
+};
+
+int hak_env_parse_long(const char *s, long min, long max, long *out)
+{
+	char *end;
+	if (!s || !*s)
+		return -1;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int hak_env_parse_bool(const char *s, int *out)
+{
+	if (!s)
+		return -1;
+	if (!strcmp(s, "1") || !strcmp(s, "yes") || !strcmp(s, "on") || !strcmp(s, "true"))
+		*out = 1;
+	else if (!strcmp(s, "0") || !strcmp(s, "no") || !strcmp(s, "off") || !strcmp(s, "false"))
+		*out = 0;
+	else
+		return -1;
+	return 0;
+}
+
+/* "64:4,256:2": request size and slab count, both positive. */
+int hak_env_parse_prewarm(const char *s, struct hak_prewarm *out, unsigned max, unsigned *n)
+{
+	unsigned k = 0;
+	if (!s || !*s)
+		return -1;
+	while (*s) {
+		char *end;
+		errno = 0;
+		unsigned long size = strtoul(s, &end, 10);
+		if (errno || end == s || *end != ':' || size == 0 || size > HAK_MID_MAX)
+			return -1;
+		s = end + 1;
+		unsigned long slabs = strtoul(s, &end, 10);
+		if (errno || end == s || slabs == 0 || slabs > 4096 || (*end && *end != ','))
+			return -1;
+		if (k == max)
+			return -1;
+		out[k].size = (uint32_t)size;
+		out[k].slabs = (uint32_t)slabs;
+		k++;
+		s = *end ? end + 1 : end;
+		if (*end && !*s)
+			return -1; /* trailing comma */
+	}
+	*n = k;
+	return 0;
+}
+
+static void warn_bad(const char *name, const char *value, const char *accepted, const char *dflt)
+{
+	hak_log("hakmem: ignoring %s=\"%s\": expected %s; using the default (%s)\n", name, value,
+		accepted, dflt);
+}
+
+static void load_long(const char *name, long min, long max, const char *accepted, long *dst)
+{
+	const char *v = getenv(name);
+	long x;
+	char dflt[32];
+	if (!v)
+		return;
+	if (hak_env_parse_long(v, min, max, &x) == 0) {
+		*dst = x;
+		return;
+	}
+	snprintf(dflt, sizeof dflt, "%ld", *dst);
+	warn_bad(name, v, accepted, dflt);
+}
+
+void hak_env_load(void)
+{
+	const char *v;
+	long x;
+
+	if ((v = getenv("HAKMEM_STATS")) && hak_env_parse_bool(v, &hak_env.stats))
+		warn_bad("HAKMEM_STATS", v, "0 or 1", "0");
+
+	x = hak_env.warm_superslabs;
+	load_long("HAKMEM_WARM_SUPERSLABS", 0, 4096, "a count from 0 to 4096", &x);
+	hak_env.warm_superslabs = (unsigned)x;
+
+	load_long("HAKMEM_PURGE_DELAY_MS", -1, 3600000,
+		  "milliseconds from 0 to 3600000, or -1 to never purge", &hak_env.purge_delay_ms);
+
+	x = hak_env.large_cache_mb;
+	load_long("HAKMEM_LARGE_CACHE_MB", 0, 1 << 20, "megabytes from 0 to 1048576", &x);
+	hak_env.large_cache_mb = (unsigned)x;
+
+	if ((v = getenv("HAKMEM_PREWARM")) &&
+	    hak_env_parse_prewarm(v, hak_env.prewarm, HAK_MAX_PREWARM, &hak_env.nprewarm)) {
+		hak_env.nprewarm = 0;
+		warn_bad("HAKMEM_PREWARM", v,
+			 "SIZE:SLABS[,SIZE:SLABS...] with SIZE 1..32768 bytes and SLABS 1..4096, "
+			 "at most 16 entries, e.g. 64:4,256:2",
+			 "no prewarm");
+	}
+}

@@ -1,0 +1,33 @@
+/* HAKMEM_* settings, parsed once at first use. */
+#ifndef HAKMEM_ENV_H
+#define HAKMEM_ENV_H
+
+#include "config.h"
+
+struct hak_prewarm {
+	uint32_t size;  /* request size in bytes; its class is prewarmed */
+	uint32_t slabs; /* slabs to map and fault in at start */
+};
+
+#define HAK_MAX_PREWARM 16
+
+struct hak_env {
+	int stats;                  /* HAKMEM_STATS: print the table at exit */
+	unsigned warm_superslabs;   /* HAKMEM_WARM_SUPERSLABS: kept mapped per pool */
+	long purge_delay_ms;        /* HAKMEM_PURGE_DELAY_MS: -1 never purges */
+	unsigned large_cache_mb;    /* HAKMEM_LARGE_CACHE_MB */
+	unsigned nprewarm;          /* HAKMEM_PREWARM=SIZE:SLABS,... */
+	struct hak_prewarm prewarm[HAK_MAX_PREWARM];
+};
+
+HAK_INTERNAL extern struct hak_env hak_env;
+
+/* Reads the environment into hak_env; warns once per bad value. */
+HAK_INTERNAL void hak_env_load(void);
+
+/* Parsers, exposed for unit tests. Return 0 on success, -1 on a bad value. */
+HAK_INTERNAL int hak_env_parse_long(const char *s, long min, long max, long *out);
+HAK_INTERNAL int hak_env_parse_bool(const char *s, int *out);
+HAK_INTERNAL int hak_env_parse_prewarm(const char *s, struct hak_prewarm *out, unsigned max, unsigned *n);
+
+#endif

@@ -1,0 +1,47 @@
+/* Large blocks: their own mmap'd spans, with a small cache of freed spans
+ * so that a malloc(4 MiB)/free loop does not fault on every turn. The 64
+ * bytes before the user pointer hold the span's metadata; its last byte
+ * is the HAK_HDR_LARGE header. */
+#ifndef HAKMEM_LARGE_H
+#define HAKMEM_LARGE_H
+
+#include "config.h"
+
+#define HAK_LARGE_MAGIC 0x68616b6d4c617267ull /* "hakmLarg" */
+
+struct hak_large_hdr {
+	uint64_t magic;
+	uint8_t *base;    /* start of the mapping */
+	size_t map_size;  /* bytes mapped */
+	size_t requested; /* bytes asked for */
+	uint64_t reserved[3];
+	uint8_t pad[7];
+	uint8_t tag; /* HAK_HDR_LARGE; sits at p-1 */
+};
+
+_Static_assert(sizeof(struct hak_large_hdr) == HAK_LARGE_HDR, "large header is 64 bytes");
+
+static inline struct hak_large_hdr *hak_large_hdr(void *p) { return (struct hak_large_hdr *)p - 1; }
+
+static inline size_t hak_large_usable(void *p)
+{
+	struct hak_large_hdr *h = hak_large_hdr(p);
+	return (size_t)(h->base + h->map_size - (uint8_t *)p);
+}
+
+/* align is a power of two; <= 64 means no constraint beyond 64. */
+HAK_INTERNAL void *hak_large_alloc(size_t n, size_t align);
+HAK_INTERNAL void hak_large_free(void *p);
+/* Resizes in place or by mremap; NULL when the caller must copy. */
+HAK_INTERNAL void *hak_large_resize(void *p, size_t n);
+/* 1 when p is the user pointer of a live large block (hash lookup). */
+HAK_INTERNAL int hak_large_owns(const void *p);
+/* Calls fn for every live large block, under the large lock. */
+HAK_INTERNAL void hak_large_foreach(void (*fn)(void *p, void *arg), void *arg);
+HAK_INTERNAL void hak_large_trim(int force);
+
+HAK_INTERNAL void hak_large_fork_prepare(void);
+HAK_INTERNAL void hak_large_fork_parent(void);
+HAK_INTERNAL void hak_large_fork_child(void);
+
+#endif

@@ -1,0 +1,83 @@
+#include "lifecycle.h"
+#include "env.h"
+#include "large.h"
+#include "log.h"
+#include "pool.h"
+#include "size_class.h"
+#include "stats.h"
+#include "tcache.h"
+
+#include <pthread.h>
+#include <sched.h>
+
+atomic_int hak_init_state;
+static __thread int in_init __attribute__((tls_model("initial-exec")));
+
+HAK_INTERNAL void hak_registry_fork_prepare(void);
+HAK_INTERNAL void hak_registry_fork_parent(void);
+HAK_INTERNAL void hak_registry_fork_child(void);
+
+/* Lock order: thread-cache list, pools (each pool, then its slabs), large
+ * spans, registry. The child re-initialises rather than unlocks: the
+ * threads that held nothing are gone, and so is any waiter. */
+static void fork_prepare(void)
+{
+	hak_tcache_fork_prepare();
+	hak_pools_lock_all();
+	hak_large_fork_prepare();
+	hak_registry_fork_prepare();
+}
+
+static void fork_parent(void)
+{
+	hak_registry_fork_parent();
+	hak_large_fork_parent();
+	hak_pools_unlock_all();
+	hak_tcache_fork_parent();
+}
+
+static void fork_child(void)
+{
+	hak_registry_fork_child();
+	hak_large_fork_child();
+	hak_pools_reinit_locks();
+	hak_tcache_fork_child();
+}
+
+static void prewarm(void)
+{
+	for (unsigned i = 0; i < hak_env.nprewarm; i++) {
+		unsigned cls = hak_size_class(hak_env.prewarm[i].size);
+		if (hak_pool_prewarm(cls, hak_env.prewarm[i].slabs) < 0)
+			hak_log("hakmem: HAKMEM_PREWARM: could not map %u slabs for %u-byte blocks "
+				"(out of memory); continuing without them\n",
+				hak_env.prewarm[i].slabs, hak_env.prewarm[i].size);
+	}
+}
+
+void hak_init_slow(void)
+{
+	int expected = 0;
+	if (atomic_compare_exchange_strong(&hak_init_state, &expected, 1)) {
+		in_init = 1;
+		hak_env_load();
+		hak_tcache_global_init();
+		pthread_atfork(fork_prepare, fork_parent, fork_child);
+		prewarm();
+		in_init = 0;
+		atomic_store_explicit(&hak_init_state, 2, memory_order_release);
+		return;
+	}
+	/* Our own set-up allocating: defaults are good enough for that. */
+	if (in_init)
+		return;
+	while (atomic_load_explicit(&hak_init_state, memory_order_acquire) != 2)
+		sched_yield();
+}
+
+__attribute__((destructor)) static void hak_at_exit(void)
+{
+	if (atomic_load(&hak_init_state) != 2)
+		return;
+	hak_stats_at_exit();
+}

@@ -1,0 +1,57 @@
+#include "os.h"
+
+#include <errno.h>
+#include <sys/mman.h>
+#include <time.h>
+
+static void *map_raw(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		       -1, 0);
+	if (p == MAP_FAILED) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return p;
+}
+
+void *hak_os_map(size_t size) { return map_raw(size); }
+
+/* Over-map by the alignment and trim both ends: two extra munmaps, once
+ * per SuperSlab, buy a pointer-to-SuperSlab lookup that is a single mask. */
+void *hak_os_map_aligned(size_t size, size_t align)
+{
+	if (size + align < size) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	uint8_t *raw = map_raw(size + align);
+	if (!raw)
+		return NULL;
+	uint8_t *p = (uint8_t *)hak_align_up((uintptr_t)raw, align);
+	if (p > raw)
+		munmap(raw, (size_t)(p - raw));
+	size_t tail = (size_t)((raw + size + align) - (p + size));
+	if (tail)
+		munmap(p + size, tail);
+	return p;
+}
+
+void hak_os_unmap(void *p, size_t size)
+{
+	if (p)
+		munmap(p, size);
+}
+
+void hak_os_purge(void *p, size_t size)
+{
+	if (size)
+		madvise(p, size, MADV_DONTNEED);
+}
+
+uint64_t hak_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}

@@ -1,0 +1,15 @@
+/* The allocator's only contact with the kernel's memory calls. */
+#ifndef HAKMEM_OS_H
+#define HAKMEM_OS_H
+
+#include "config.h"
+
+/* size-aligned mapping of size bytes (size a power of two); NULL on failure. */
+HAK_INTERNAL void *hak_os_map_aligned(size_t size, size_t align);
+HAK_INTERNAL void *hak_os_map(size_t size);
+HAK_INTERNAL void hak_os_unmap(void *p, size_t size);
+/* Gives pages back; they read as zero and fault again on next touch. */
+HAK_INTERNAL void hak_os_purge(void *p, size_t size);
+HAK_INTERNAL uint64_t hak_now_ns(void);
+
+#endif

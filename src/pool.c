@@ -1,0 +1,479 @@
+#include "pool.h"
+#include "env.h"
+#include "os.h"
+#include "slab.h"
+#include "stats.h"
+
+#include <errno.h>
+
+#define POOL_INIT(k, ssb, slb, first, count)                                                       \
+	[k] = {.lock = PTHREAD_MUTEX_INITIALIZER,                                                  \
+	       .kind = k,                                                                          \
+	       .ss_shift = ssb,                                                                    \
+	       .slab_shift = slb,                                                                  \
+	       .class_first = first,                                                               \
+	       .class_count = count}
+
+struct hak_pool hak_pools[HAK_NUM_POOLS] = {
+	POOL_INIT(HAK_POOL_TINY, HAK_SS_SHIFT_TINY, HAK_SLAB_SHIFT_TINY, 0, HAK_TINY_CLASSES),
+	POOL_INIT(HAK_POOL_MID, HAK_SS_SHIFT_MID, HAK_SLAB_SHIFT_MID, HAK_TINY_CLASSES, HAK_MID_CLASSES),
+	POOL_INIT(HAK_POOL_SMALLMID, 20, 16, 0, 0),
+};
+
+/* ---- intrusive lists ---- */
+
+static void slist_push(struct hak_slab_list *l, struct hak_slab *s)
+{
+	s->next = NULL;
+	s->prev = l->tail;
+	if (l->tail)
+		l->tail->next = s;
+	else
+		l->head = s;
+	l->tail = s;
+	l->n++;
+}
+
+static void slist_remove(struct hak_slab_list *l, struct hak_slab *s)
+{
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		l->head = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	else
+		l->tail = s->prev;
+	s->next = s->prev = NULL;
+	l->n--;
+}
+
+static void sslist_push(struct hak_ss_list *l, struct hak_superslab *ss)
+{
+	ss->next = NULL;
+	ss->prev = l->tail;
+	if (l->tail)
+		l->tail->next = ss;
+	else
+		l->head = ss;
+	l->tail = ss;
+	l->n++;
+}
+
+static void sslist_remove(struct hak_ss_list *l, struct hak_superslab *ss)
+{
+	if (ss->prev)
+		ss->prev->next = ss->next;
+	else
+		l->head = ss->next;
+	if (ss->next)
+		ss->next->prev = ss->prev;
+	else
+		l->tail = ss->prev;
+	ss->next = ss->prev = NULL;
+	l->n--;
+}
+
+static void with_free_add(struct hak_pool *pl, struct hak_superslab *ss)
+{
+	ss->free_prev = NULL;
+	ss->free_next = pl->with_free;
+	if (pl->with_free)
+		pl->with_free->free_prev = ss;
+	pl->with_free = ss;
+}
+
+static void with_free_remove(struct hak_pool *pl, struct hak_superslab *ss)
+{
+	if (ss->free_prev)
+		ss->free_prev->free_next = ss->free_next;
+	else
+		pl->with_free = ss->free_next;
+	if (ss->free_next)
+		ss->free_next->free_prev = ss->free_prev;
+	ss->free_next = ss->free_prev = NULL;
+}
+
+static struct hak_slab_list *partial_list(struct hak_pool *pl, unsigned cls)
+{
+	return &pl->partial[cls - pl->class_first];
+}
+
+/* ---- SuperSlab life cycle ---- */
+
+static struct hak_superslab *ss_map_new(struct hak_pool *pl, unsigned reason, struct hak_event_buf *ev)
+{
+	uint64_t t0 = hak_now_ns();
+	struct hak_superslab *ss = hak_superslab_map(pl->kind, pl->ss_shift, pl->slab_shift);
+	if (!ss)
+		return NULL;
+	sslist_push(&pl->active, ss);
+	with_free_add(pl, ss);
+	HAK_STAT_ADD(ss_mapped, 1);
+	HAK_STAT_ADD(ss_live, 1);
+	HAK_STAT_ADD(mapped_bytes, ss->size);
+	HAK_STAT_ADD(pages_touched, 1);
+	hak_event_add(ev, (struct hak_event){.type = HAK_EV_SS_MMAP, .pool = pl->kind, .reason = (uint8_t)reason,
+					     .ss = (uintptr_t)ss, .size = ss->size, .ns = hak_now_ns() - t0});
+	return ss;
+}
+
+static void ss_unmap(struct hak_pool *pl, struct hak_ss_list *from, struct hak_superslab *ss,
+		     unsigned reason, struct hak_event_buf *ev)
+{
+	sslist_remove(from, ss);
+	HAK_STAT_ADD(ss_unmapped, 1);
+	HAK_STAT_SUB(ss_live, 1);
+	HAK_STAT_SUB(ss_warm, 1);
+	HAK_STAT_SUB(mapped_bytes, ss->size);
+	hak_event_add(ev, (struct hak_event){.type = HAK_EV_SS_MUNMAP, .pool = pl->kind, .reason = (uint8_t)reason,
+					     .ss = (uintptr_t)ss, .size = ss->size});
+	hak_superslab_unmap(ss);
+}
+
+/* Every slab is FREE or EMPTY: park the SuperSlab, resident, in the warm
+ * cache. Unmapping now would make the next burst fault all over again. */
+static void ss_to_warm(struct hak_pool *pl, struct hak_superslab *ss, uint64_t now)
+{
+	for (unsigned i = 0; i < ss->nslabs; i++) {
+		struct hak_slab *s = &ss->slabs[i];
+		if (s->state == SLAB_EMPTY)
+			slist_remove(s->purged ? &pl->empty_purged : &pl->empty, s);
+		s->state = SLAB_FREE;
+		s->cls = HAK_NO_CLASS;
+	}
+	if (ss->free_slots)
+		with_free_remove(pl, ss);
+	ss->free_slots = ss->nslabs == 32 ? 0xffffffffu : (1u << ss->nslabs) - 1;
+	sslist_remove(&pl->active, ss);
+	ss->warm = 1;
+	ss->warm_since_ns = now;
+	sslist_push(&pl->warm, ss);
+	HAK_STAT_ADD(ss_warm, 1);
+}
+
+static struct hak_superslab *ss_from_warm(struct hak_pool *pl, struct hak_event_buf *ev)
+{
+	struct hak_ss_list *l = pl->warm.tail ? &pl->warm : &pl->warm_purged;
+	struct hak_superslab *ss = l->tail; /* hottest first */
+	if (!ss)
+		return NULL;
+	sslist_remove(l, ss);
+	ss->warm = 0;
+	ss->purged = 0;
+	sslist_push(&pl->active, ss);
+	with_free_add(pl, ss);
+	HAK_STAT_ADD(ss_reused, 1);
+	HAK_STAT_SUB(ss_warm, 1);
+	hak_event_add(ev, (struct hak_event){.type = HAK_EV_SS_REUSE, .pool = pl->kind, .ss = (uintptr_t)ss});
+	return ss;
+}
+
+/* ---- slab transitions (pool lock and slab lock held) ---- */
+
+static void slab_to_empty(struct hak_pool *pl, struct hak_slab *s, uint64_t now, struct hak_event_buf *ev)
+{
+	struct hak_superslab *ss = hak_slab_ss(s);
+	if (s->state == SLAB_PARTIAL)
+		slist_remove(partial_list(pl, s->cls), s);
+	s->state = SLAB_EMPTY;
+	s->empty_since_ns = now;
+	slist_push(&pl->empty, s);
+	HAK_STAT_ADD(slab_empty, 1);
+	hak_event_add(ev, (struct hak_event){.type = HAK_EV_SLAB_EMPTY, .pool = pl->kind, .ss = (uintptr_t)ss,
+					     .slab = s->index, .old_class = s->cls});
+	if (--ss->in_use == 0)
+		ss_to_warm(pl, ss, now);
+}
+
+/* Unowned slab: file it where its counts say it belongs. */
+static void slab_classify(struct hak_pool *pl, struct hak_slab *s, uint64_t now, struct hak_event_buf *ev)
+{
+	if (s->used == 0) {
+		slab_to_empty(pl, s, now, ev);
+	} else if (hak_slab_has_free(s)) {
+		if (s->state != SLAB_PARTIAL) {
+			s->state = SLAB_PARTIAL;
+			slist_push(partial_list(pl, s->cls), s);
+		}
+	} else {
+		s->state = SLAB_FULL;
+	}
+}
+
+static void slab_purge(struct hak_pool *pl, struct hak_slab *s, struct hak_event_buf *ev)
+{
+	struct hak_superslab *ss = hak_slab_ss(s);
+	unsigned keep = s->index == 0 ? 1 : 0;
+	uint32_t pages = s->touched_pages > keep ? s->touched_pages - keep : 0;
+	hak_os_purge(hak_slab_base(ss, s) + (size_t)keep * HAK_PAGE, (size_t)pages * HAK_PAGE);
+	s->touched_pages = keep;
+	s->carved = 0;
+	s->freelist = NULL;
+	s->purged = 1;
+	slist_remove(&pl->empty, s);
+	slist_push(&pl->empty_purged, s);
+	HAK_STAT_ADD(slab_purge, 1);
+	HAK_STAT_ADD(pages_purged, pages);
+	hak_event_add(ev, (struct hak_event){.type = HAK_EV_SLAB_PURGE, .pool = pl->kind, .ss = (uintptr_t)ss,
+					     .slab = s->index, .pages = pages});
+}
+
+/* Gives back what has sat unused past the purge delay: empty slabs are
+ * purged; warm SuperSlabs are purged, or unmapped beyond the warm limit.
+ * Bounded work per call keeps the pool lock short. */
+static void pool_maintain(struct hak_pool *pl, uint64_t now, int force, struct hak_event_buf *ev)
+{
+	long delay = hak_env.purge_delay_ms;
+	if (delay < 0 && !force)
+		return;
+	uint64_t due = force ? UINT64_MAX : now - (uint64_t)delay * 1000000u;
+	if (!force && now < (uint64_t)delay * 1000000u)
+		return;
+	unsigned work = force ? UINT32_MAX : 8;
+
+	while (work && !hak_events_full(ev) && pl->empty.head && pl->empty.head->empty_since_ns <= due) {
+		slab_purge(pl, pl->empty.head, ev);
+		work--;
+	}
+	if (atomic_load_explicit(&pl->transitions_in_flight, memory_order_acquire))
+		return; /* a free may still touch a slab header: keep every SuperSlab mapped */
+	while (work && !hak_events_full(ev)) {
+		struct hak_ss_list *l = pl->warm_purged.head ? &pl->warm_purged : &pl->warm;
+		struct hak_superslab *ss = l->head;
+		if (!ss || ss->warm_since_ns > due || pl->warm.n + pl->warm_purged.n <= hak_env.warm_superslabs)
+			break;
+		ss_unmap(pl, l, ss, HAK_MUNMAP_REASON_WARM_LIMIT, ev);
+		work--;
+	}
+	while (work && !hak_events_full(ev) && pl->warm.head && pl->warm.head->warm_since_ns <= due) {
+		struct hak_superslab *ss = pl->warm.head;
+		size_t pages = hak_superslab_purge(ss);
+		sslist_remove(&pl->warm, ss);
+		sslist_push(&pl->warm_purged, ss);
+		HAK_STAT_ADD(slab_purge, 1);
+		HAK_STAT_ADD(pages_purged, pages);
+		hak_event_add(ev, (struct hak_event){.type = HAK_EV_SLAB_PURGE, .pool = pl->kind,
+						     .ss = (uintptr_t)ss, .slab = 0xff, .pages = (uint32_t)pages});
+		work--;
+	}
+}
+
+/* ---- acquisition: partial, empty, free slot, warm, mmap ---- */
+
+static struct hak_slab *take_empty(struct hak_pool *pl, unsigned cls, struct hak_event_buf *ev)
+{
+	struct hak_slab_list *l = pl->empty.tail ? &pl->empty : &pl->empty_purged;
+	struct hak_slab *s = l->tail, *pick = NULL;
+	/* Prefer a slab already formatted for cls: its blocks need no re-carve. */
+	for (unsigned i = 0; s && i < 8; i++, s = s->prev)
+		if (s->cls == cls) {
+			pick = s;
+			break;
+		}
+	if (!pick)
+		pick = l->tail;
+	if (!pick)
+		return NULL;
+	slist_remove(l, pick);
+	unsigned old = pick->cls;
+	struct hak_superslab *ss = hak_slab_ss(pick);
+	if (old != cls)
+		hak_slab_format(ss, pick, cls);
+	ss->in_use++;
+	HAK_STAT_ADD(slab_reuse, 1);
+	if (old != cls)
+		HAK_STAT_ADD(slab_class_changes, 1);
+	hak_event_add(ev, (struct hak_event){.type = HAK_EV_SLAB_REUSE, .pool = pl->kind, .ss = (uintptr_t)ss,
+					     .slab = pick->index, .old_class = (uint8_t)old,
+					     .new_class = (uint8_t)cls, .pages = pick->touched_pages});
+	return pick;
+}
+
+static struct hak_slab *take_free_slot(struct hak_pool *pl, unsigned cls)
+{
+	struct hak_superslab *ss = pl->with_free;
+	if (!ss)
+		return NULL;
+	unsigned i = (unsigned)__builtin_ctz(ss->free_slots);
+	ss->free_slots &= ~(1u << i);
+	if (!ss->free_slots)
+		with_free_remove(pl, ss);
+	struct hak_slab *s = &ss->slabs[i];
+	hak_slab_format(ss, s, cls);
+	ss->in_use++;
+	return s;
+}
+
+static struct hak_slab *pool_find_slab(struct hak_pool *pl, unsigned cls, unsigned reason,
+				       struct hak_event_buf *ev)
+{
+	struct hak_slab_list *pl_partial = partial_list(pl, cls);
+	struct hak_slab *s = pl_partial->tail;
+	if (s) {
+		slist_remove(pl_partial, s);
+		return s;
+	}
+	if ((s = take_empty(pl, cls, ev)))
+		return s;
+	if ((s = take_free_slot(pl, cls)))
+		return s;
+	if (ss_from_warm(pl, ev) || ss_map_new(pl, reason, ev))
+		return take_free_slot(pl, cls);
+	return NULL;
+}
+
+struct hak_slab *hak_pool_acquire(unsigned cls, void *owner)
+{
+	struct hak_pool *pl = hak_pool_of_class(cls);
+	struct hak_event_buf ev;
+	ev.n = 0;
+	pthread_mutex_lock(&pl->lock);
+	pool_maintain(pl, hak_now_ns(), 0, &ev);
+	struct hak_slab *s = pool_find_slab(pl, cls, HAK_MMAP_REASON_REFILL, &ev);
+	if (s) {
+		hak_spin_lock(&s->lock);
+		s->state = SLAB_OWNED;
+		s->owner = owner;
+		hak_spin_unlock(&s->lock);
+	}
+	pthread_mutex_unlock(&pl->lock);
+	hak_events_emit(&ev);
+	if (!s)
+		errno = ENOMEM;
+	return s;
+}
+
+void hak_pool_release(struct hak_slab *s)
+{
+	struct hak_pool *pl = hak_pool_of_class(s->cls);
+	struct hak_event_buf ev;
+	ev.n = 0;
+	pthread_mutex_lock(&pl->lock);
+	hak_spin_lock(&s->lock);
+	s->owner = NULL;
+	s->state = SLAB_FULL;
+	slab_classify(pl, s, hak_now_ns(), &ev);
+	hak_spin_unlock(&s->lock);
+	pthread_mutex_unlock(&pl->lock);
+	hak_events_emit(&ev);
+}
+
+void hak_pool_return_blocks(struct hak_slab *s, void *head, void *tail, uint32_t n)
+{
+	hak_spin_lock(&s->lock);
+	unsigned cls = s->cls;
+	hak_slab_put(s, head, tail, n);
+	/* Only an unowned slab that just left FULL or reached zero moves. */
+	int moves = !s->owner && (s->used == 0 || s->state == SLAB_FULL);
+	if (!moves) {
+		hak_spin_unlock(&s->lock);
+		return;
+	}
+	struct hak_pool *pl = hak_pool_of_class(cls);
+	atomic_fetch_add_explicit(&pl->transitions_in_flight, 1, memory_order_acq_rel);
+	hak_spin_unlock(&s->lock);
+
+	struct hak_event_buf ev;
+	ev.n = 0;
+	uint64_t now = hak_now_ns();
+	pthread_mutex_lock(&pl->lock);
+	hak_spin_lock(&s->lock);
+	/* Recheck: another thread may have taken or filed the slab meanwhile. */
+	if (!s->owner && s->cls == cls && (s->state == SLAB_FULL || s->state == SLAB_PARTIAL))
+		slab_classify(pl, s, now, &ev);
+	hak_spin_unlock(&s->lock);
+	atomic_fetch_sub_explicit(&pl->transitions_in_flight, 1, memory_order_acq_rel);
+	pool_maintain(pl, now, 0, &ev);
+	pthread_mutex_unlock(&pl->lock);
+	hak_events_emit(&ev);
+}
+
+int hak_pool_prewarm(unsigned cls, unsigned slabs)
+{
+	struct hak_pool *pl = hak_pool_of_class(cls);
+	int done = 0;
+	for (unsigned i = 0; i < slabs; i++) {
+		struct hak_event_buf ev;
+		ev.n = 0;
+		pthread_mutex_lock(&pl->lock);
+		struct hak_slab *s = pool_find_slab(pl, cls, HAK_MMAP_REASON_PREWARM, &ev);
+		if (s) {
+			struct hak_superslab *ss = hak_slab_ss(s);
+			size_t npages = hak_ss_slab_size(ss) / HAK_PAGE;
+			volatile uint8_t *base = hak_slab_base(ss, s);
+			/* Fault the pages in now, off the hot path. */
+			for (size_t pg = s->touched_pages; pg < npages; pg++)
+				base[pg * HAK_PAGE + HAK_PAGE - 1] = 0;
+			HAK_STAT_ADD(pages_touched, npages - s->touched_pages);
+			s->touched_pages = (uint32_t)npages;
+			s->purged = 0;
+			/* Partial even though used == 0: prewarmed slabs are never
+			 * purged before their first use. */
+			hak_spin_lock(&s->lock);
+			s->owner = NULL;
+			s->state = SLAB_PARTIAL;
+			slist_push(partial_list(pl, cls), s);
+			hak_spin_unlock(&s->lock);
+			done++;
+		}
+		pthread_mutex_unlock(&pl->lock);
+		hak_events_emit(&ev);
+		if (!s)
+			return -1;
+	}
+	return done;
+}
+
+void hak_pool_trim(int force)
+{
+	for (unsigned k = 0; k < HAK_NUM_POOLS; k++) {
+		struct hak_pool *pl = &hak_pools[k];
+		struct hak_event_buf ev;
+		do {
+			ev.n = 0;
+			pthread_mutex_lock(&pl->lock);
+			pool_maintain(pl, hak_now_ns(), force, &ev);
+			pthread_mutex_unlock(&pl->lock);
+			hak_events_emit(&ev);
+		} while (ev.n == HAK_EVENT_BUF);
+	}
+}
+
+/* ---- fork ---- */
+
+static void lock_all_slabs(struct hak_ss_list *l, int lock)
+{
+	for (struct hak_superslab *ss = l->head; ss; ss = ss->next)
+		for (unsigned i = 0; i < ss->nslabs; i++) {
+			if (lock)
+				hak_spin_lock(&ss->slabs[i].lock);
+			else
+				hak_spin_unlock(&ss->slabs[i].lock);
+		}
+}
+
+void hak_pools_lock_all(void)
+{
+	for (unsigned k = 0; k < HAK_NUM_POOLS; k++) {
+		pthread_mutex_lock(&hak_pools[k].lock);
+		lock_all_slabs(&hak_pools[k].active, 1);
+	}
+}
+
+void hak_pools_unlock_all(void)
+{
+	for (unsigned k = HAK_NUM_POOLS; k-- > 0;) {
+		lock_all_slabs(&hak_pools[k].active, 0);
+		pthread_mutex_unlock(&hak_pools[k].lock);
+	}
+}
+
+void hak_pools_reinit_locks(void)
+{
+	for (unsigned k = 0; k < HAK_NUM_POOLS; k++) {
+		lock_all_slabs(&hak_pools[k].active, 0);
+		pthread_mutex_init(&hak_pools[k].lock, NULL);
+		atomic_store(&hak_pools[k].transitions_in_flight, 0);
+	}
+}

@@ -1,0 +1,70 @@
+/* The shared pool: where a thread gets its next slab and where slabs go
+ * when they empty. One pool per SuperSlab geometry (Tiny, Mid, Small-Mid),
+ * each under its own lock; the fast paths never come here. */
+#ifndef HAKMEM_POOL_H
+#define HAKMEM_POOL_H
+
+#include "events.h"
+#include "superslab.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+struct hak_slab_list {
+	struct hak_slab *head, *tail;
+	uint32_t n;
+};
+
+struct hak_ss_list {
+	struct hak_superslab *head, *tail;
+	uint32_t n;
+};
+
+struct hak_pool {
+	pthread_mutex_t lock;
+	uint8_t kind;
+	uint8_t ss_shift;
+	uint8_t slab_shift;
+	uint8_t class_first;
+	uint8_t class_count;
+	struct hak_slab_list partial[16];    /* per class, unowned slabs with free blocks */
+	struct hak_slab_list empty;          /* used == 0, pages resident; oldest first */
+	struct hak_slab_list empty_purged;   /* used == 0, pages given back */
+	struct hak_ss_list active;           /* SuperSlabs in service */
+	struct hak_ss_list warm;             /* wholly empty, resident; oldest first */
+	struct hak_ss_list warm_purged;      /* wholly empty, purged, still mapped */
+	struct hak_superslab *with_free;     /* active SuperSlabs with a SLAB_FREE slot */
+	atomic_uint transitions_in_flight;   /* frees between slab and pool lock: no unmap */
+};
+
+HAK_INTERNAL extern struct hak_pool hak_pools[HAK_NUM_POOLS];
+
+static inline struct hak_pool *hak_pool_of_class(unsigned cls) { return &hak_pools[hak_class_pool(cls)]; }
+
+/* The slab holding block p of class cls. */
+static inline struct hak_slab *hak_block_slab(const void *p, unsigned cls, struct hak_superslab **ssp)
+{
+	const struct hak_pool *pl = hak_pool_of_class(cls);
+	struct hak_superslab *ss =
+		(struct hak_superslab *)((uintptr_t)p & ~(((uintptr_t)1 << pl->ss_shift) - 1));
+	*ssp = ss;
+	return &ss->slabs[((uintptr_t)p - (uintptr_t)ss) >> pl->slab_shift];
+}
+
+/* A slab of class cls, SLAB_OWNED by owner, or NULL (errno ENOMEM). */
+HAK_INTERNAL struct hak_slab *hak_pool_acquire(unsigned cls, void *owner);
+/* The owner is done with s: it goes to the partial or empty list, or
+ * waits as full until a free makes room. */
+HAK_INTERNAL void hak_pool_release(struct hak_slab *s);
+/* Returns a chain of n blocks to slab s (any thread). */
+HAK_INTERNAL void hak_pool_return_blocks(struct hak_slab *s, void *head, void *tail, uint32_t n);
+/* Maps, formats and faults in slabs of class cls, left on its partial list. */
+HAK_INTERNAL int hak_pool_prewarm(unsigned cls, unsigned slabs);
+/* Purges and unmaps whatever is due now, or everything when force. */
+HAK_INTERNAL void hak_pool_trim(int force);
+
+HAK_INTERNAL void hak_pools_lock_all(void);
+HAK_INTERNAL void hak_pools_unlock_all(void);
+HAK_INTERNAL void hak_pools_reinit_locks(void);
+
+#endif

@@ -1,0 +1,52 @@
+/* Size classes and the one-byte block header.
+ *
+ * Class ids: 0..15 Tiny (header 0xa0|c), 16..31 Mid (0x90|c-16),
+ * Small-Mid later at 32.. (0xb0|c). A block's header sits at p-1, in the
+ * last byte of the previous block's stride, so usable = stride - 1 and
+ * every user pointer stays 16-aligned. Freed blocks carry live ^ 0x40,
+ * so a double free is visible in O(1). All header values are >= 0x80:
+ * neither NUL nor printable ASCII, which is what string overflows write. */
+#ifndef HAKMEM_SIZE_CLASS_H
+#define HAKMEM_SIZE_CLASS_H
+
+#include "config.h"
+
+#define HAK_HDR_TINY 0xa0u
+#define HAK_HDR_MID 0x90u
+#define HAK_HDR_SMALLMID 0xb0u
+#define HAK_HDR_FREED_BIT 0x40u
+#define HAK_HDR_LARGE 0x8eu   /* large span; metadata just below */
+#define HAK_HDR_ALIGNED 0x8fu /* aligned pointer inside a slab block */
+#define HAK_NO_CLASS 0xffu
+
+HAK_INTERNAL extern const uint8_t hak_tiny_index[66];
+HAK_INTERNAL extern const uint8_t hak_mid_index[129];
+HAK_INTERNAL extern const uint8_t hak_hdr_class[256];
+HAK_INTERNAL extern const uint32_t hak_class_stride[HAK_NUM_CLASSES];
+
+static inline unsigned hak_tiny_class(size_t n) { return hak_tiny_index[(n + 16) >> 4]; }
+
+/* Any size served from slabs; HAK_NO_CLASS for large. */
+static inline unsigned hak_size_class(size_t n)
+{
+	if (HAK_LIKELY(n <= HAK_TINY_MAX))
+		return hak_tiny_class(n);
+	if (n <= HAK_MID_MAX)
+		return hak_mid_index[(n + 255) >> 8];
+	return HAK_NO_CLASS;
+}
+
+static inline unsigned hak_class_pool(unsigned c) { return c < HAK_TINY_CLASSES ? HAK_POOL_TINY : HAK_POOL_MID; }
+static inline size_t hak_class_usable(unsigned c) { return hak_class_stride[c] - 1; }
+
+static inline uint8_t hak_hdr_live(unsigned c)
+{
+	return c < HAK_TINY_CLASSES ? (uint8_t)(HAK_HDR_TINY | c) : (uint8_t)(HAK_HDR_MID | (c - HAK_TINY_CLASSES));
+}
+static inline uint8_t hak_hdr_freed(unsigned c) { return hak_hdr_live(c) ^ HAK_HDR_FREED_BIT; }
+
+/* Blocks moved per refill and the cache bound: small blocks in batches of
+ * 16, big ones fewer so one refill does not pin a whole slab. */
+HAK_INTERNAL unsigned hak_class_batch(unsigned c);
+
+#endif

@@ -1,0 +1,71 @@
+#include "slab.h"
+
+void hak_slab_format(struct hak_superslab *ss, struct hak_slab *s, unsigned cls)
+{
+	s->cls = (uint8_t)cls;
+	s->stride = hak_class_stride[cls];
+	s->capacity = (uint32_t)((hak_ss_slab_size(ss) - s->data_offset) / s->stride);
+	s->carved = 0;
+	s->used = 0;
+	s->freelist = NULL;
+}
+
+/* Pages [0, n) of the slab are touched once blocks [0, carved) exist:
+ * the last carved block's bytes end one byte before the next header. */
+static uint32_t pages_for_carved(const struct hak_slab *s, uint32_t carved, size_t slab_size)
+{
+	size_t end = s->data_offset + (size_t)carved * s->stride;
+	if (end > slab_size)
+		end = slab_size;
+	return (uint32_t)((end + HAK_PAGE - 1) / HAK_PAGE);
+}
+
+void hak_slab_take(struct hak_superslab *ss, struct hak_slab *s, unsigned want, void **head,
+		   void **tail, struct hak_take *t)
+{
+	void *h = NULL, *last = NULL;
+	uint32_t got = 0;
+
+	*t = (struct hak_take){0};
+	/* Freelist first: those pages are already resident. */
+	while (got < want && s->freelist) {
+		void *p = s->freelist;
+		s->freelist = hak_block_next(p);
+		if (last)
+			hak_block_set_next(last, p);
+		else
+			h = p;
+		last = p;
+		got++;
+	}
+	t->from_freelist = got;
+
+	uint32_t carve = want - got;
+	if (carve > s->capacity - s->carved)
+		carve = s->capacity - s->carved;
+	if (carve) {
+		uint8_t *p = hak_slab_data(ss, s) + (size_t)s->carved * s->stride;
+		uint8_t live = hak_hdr_live(s->cls);
+		for (uint32_t i = 0; i < carve; i++, p += s->stride) {
+			p[-1] = live;
+			if (last)
+				hak_block_set_next(last, p);
+			else
+				h = p;
+			last = p;
+		}
+		s->carved += carve;
+		got += carve;
+		t->from_carve = carve;
+		uint32_t hw = pages_for_carved(s, s->carved, hak_ss_slab_size(ss));
+		if (hw > s->touched_pages) {
+			t->new_pages = hw - s->touched_pages;
+			t->refault = s->purged;
+			s->touched_pages = hw;
+		}
+	}
+	s->used += got;
+	t->got = got;
+	*head = h;
+	*tail = last;
+}

@@ -1,0 +1,55 @@
+#include "superslab.h"
+#include "os.h"
+#include "registry.h"
+
+struct hak_superslab *hak_superslab_map(unsigned pool, unsigned ss_shift, unsigned slab_shift)
+{
+	size_t size = (size_t)1 << ss_shift;
+	struct hak_superslab *ss = hak_os_map_aligned(size, size);
+	if (!ss)
+		return NULL;
+	if (hak_registry_add(ss, size, pool)) {
+		hak_os_unmap(ss, size);
+		return NULL;
+	}
+	ss->magic = HAK_SS_MAGIC;
+	ss->pool = (uint8_t)pool;
+	ss->slab_shift = (uint8_t)slab_shift;
+	ss->nslabs = (uint8_t)(size >> slab_shift);
+	ss->size = size;
+	ss->free_slots = ss->nslabs == 32 ? 0xffffffffu : (1u << ss->nslabs) - 1;
+	ss->mapped_ns = hak_now_ns();
+	for (unsigned i = 0; i < ss->nslabs; i++) {
+		struct hak_slab *s = &ss->slabs[i];
+		s->index = (uint8_t)i;
+		s->cls = HAK_NO_CLASS;
+		s->state = SLAB_FREE;
+		/* Slab 0 shares its first page with this header. */
+		s->data_offset = i == 0 ? HAK_PAGE : HAK_ALIGN;
+		s->touched_pages = i == 0 ? 1 : 0;
+	}
+	return ss;
+}
+
+void hak_superslab_unmap(struct hak_superslab *ss)
+{
+	size_t size = ss->size;
+	hak_registry_remove(ss, size);
+	ss->magic = 0;
+	hak_os_unmap(ss, size);
+}
+
+size_t hak_superslab_purge(struct hak_superslab *ss)
+{
+	size_t pages = 0;
+	for (unsigned i = 0; i < ss->nslabs; i++) {
+		struct hak_slab *s = &ss->slabs[i];
+		unsigned keep = i == 0 ? 1 : 0;
+		pages += s->touched_pages - keep;
+		s->touched_pages = keep;
+		s->purged = 1;
+	}
+	hak_os_purge((uint8_t *)ss + HAK_PAGE, ss->size - HAK_PAGE);
+	ss->purged = 1;
+	return pages;
+}

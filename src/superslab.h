@@ -1,0 +1,93 @@
+/* SuperSlabs: big size-aligned mappings cut into slabs. The header and
+ * every slab's metadata live in the first page, so p & ~(size-1) finds
+ * the metadata of any block with one mask. */
+#ifndef HAKMEM_SUPERSLAB_H
+#define HAKMEM_SUPERSLAB_H
+
+#include "config.h"
+#include "lock.h"
+#include "size_class.h"
+
+#define HAK_SS_MAGIC 0x68616b6d53536c62ull /* "hakmSSlb" */
+
+enum hak_slab_state {
+	SLAB_FREE = 0, /* slot not formatted for any class */
+	SLAB_OWNED,    /* a thread's current slab for its class */
+	SLAB_PARTIAL,  /* unowned, has free blocks; on its class's partial list */
+	SLAB_FULL,     /* unowned, nothing free; on no list */
+	SLAB_EMPTY,    /* unowned, used == 0; on the pool's empty list */
+};
+
+struct hak_slab {
+	hak_spin_t lock; /* guards freelist/carved/used; state+owner need the pool lock too */
+	uint8_t cls;     /* HAK_NO_CLASS while SLAB_FREE */
+	uint8_t state;
+	uint8_t index;
+	uint8_t purged; /* pages were given back since last use: next faults are refaults */
+	uint32_t stride;
+	uint32_t capacity;
+	uint32_t carved;        /* blocks carved so far (bump) */
+	uint32_t used;          /* blocks out of the slab: in use or in a thread cache */
+	uint32_t touched_pages; /* high-water mark of pages touched, from the slab's start */
+	uint32_t data_offset;   /* block 0's user pointer, from the slab's start */
+	void *freelist;
+	void *owner; /* owning thread cache while SLAB_OWNED */
+	struct hak_slab *next, *prev;
+	uint64_t empty_since_ns;
+};
+
+struct hak_superslab {
+	uint64_t magic;
+	uint8_t pool;
+	uint8_t nslabs;
+	uint8_t slab_shift;
+	uint8_t warm; /* in the warm cache */
+	uint8_t purged;
+	uint32_t free_slots; /* bit i: slab i is SLAB_FREE */
+	uint32_t in_use;     /* slabs OWNED, PARTIAL or FULL */
+	size_t size;
+	uint64_t mapped_ns;
+	uint64_t warm_since_ns;
+	struct hak_superslab *next, *prev;           /* pool's active or warm list */
+	struct hak_superslab *free_next, *free_prev; /* pool's has-a-free-slot list */
+	struct hak_slab slabs[HAK_MAX_SLABS_PER_SS];
+};
+
+_Static_assert(sizeof(struct hak_superslab) < HAK_PAGE - 16, "SuperSlab header must fit a page");
+
+static inline uint8_t *hak_slab_base(struct hak_superslab *ss, const struct hak_slab *s)
+{
+	return (uint8_t *)ss + ((size_t)s->index << ss->slab_shift);
+}
+
+static inline uint8_t *hak_slab_data(struct hak_superslab *ss, const struct hak_slab *s)
+{
+	return hak_slab_base(ss, s) + s->data_offset;
+}
+
+static inline struct hak_superslab *hak_slab_ss(struct hak_slab *s)
+{
+	return (struct hak_superslab *)((uint8_t *)(s - s->index) - offsetof(struct hak_superslab, slabs));
+}
+
+static inline size_t hak_ss_slab_size(const struct hak_superslab *ss) { return (size_t)1 << ss->slab_shift; }
+
+/* Block index of p in its slab, or -1 when p is not a block start. */
+static inline long hak_slab_block_index(struct hak_superslab *ss, struct hak_slab *s, const void *p)
+{
+	uint8_t *data = hak_slab_data(ss, s);
+	if ((const uint8_t *)p < data)
+		return -1;
+	size_t off = (size_t)((const uint8_t *)p - data);
+	size_t i = off / s->stride;
+	if (i >= s->capacity || i * s->stride != off)
+		return -1;
+	return (long)i;
+}
+
+HAK_INTERNAL struct hak_superslab *hak_superslab_map(unsigned pool, unsigned ss_shift, unsigned slab_shift);
+HAK_INTERNAL void hak_superslab_unmap(struct hak_superslab *ss);
+/* madvise every slab's pages except the header page; slabs become pristine. */
+HAK_INTERNAL size_t hak_superslab_purge(struct hak_superslab *ss);
+
+#endif

@@ -1,0 +1,252 @@
+#include "tcache.h"
+#include "lifecycle.h"
+#include "pool.h"
+#include "trace_hooks.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+
+__thread struct hak_tcache hak_tc __attribute__((tls_model("initial-exec")));
+
+static pthread_mutex_t list_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct hak_tcache *list_head;
+static struct hak_class_counters exited[HAK_NUM_CLASSES]; /* caches of exited threads */
+static pthread_key_t exit_key;
+
+static void add_counters(struct hak_class_counters *dst, const struct hak_class_counters *src)
+{
+	for (unsigned c = 0; c < HAK_NUM_CLASSES; c++) {
+		dst[c].refills += src[c].refills;
+		dst[c].refill_blocks += src[c].refill_blocks;
+		dst[c].from_freelist += src[c].from_freelist;
+		dst[c].from_carve += src[c].from_carve;
+		dst[c].new_slabs += src[c].new_slabs;
+		dst[c].pages_touched += src[c].pages_touched;
+	}
+}
+
+/* Marks a slab taken for a single block outside any thread cache. */
+static char direct_owner;
+
+/* ---- single blocks, for threads without a usable cache ---- */
+
+static void *direct_alloc(unsigned cls)
+{
+	struct hak_slab *s = hak_pool_acquire(cls, &direct_owner);
+	if (!s)
+		return NULL;
+	void *head, *tail;
+	struct hak_take t;
+	hak_spin_lock(&s->lock);
+	hak_slab_take(hak_slab_ss(s), s, 1, &head, &tail, &t);
+	hak_spin_unlock(&s->lock);
+	hak_pool_release(s);
+	if (!t.got)
+		errno = ENOMEM;
+	return t.got ? head : NULL;
+}
+
+static void direct_free(void *p, unsigned cls)
+{
+	struct hak_superslab *ss;
+	struct hak_slab *s = hak_block_slab(p, cls, &ss);
+	hak_pool_return_blocks(s, p, p, 1);
+}
+
+/* ---- set-up and thread exit ---- */
+
+static void tcache_teardown(void *arg)
+{
+	struct hak_tcache *tc = arg;
+	hak_tcache_flush_all(tc);
+	for (unsigned c = 0; c < HAK_NUM_CLASSES; c++) {
+		tc->bins[c].max = 0;
+		if (tc->cur[c]) {
+			hak_pool_release(tc->cur[c]);
+			tc->cur[c] = NULL;
+		}
+	}
+	pthread_mutex_lock(&list_lock);
+	add_counters(exited, tc->ctr);
+	if (tc->prev)
+		tc->prev->next = tc->next;
+	else
+		list_head = tc->next;
+	if (tc->next)
+		tc->next->prev = tc->prev;
+	pthread_mutex_unlock(&list_lock);
+	/* Frees from later destructors of this thread go straight to slabs. */
+	tc->state = TC_DEAD;
+}
+
+void hak_tcache_global_init(void) { pthread_key_create(&exit_key, tcache_teardown); }
+
+/* Returns 1 when tc is ready to cache blocks. */
+static int tcache_ready(struct hak_tcache *tc)
+{
+	if (HAK_LIKELY(tc->state == TC_READY))
+		return 1;
+	if (tc->state != TC_UNINIT)
+		return 0; /* exiting, or re-entered from our own set-up */
+	tc->state = TC_INIT;
+	hak_init();
+	for (unsigned c = 0; c < HAK_NUM_CLASSES; c++)
+		tc->bins[c].max = 2 * hak_class_batch(c);
+	pthread_mutex_lock(&list_lock);
+	tc->next = list_head;
+	tc->prev = NULL;
+	if (list_head)
+		list_head->prev = tc;
+	list_head = tc;
+	pthread_mutex_unlock(&list_lock);
+	pthread_setspecific(exit_key, tc);
+	tc->state = TC_READY;
+	return 1;
+}
+
+/* ---- refill and flush ---- */
+
+void *hak_tcache_refill(struct hak_tcache *tc, unsigned cls)
+{
+	if (!tcache_ready(tc))
+		return direct_alloc(cls);
+
+	unsigned want = hak_class_batch(cls);
+	struct hak_slab *s = tc->cur[cls];
+	unsigned new_slab = 0;
+	void *head, *tail;
+	struct hak_take t;
+	for (;;) {
+		if (s) {
+			hak_spin_lock(&s->lock);
+			hak_slab_take(hak_slab_ss(s), s, want, &head, &tail, &t);
+			hak_spin_unlock(&s->lock);
+			if (t.got)
+				break;
+			hak_pool_release(s); /* spent: another thread's frees may revive it */
+		}
+		s = tc->cur[cls] = hak_pool_acquire(cls, tc);
+		if (!s)
+			return NULL;
+		new_slab = 1;
+		tc->ctr[cls].new_slabs++;
+	}
+	struct hak_class_counters *k = &tc->ctr[cls];
+	k->refills++;
+	k->refill_blocks += t.got;
+	k->from_freelist += t.from_freelist;
+	k->from_carve += t.from_carve;
+	k->pages_touched += t.new_pages;
+	HAK_TRACE_REFILL(cls, want, t.got, t.from_freelist, t.from_carve, new_slab, t.new_pages);
+	(void)new_slab;
+
+	if (t.got > 1) {
+		struct hak_bin *b = &tc->bins[cls];
+		hak_block_set_next(tail, b->head);
+		b->head = hak_block_next(head);
+		b->count += t.got - 1;
+	}
+	return head;
+}
+
+/* Returns a detached chain to the slabs, one lock round per run of blocks
+ * from the same slab. */
+static void return_chain(void *p, unsigned cls)
+{
+	while (p) {
+		struct hak_superslab *ss;
+		struct hak_slab *s = hak_block_slab(p, cls, &ss);
+		void *head = p, *tail = p;
+		uint32_t n = 1;
+		p = hak_block_next(p);
+		while (p) {
+			struct hak_superslab *ss2;
+			if (hak_block_slab(p, cls, &ss2) != s)
+				break;
+			tail = p;
+			n++;
+			p = hak_block_next(p);
+		}
+		hak_pool_return_blocks(s, head, tail, n);
+	}
+}
+
+/* Keeps the newest `keep` blocks (they are the cache-hot ones). */
+static void flush_bin(struct hak_bin *b, unsigned cls, uint32_t keep)
+{
+	if (b->count <= keep)
+		return;
+	void *chain;
+	if (keep == 0) {
+		chain = b->head;
+		b->head = NULL;
+	} else {
+		void *last = b->head;
+		for (uint32_t i = 1; i < keep; i++)
+			last = hak_block_next(last);
+		chain = hak_block_next(last);
+		hak_block_set_next(last, NULL);
+	}
+	b->count = keep;
+	return_chain(chain, cls);
+}
+
+void hak_tcache_free_slow(struct hak_tcache *tc, void *p, unsigned cls)
+{
+	if (!tcache_ready(tc)) {
+		direct_free(p, cls);
+		return;
+	}
+	struct hak_bin *b = &tc->bins[cls];
+	if (b->count >= b->max)
+		flush_bin(b, cls, b->max / 2);
+	hak_block_set_next(p, b->head);
+	b->head = p;
+	b->count++;
+}
+
+void hak_tcache_flush_all(struct hak_tcache *tc)
+{
+	for (unsigned c = 0; c < HAK_NUM_CLASSES; c++)
+		flush_bin(&tc->bins[c], c, 0);
+}
+
+void hak_tcache_sum_counters(struct hak_class_counters *out)
+{
+	pthread_mutex_lock(&list_lock);
+	memcpy(out, exited, sizeof exited);
+	for (struct hak_tcache *tc = list_head; tc; tc = tc->next)
+		add_counters(out, tc->ctr);
+	pthread_mutex_unlock(&list_lock);
+}
+
+/* ---- fork ---- */
+
+void hak_tcache_fork_prepare(void) { pthread_mutex_lock(&list_lock); }
+void hak_tcache_fork_parent(void) { pthread_mutex_unlock(&list_lock); }
+
+/* Only the forking thread lives on in the child: hand the other threads'
+ * current slabs back to the pool so their free space is not lost. Blocks
+ * in their bins stay counted as used, as they would in any allocator. */
+void hak_tcache_fork_child(void)
+{
+	pthread_mutex_init(&list_lock, NULL);
+	struct hak_tcache *self = &hak_tc;
+	struct hak_tcache *tc = list_head;
+	while (tc) {
+		struct hak_tcache *next = tc->next;
+		if (tc != self) {
+			for (unsigned c = 0; c < HAK_NUM_CLASSES; c++)
+				if (tc->cur[c])
+					hak_pool_release(tc->cur[c]);
+			add_counters(exited, tc->ctr);
+		}
+		tc = next;
+	}
+	list_head = NULL;
+	if (self->state == TC_READY) {
+		self->next = self->prev = NULL;
+		list_head = self;
+	}
+}

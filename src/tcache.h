@@ -1,0 +1,41 @@
+/* Thread caches: one LIFO bin of free blocks per class. malloc pops,
+ * free pushes; the slabs are visited only in batches (refill, flush). */
+#ifndef HAKMEM_TCACHE_H
+#define HAKMEM_TCACHE_H
+
+#include "slab.h"
+#include "stats.h"
+
+struct hak_bin {
+	void *head;
+	uint32_t count;
+	uint32_t max; /* 0 until the cache is ready, and again after thread exit */
+};
+
+enum hak_tcache_state { TC_UNINIT = 0, TC_INIT, TC_READY, TC_DEAD };
+
+struct hak_tcache {
+	struct hak_bin bins[HAK_NUM_CLASSES];
+	struct hak_slab *cur[HAK_NUM_CLASSES]; /* slab each class refills from */
+	struct hak_class_counters ctr[HAK_NUM_CLASSES];
+	struct hak_tcache *next, *prev; /* all live caches, for stats and fork */
+	uint8_t state;
+};
+
+HAK_INTERNAL extern __thread struct hak_tcache hak_tc __attribute__((tls_model("initial-exec")));
+
+/* Bin empty: refill it and return one block (NULL, errno ENOMEM). */
+HAK_INTERNAL void *hak_tcache_refill(struct hak_tcache *tc, unsigned cls);
+/* Bin full (or cache not ready): make room, then keep p. */
+HAK_INTERNAL void hak_tcache_free_slow(struct hak_tcache *tc, void *p, unsigned cls);
+/* Returns every cached block of the calling thread to its slab. */
+HAK_INTERNAL void hak_tcache_flush_all(struct hak_tcache *tc);
+/* Sums the refill counters of every cache, live and exited. */
+HAK_INTERNAL void hak_tcache_sum_counters(struct hak_class_counters *out);
+
+HAK_INTERNAL void hak_tcache_fork_prepare(void);
+HAK_INTERNAL void hak_tcache_fork_parent(void);
+HAK_INTERNAL void hak_tcache_fork_child(void);
+HAK_INTERNAL void hak_tcache_global_init(void);
+
+#endif
