@@ -4,6 +4,7 @@
 #include "large.h"
 #include "lifecycle.h"
 #include "pool.h"
+#include "ptr_track.h"
 #include "registry.h"
 #include "size_class.h"
 #include "tcache.h"
@@ -11,11 +12,6 @@
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
-
-/* Aligned pointers inside a slab block: p[-1] is HAK_HDR_ALIGNED and the
- * word at p-16 is the block's address xor this key, so a stray 0x8f byte
- * in user data is not mistaken for one. */
-#define ALIGNED_KEY ((uintptr_t)0x5a17ed0b10c4e7a1ull)
 
 static inline void *alloc_class(unsigned c)
 {
@@ -41,23 +37,59 @@ static inline void free_class(void *p, unsigned c)
 	hak_tcache_free_slow(&hak_tc, p, c);
 }
 
-static __attribute__((noinline)) void *alloc_big(size_t n)
+/* ptr_track sees every block leave and come back, together with the
+ * caller's return address and frame for its stack depot. */
+#if defined(HAKMEM_CHECKS)
+#define CALLER __builtin_return_address(0), __builtin_frame_address(0)
+#define CALLER_ARGS , void *ret, void *frame
+#define PASS_CALLER , ret, frame
+#define TRACK_CLASS(p, c, n) (HAK_CHECKING() && (p) ? hak_track_on_alloc(p, c, n, ret, frame) : (p))
+#define TRACK_LARGE(p, n) (HAK_CHECKING() && (p) ? hak_track_on_alloc_large(p, n, ret, frame) : (p))
+#else
+#define CALLER_ARGS
+#define PASS_CALLER
+#define TRACK_CLASS(p, c, n) (p)
+#define TRACK_LARGE(p, n) (p)
+#endif
+
+static __attribute__((noinline)) void *alloc_big(size_t n CALLER_ARGS)
 {
-	if (n <= HAK_MID_MAX)
-		return alloc_class(hak_size_class(n));
+	if (n <= HAK_MID_MAX) {
+		unsigned c = hak_size_class(n);
+		void *p = alloc_class(c);
+		return TRACK_CLASS(p, c, n);
+	}
 	if (n > PTRDIFF_MAX) {
 		errno = ENOMEM;
 		return NULL;
 	}
 	hak_init();
-	return hak_large_alloc(n, HAK_LARGE_HDR);
+	void *p = hak_large_alloc(n, HAK_LARGE_HDR);
+	return TRACK_LARGE(p, n);
 }
+
+static inline __attribute__((always_inline)) void *malloc_impl(size_t n CALLER_ARGS)
+{
+	if (HAK_LIKELY(n <= HAK_TINY_MAX)) {
+		unsigned c = hak_tiny_class(n);
+		void *p = alloc_class(c);
+		return TRACK_CLASS(p, c, n);
+	}
+	return alloc_big(n PASS_CALLER);
+}
+
+#if defined(HAKMEM_CHECKS)
+#define MALLOC(n) malloc_impl(n, ret, frame)
+#define ENTRY void *ret = __builtin_return_address(0), *frame = __builtin_frame_address(0)
+#else
+#define MALLOC(n) malloc_impl(n)
+#define ENTRY
+#endif
 
 HAK_API void *hak_malloc(size_t n)
 {
-	if (HAK_LIKELY(n <= HAK_TINY_MAX))
-		return alloc_class(hak_tiny_class(n));
-	return alloc_big(n);
+	ENTRY;
+	return MALLOC(n);
 }
 
 /* The slab block holding aligned pointer p, or NULL if p is not one. */
@@ -74,8 +106,8 @@ static uint8_t *aligned_block(void *p, unsigned *cls)
 	uint8_t *data = hak_slab_data(ss, s);
 	if ((uint8_t *)p <= data)
 		return NULL;
-	uint8_t *b = data + ((size_t)((uint8_t *)p - data) / s->stride) * s->stride;
-	if (*(uintptr_t *)((uint8_t *)p - 16) != ((uintptr_t)b ^ ALIGNED_KEY))
+	uint8_t *b = data + hak_slab_div(s, (size_t)((uint8_t *)p - data)) * s->stride;
+	if (*(uintptr_t *)((uint8_t *)p - 16) != ((uintptr_t)b ^ HAK_ALIGNED_KEY))
 		return NULL;
 	*cls = s->cls;
 	return b;
@@ -98,10 +130,43 @@ static __attribute__((noinline)) void free_special(void *p)
 	 * these in the full library. */
 }
 
+#if defined(HAKMEM_CHECKS)
+/* ptr_track fast level, inline for the common case: p is the start of a
+ * carved block of a registered SuperSlab and its header says live, of the
+ * slab's class. Anything else goes to hak_track_free, which says why. */
+static inline int free_fast_checked(void *p)
+{
+	unsigned kind = hak_registry_kind(p);
+	if (HAK_UNLIKELY(!kind))
+		return 0;
+	const struct hak_pool *pl = &hak_pools[kind - 1];
+	struct hak_superslab *ss = (struct hak_superslab *)((uintptr_t)p & ~(((uintptr_t)1 << pl->ss_shift) - 1));
+	struct hak_slab *s = &ss->slabs[((uintptr_t)p - (uintptr_t)ss) >> pl->slab_shift];
+	unsigned cls = s->cls;
+	uint8_t *u = p, *data = hak_slab_data(ss, s);
+	if (HAK_UNLIKELY(cls >= HAK_NUM_CLASSES || u < data))
+		return 0;
+	size_t off = (size_t)(u - data), idx = hak_slab_div(s, off);
+	if (HAK_UNLIKELY(idx * s->stride != off || idx >= s->carved || u[-1] != hak_hdr_live(cls)))
+		return 0;
+	u[-1] = hak_hdr_freed(cls);
+	free_class(p, cls);
+	return 1;
+}
+#endif
+
 HAK_API void hak_free(void *p)
 {
 	if (HAK_UNLIKELY(p == NULL))
 		return;
+#if defined(HAKMEM_CHECKS)
+	if (HAK_CHECKING()) {
+		if (HAK_LIKELY(hak_check_level == HAK_CHECK_FAST) && free_fast_checked(p))
+			return;
+		hak_track_free(p, __builtin_return_address(0), __builtin_frame_address(0));
+		return;
+	}
+#endif
 	unsigned c = hak_hdr_class[((uint8_t *)p)[-1]];
 	if (HAK_LIKELY(c < HAK_NUM_CLASSES)) {
 		free_class(p, c);
@@ -110,10 +175,26 @@ HAK_API void hak_free(void *p)
 	free_special(p);
 }
 
+void hak_free_block(void *block, unsigned cls) { free_class(block, cls); }
+void hak_free_large_checked(void *p) { hak_large_free(p); }
+
 HAK_API size_t hak_malloc_usable_size(void *p)
 {
 	if (!p)
 		return 0;
+#if defined(HAKMEM_CHECKS)
+	if (HAK_CHECKING()) {
+		struct hak_ptr_info in;
+		hak_track_inspect(p, &in);
+		if (in.error)
+			return 0;
+		/* Full mode guards the slack with a canary: report only what was
+		 * asked for, so code that trusts this size never trips it. */
+		if (in.rec && in.rec->state == TRACK_LIVE)
+			return in.rec->requested - (size_t)((uint8_t *)p - in.block);
+		return in.usable;
+	}
+#endif
 	uint8_t h = ((uint8_t *)p)[-1];
 	unsigned c = hak_hdr_class[h];
 	if (c < HAK_NUM_CLASSES)
@@ -128,21 +209,22 @@ HAK_API size_t hak_malloc_usable_size(void *p)
 
 HAK_API void *hak_calloc(size_t nmemb, size_t size)
 {
+	ENTRY;
 	size_t n;
 	if (__builtin_mul_overflow(nmemb, size, &n)) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	void *p = hak_malloc(n);
+	void *p = MALLOC(n);
 	if (p)
 		memset(p, 0, n);
 	return p;
 }
 
-static void *aligned_alloc_impl(size_t align, size_t n)
+static void *aligned_alloc_impl(size_t align, size_t n CALLER_ARGS)
 {
 	if (align <= HAK_ALIGN)
-		return hak_malloc(n);
+		return malloc_impl(n PASS_CALLER);
 	if (n > PTRDIFF_MAX - align) {
 		errno = ENOMEM;
 		return NULL;
@@ -151,21 +233,32 @@ static void *aligned_alloc_impl(size_t align, size_t n)
 	if (align <= HAK_PAGE && need <= HAK_MID_MAX) {
 		unsigned c = hak_size_class(need);
 		uint8_t *b = alloc_class(c);
-		if (!b || ((uintptr_t)b & (align - 1)) == 0)
-			return b;
+		if (!b)
+			return NULL;
 		uint8_t *p = (uint8_t *)hak_align_up((uintptr_t)b, align);
-		*(uintptr_t *)(p - 16) = (uintptr_t)b ^ ALIGNED_KEY;
-		p[-1] = HAK_HDR_ALIGNED;
+		(void)TRACK_CLASS(b, c, (size_t)(p - b) + n);
+		if (p != b) {
+			*(uintptr_t *)(p - 16) = (uintptr_t)b ^ HAK_ALIGNED_KEY;
+			p[-1] = HAK_HDR_ALIGNED;
+		}
 		return p;
 	}
 	hak_init();
-	return hak_large_alloc(n, align);
+	void *p = hak_large_alloc(n, align);
+	return TRACK_LARGE(p, n);
 }
+
+#if defined(HAKMEM_CHECKS)
+#define ALIGNED(a, n) aligned_alloc_impl(a, n, ret, frame)
+#else
+#define ALIGNED(a, n) aligned_alloc_impl(a, n)
+#endif
 
 static int is_pow2(size_t x) { return x && !(x & (x - 1)); }
 
 HAK_API void *hak_memalign(size_t align, size_t n)
 {
+	ENTRY;
 	/* glibc: a non-power-of-two alignment is rounded up. */
 	if (align > ((size_t)1 << (sizeof(size_t) * 8 - 1))) {
 		errno = EINVAL;
@@ -177,15 +270,16 @@ HAK_API void *hak_memalign(size_t align, size_t n)
 			a <<= 1;
 		align = a;
 	}
-	return aligned_alloc_impl(align, n);
+	return ALIGNED(align, n);
 }
 
 HAK_API int hak_posix_memalign(void **out, size_t align, size_t n)
 {
+	ENTRY;
 	if (!is_pow2(align) || align % sizeof(void *))
 		return EINVAL;
 	int saved = errno;
-	void *p = aligned_alloc_impl(align, n);
+	void *p = ALIGNED(align, n);
 	if (!p) {
 		errno = saved;
 		return ENOMEM;
@@ -196,33 +290,72 @@ HAK_API int hak_posix_memalign(void **out, size_t align, size_t n)
 
 HAK_API void *hak_aligned_alloc(size_t align, size_t n)
 {
+	ENTRY;
 	if (!is_pow2(align)) {
 		errno = EINVAL;
 		return NULL;
 	}
-	return aligned_alloc_impl(align, n);
+	return ALIGNED(align, n);
 }
 
-HAK_API void *hak_valloc(size_t n) { return aligned_alloc_impl(HAK_PAGE, n); }
+HAK_API void *hak_valloc(size_t n)
+{
+	ENTRY;
+	return ALIGNED(HAK_PAGE, n);
+}
 
 HAK_API void *hak_pvalloc(size_t n)
 {
+	ENTRY;
 	if (n > PTRDIFF_MAX - HAK_PAGE) {
 		errno = ENOMEM;
 		return NULL;
 	}
 	n = n ? hak_align_up(n, HAK_PAGE) : HAK_PAGE;
-	return aligned_alloc_impl(HAK_PAGE, n);
+	return ALIGNED(HAK_PAGE, n);
 }
+
+#if defined(HAKMEM_CHECKS)
+/* realloc under ptr_track: the old pointer is proven live first. */
+static void *realloc_checked(void *p, size_t n, void *ret, void *frame)
+{
+	struct hak_ptr_info in;
+	if (hak_track_check_live(p, &in, ret, frame))
+		return NULL; /* reported; the bad pointer is left alone */
+	if (!in.large && n <= in.usable && (n > in.usable / 2 || hak_size_class(n) == in.cls)) {
+		hak_track_resized(p, &in, n);
+		return p;
+	}
+	if (in.large && (n > HAK_MID_MAX || n > in.usable / 2)) {
+		void *q = hak_large_resize(p, n);
+		if (q)
+			return q;
+	}
+	size_t keep = in.usable;
+	if (in.rec && in.rec->state == TRACK_LIVE)
+		keep = in.rec->requested - (size_t)((uint8_t *)p - in.block);
+	void *q = malloc_impl(n, ret, frame);
+	if (!q)
+		return NULL;
+	memcpy(q, p, n < keep ? n : keep);
+	hak_track_free(p, ret, frame);
+	return q;
+}
+#endif
 
 HAK_API void *hak_realloc(void *p, size_t n)
 {
+	ENTRY;
 	if (!p)
-		return hak_malloc(n);
+		return MALLOC(n);
 	if (n == 0) {
 		hak_free(p); /* glibc: realloc(p, 0) frees and returns NULL */
 		return NULL;
 	}
+#if defined(HAKMEM_CHECKS)
+	if (HAK_CHECKING())
+		return realloc_checked(p, n, ret, frame);
+#endif
 	uint8_t h = ((uint8_t *)p)[-1];
 	unsigned c = hak_hdr_class[h];
 	size_t usable;
@@ -245,7 +378,7 @@ HAK_API void *hak_realloc(void *p, size_t n)
 		if (n <= usable)
 			return p;
 	}
-	void *q = hak_malloc(n);
+	void *q = MALLOC(n);
 	if (!q)
 		return NULL; /* the old block stays valid, as POSIX asks */
 	memcpy(q, p, n < usable ? n : usable);

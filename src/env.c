@@ -1,4 +1,5 @@
 #include "env.h"
+#include "check.h"
 #include "log.h"
 
 #include <errno.h>
@@ -11,6 +12,8 @@ struct hak_env hak_env = {
 	.warm_superslabs = 4,
 	.purge_delay_ms = 1000,
 	.large_cache_mb = 64,
+	.on_error = HAK_ON_ERROR_ABORT,
+	.quarantine_kb = 256,
 	.nprewarm = 0,
 };
 
@@ -69,6 +72,14 @@ int hak_env_parse_prewarm(const char *s, struct hak_prewarm *out, unsigned max, 
 	return 0;
 }
 
+int hak_env_parse_word(const char *s, const char *const *words)
+{
+	for (int i = 0; s && words[i]; i++)
+		if (!strcmp(s, words[i]))
+			return i;
+	return -1;
+}
+
 static void warn_bad(const char *name, const char *value, const char *accepted, const char *dflt)
 {
 	hak_log("hakmem: ignoring %s=\"%s\": expected %s; using the default (%s)\n", name, value,
@@ -90,6 +101,12 @@ static void load_long(const char *name, long min, long max, const char *accepted
 	warn_bad(name, v, accepted, dflt);
 }
 
+#if defined(HAKMEM_CHECKS)
+#define HAKMEM_CHECK_DEFAULT_NAME "fast"
+#else
+#define HAKMEM_CHECK_DEFAULT_NAME "off"
+#endif
+
 void hak_env_load(void)
 {
 	const char *v;
@@ -108,6 +125,45 @@ void hak_env_load(void)
 	x = hak_env.large_cache_mb;
 	load_long("HAKMEM_LARGE_CACHE_MB", 0, 1 << 20, "megabytes from 0 to 1048576", &x);
 	hak_env.large_cache_mb = (unsigned)x;
+
+	static const char *const levels[] = {"off", "fast", "full", NULL};
+	if ((v = getenv("HAKMEM_CHECK"))) {
+		int lv = hak_env_parse_word(v, levels);
+		if (lv < 0)
+			warn_bad("HAKMEM_CHECK", v, "off, fast or full", HAKMEM_CHECK_DEFAULT_NAME);
+#if defined(HAKMEM_CHECKS)
+		else
+			hak_check_level = lv;
+#else
+		else if (lv != HAK_CHECK_OFF)
+			hak_log("hakmem: HAKMEM_CHECK=%s ignored: libhakmem-release.so has no ptr_track; "
+				"preload libhakmem.so (or use 'hakmem run --check=%s') to check\n",
+				v, v);
+#endif
+	}
+	static const char *const actions[] = {"abort", "report", "ignore", NULL};
+	if ((v = getenv("HAKMEM_ON_ERROR"))) {
+		int a = hak_env_parse_word(v, actions);
+		if (a < 0)
+			warn_bad("HAKMEM_ON_ERROR", v, "abort, report or ignore", "abort");
+		else
+			hak_env.on_error = a;
+	}
+	if ((v = getenv("HAKMEM_CHECK_AT_EXIT")) && hak_env_parse_bool(v, &hak_env.check_at_exit))
+		warn_bad("HAKMEM_CHECK_AT_EXIT", v, "0 or 1", "0");
+
+	x = hak_env.quarantine_kb;
+	load_long("HAKMEM_QUARANTINE_KB", 0, 1 << 22, "kilobytes from 0 to 4194304", &x);
+	hak_env.quarantine_kb = (unsigned)x;
+
+	static const char *const unwinders[] = {"fast", "unwind", NULL};
+	if ((v = getenv("HAKMEM_BACKTRACE"))) {
+		int b = hak_env_parse_word(v, unwinders);
+		if (b < 0)
+			warn_bad("HAKMEM_BACKTRACE", v, "fast (frame pointers) or unwind (exact, slow)", "fast");
+		else
+			hak_env.backtrace_unwind = b;
+	}
 
 	if ((v = getenv("HAKMEM_PREWARM")) &&
 	    hak_env_parse_prewarm(v, hak_env.prewarm, HAK_MAX_PREWARM, &hak_env.nprewarm)) {

@@ -16,6 +16,10 @@ struct hak_env {
 	unsigned warm_superslabs;   /* HAKMEM_WARM_SUPERSLABS: kept mapped per pool */
 	long purge_delay_ms;        /* HAKMEM_PURGE_DELAY_MS: -1 never purges */
 	unsigned large_cache_mb;    /* HAKMEM_LARGE_CACHE_MB */
+	int on_error;               /* HAKMEM_ON_ERROR: enum hak_on_error */
+	int check_at_exit;          /* HAKMEM_CHECK_AT_EXIT: hak_heap_check() at exit */
+	unsigned quarantine_kb;     /* HAKMEM_QUARANTINE_KB: full-mode quarantine bound */
+	int backtrace_unwind;       /* HAKMEM_BACKTRACE=unwind: exact stacks, slow */
 	unsigned nprewarm;          /* HAKMEM_PREWARM=SIZE:SLABS,... */
 	struct hak_prewarm prewarm[HAK_MAX_PREWARM];
 };
@@ -24,6 +28,9 @@ HAK_INTERNAL extern struct hak_env hak_env;
 
 /* Reads the environment into hak_env; warns once per bad value. */
 HAK_INTERNAL void hak_env_load(void);
+
+/* Index of s in the NULL-terminated words, or -1. */
+HAK_INTERNAL int hak_env_parse_word(const char *s, const char *const *words);
 
 /* Parsers, exposed for unit tests. Return 0 on success, -1 on a bad value. */
 HAK_INTERNAL int hak_env_parse_long(const char *s, long min, long max, long *out);

@@ -19,6 +19,11 @@
 #define HAK_HDR_ALIGNED 0x8fu /* aligned pointer inside a slab block */
 #define HAK_NO_CLASS 0xffu
 
+/* An aligned pointer p inside a slab block b has p[-1] == HAK_HDR_ALIGNED
+ * and the word at p-16 equal to b ^ HAK_ALIGNED_KEY, so a stray 0x8f byte
+ * in user data is never taken for one. */
+#define HAK_ALIGNED_KEY ((uintptr_t)0x5a17ed0b10c4e7a1ull)
+
 HAK_INTERNAL extern const uint8_t hak_tiny_index[66];
 HAK_INTERNAL extern const uint8_t hak_mid_index[129];
 HAK_INTERNAL extern const uint8_t hak_hdr_class[256];

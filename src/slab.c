@@ -1,13 +1,19 @@
 #include "slab.h"
+#include "check.h"
+#include "ptr_track.h"
 
 void hak_slab_format(struct hak_superslab *ss, struct hak_slab *s, unsigned cls)
 {
 	s->cls = (uint8_t)cls;
 	s->stride = hak_class_stride[cls];
+	s->recip = (((uint64_t)1 << 40) + s->stride - 1) / s->stride;
 	s->capacity = (uint32_t)((hak_ss_slab_size(ss) - s->data_offset) / s->stride);
 	s->carved = 0;
 	s->used = 0;
 	s->freelist = NULL;
+#if defined(HAKMEM_CHECKS)
+	hak_track_slab_reset(s);
+#endif
 }
 
 /* Pages [0, n) of the slab are touched once blocks [0, carved) exist:
@@ -45,9 +51,10 @@ void hak_slab_take(struct hak_superslab *ss, struct hak_slab *s, unsigned want, 
 		carve = s->capacity - s->carved;
 	if (carve) {
 		uint8_t *p = hak_slab_data(ss, s) + (size_t)s->carved * s->stride;
-		uint8_t live = hak_hdr_live(s->cls);
+		/* Under ptr_track a block is live only while the user holds it. */
+		uint8_t hdr = HAK_CHECKING() ? hak_hdr_freed(s->cls) : hak_hdr_live(s->cls);
 		for (uint32_t i = 0; i < carve; i++, p += s->stride) {
-			p[-1] = live;
+			p[-1] = hdr;
 			if (last)
 				hak_block_set_next(last, p);
 			else

@@ -1,4 +1,5 @@
 #include "superslab.h"
+#include "ptr_track.h"
 #include "os.h"
 #include "registry.h"
 
@@ -34,6 +35,10 @@ struct hak_superslab *hak_superslab_map(unsigned pool, unsigned ss_shift, unsign
 void hak_superslab_unmap(struct hak_superslab *ss)
 {
 	size_t size = ss->size;
+#if defined(HAKMEM_CHECKS)
+	for (unsigned i = 0; i < ss->nslabs; i++)
+		hak_track_slab_release(&ss->slabs[i]);
+#endif
 	hak_registry_remove(ss, size);
 	ss->magic = 0;
 	hak_os_unmap(ss, size);

@@ -30,7 +30,9 @@ struct hak_slab {
 	uint32_t used;          /* blocks out of the slab: in use or in a thread cache */
 	uint32_t touched_pages; /* high-water mark of pages touched, from the slab's start */
 	uint32_t data_offset;   /* block 0's user pointer, from the slab's start */
+	uint64_t recip;         /* ceil(2^40 / stride): block index without a division */
 	void *freelist;
+	void *track; /* ptr_track full mode: per-block records, mmap'd on first use */
 	void *owner; /* owning thread cache while SLAB_OWNED */
 	struct hak_slab *next, *prev;
 	uint64_t empty_since_ns;
@@ -72,6 +74,10 @@ static inline struct hak_superslab *hak_slab_ss(struct hak_slab *s)
 
 static inline size_t hak_ss_slab_size(const struct hak_superslab *ss) { return (size_t)1 << ss->slab_shift; }
 
+/* off / stride, exact for every offset inside a slab (off < 2^18,
+ * stride < 2^16, so off * stride < 2^40). */
+static inline size_t hak_slab_div(const struct hak_slab *s, size_t off) { return (size_t)((off * s->recip) >> 40); }
+
 /* Block index of p in its slab, or -1 when p is not a block start. */
 static inline long hak_slab_block_index(struct hak_superslab *ss, struct hak_slab *s, const void *p)
 {
@@ -79,7 +85,7 @@ static inline long hak_slab_block_index(struct hak_superslab *ss, struct hak_sla
 	if ((const uint8_t *)p < data)
 		return -1;
 	size_t off = (size_t)((const uint8_t *)p - data);
-	size_t i = off / s->stride;
+	size_t i = hak_slab_div(s, off);
 	if (i >= s->capacity || i * s->stride != off)
 		return -1;
 	return (long)i;

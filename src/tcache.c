@@ -1,4 +1,6 @@
 #include "tcache.h"
+#include "check.h"
+#include "ptr_track.h"
 #include "lifecycle.h"
 #include "pool.h"
 #include "trace_hooks.h"
@@ -59,6 +61,9 @@ static void direct_free(void *p, unsigned cls)
 static void tcache_teardown(void *arg)
 {
 	struct hak_tcache *tc = arg;
+#if defined(HAKMEM_CHECKS)
+	hak_track_thread_exit();
+#endif
 	hak_tcache_flush_all(tc);
 	for (unsigned c = 0; c < HAK_NUM_CLASSES; c++) {
 		tc->bins[c].max = 0;
@@ -82,6 +87,22 @@ static void tcache_teardown(void *arg)
 
 void hak_tcache_global_init(void) { pthread_key_create(&exit_key, tcache_teardown); }
 
+/* pthread_getattr_np may allocate: callers are still in TC_INIT, so
+ * those allocations take the direct path. */
+static void find_stack_bounds(struct hak_tcache *tc)
+{
+	pthread_attr_t attr;
+	void *addr;
+	size_t size;
+	if (pthread_getattr_np(pthread_self(), &attr))
+		return;
+	if (!pthread_attr_getstack(&attr, &addr, &size)) {
+		tc->stack_lo = (uintptr_t)addr;
+		tc->stack_hi = (uintptr_t)addr + size;
+	}
+	pthread_attr_destroy(&attr);
+}
+
 /* Returns 1 when tc is ready to cache blocks. */
 static int tcache_ready(struct hak_tcache *tc)
 {
@@ -101,6 +122,8 @@ static int tcache_ready(struct hak_tcache *tc)
 	list_head = tc;
 	pthread_mutex_unlock(&list_lock);
 	pthread_setspecific(exit_key, tc);
+	if (HAK_CHECKING_FULL())
+		find_stack_bounds(tc);
 	tc->state = TC_READY;
 	return 1;
 }

@@ -19,6 +19,7 @@ struct hak_tcache {
 	struct hak_slab *cur[HAK_NUM_CLASSES]; /* slab each class refills from */
 	struct hak_class_counters ctr[HAK_NUM_CLASSES];
 	struct hak_tcache *next, *prev; /* all live caches, for stats and fork */
+	uintptr_t stack_lo, stack_hi;   /* full ptr_track: bounds for stack walks */
 	uint8_t state;
 };
 

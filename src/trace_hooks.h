@@ -10,10 +10,12 @@
 #define HAK_TRACE_LARGE_MMAP(addr, size, new_pages) ((void)0)
 #define HAK_TRACE_LARGE_MUNMAP(addr, size) ((void)0)
 #define HAK_TRACE_POOL_EVENT(ev) ((void)(ev))
+#define HAK_TRACE_HEAP_ERROR(kind, addr, found, expected) ((void)0)
 #else
 #define HAK_TRACE_REFILL(cls, want, got, from_freelist, from_carve, new_slab, new_pages) ((void)0)
 #define HAK_TRACE_LARGE_MMAP(addr, size, new_pages) ((void)0)
 #define HAK_TRACE_LARGE_MUNMAP(addr, size) ((void)0)
+#define HAK_TRACE_HEAP_ERROR(kind, addr, found, expected) ((void)0)
 #endif
 
 #endif

@@ -1,0 +1,31 @@
+/* ptr_track levels and heap-error kinds. In the release library every
+ * check folds to a constant 0 and the compiler drops the code. */
+#ifndef HAKMEM_CHECK_H
+#define HAKMEM_CHECK_H
+
+#include "config.h"
+
+enum hak_check_level { HAK_CHECK_OFF = 0, HAK_CHECK_FAST = 1, HAK_CHECK_FULL = 2 };
+
+enum hak_error_kind {
+	HAK_ERR_DOUBLE_FREE = 1,
+	HAK_ERR_INVALID_FREE = 2,
+	HAK_ERR_INTERIOR_FREE = 3,
+	HAK_ERR_HEADER_CORRUPT = 4,
+	HAK_ERR_OVERFLOW = 5,
+	HAK_ERR_USE_AFTER_FREE_WRITE = 6,
+	HAK_ERR_FOREIGN_POINTER = 7,
+};
+
+enum hak_on_error { HAK_ON_ERROR_ABORT = 0, HAK_ON_ERROR_REPORT = 1, HAK_ON_ERROR_IGNORE = 2 };
+
+#if defined(HAKMEM_CHECKS)
+HAK_INTERNAL extern int hak_check_level;
+#define HAK_CHECKING() HAK_UNLIKELY(hak_check_level != HAK_CHECK_OFF)
+#define HAK_CHECKING_FULL() HAK_UNLIKELY(hak_check_level == HAK_CHECK_FULL)
+#else
+#define HAK_CHECKING() 0
+#define HAK_CHECKING_FULL() 0
+#endif
+
+#endif

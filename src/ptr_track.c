@@ -1,0 +1,346 @@
+#include "ptr_track.h"
+#include "env.h"
+#include "heap_report.h"
+#include "large.h"
+#include "lock.h"
+#include "os.h"
+#include "pool.h"
+#include "quarantine.h"
+#include "registry.h"
+#include "stack_depot.h"
+#include "tcache.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+
+int hak_check_level = HAK_CHECK_FAST;
+
+/* ---- per-block records (full mode) ---- */
+
+static size_t track_bytes(struct hak_slab *s)
+{
+	struct hak_superslab *ss = hak_slab_ss(s);
+	return (hak_ss_slab_size(ss) / HAK_ALIGN) * sizeof(struct hak_track_rec);
+}
+
+struct hak_track_rec *hak_track_rec(struct hak_slab *s, long index, int create)
+{
+	struct hak_track_rec *t = atomic_load_explicit((_Atomic(void *) *)&s->track, memory_order_acquire);
+	if (!t && create) {
+		struct hak_track_rec *fresh = hak_os_map(track_bytes(s));
+		if (!fresh)
+			return NULL;
+		void *expected = NULL;
+		if (atomic_compare_exchange_strong((_Atomic(void *) *)&s->track, &expected, fresh))
+			t = fresh;
+		else {
+			hak_os_unmap(fresh, track_bytes(s));
+			t = expected;
+		}
+	}
+	return t ? &t[index] : NULL;
+}
+
+/* A slab formatted anew must not show its old blocks' stacks. */
+void hak_track_slab_reset(struct hak_slab *s)
+{
+	if (s->track)
+		hak_os_purge(s->track, track_bytes(s));
+}
+
+void hak_track_slab_release(struct hak_slab *s)
+{
+	if (s->track) {
+		hak_os_unmap(s->track, track_bytes(s));
+		s->track = NULL;
+	}
+}
+
+/* ---- large spans freed lately, so a second free says double-free ---- */
+
+#define RECENT_LARGE 64
+static const void *recent_large[RECENT_LARGE];
+static unsigned recent_next;
+static hak_spin_t recent_lock;
+
+static void recent_large_add(const void *p)
+{
+	hak_spin_lock(&recent_lock);
+	recent_large[recent_next++ % RECENT_LARGE] = p;
+	hak_spin_unlock(&recent_lock);
+}
+
+static int recent_large_has(const void *p)
+{
+	int hit = 0;
+	hak_spin_lock(&recent_lock);
+	for (unsigned i = 0; i < RECENT_LARGE; i++)
+		hit |= recent_large[i] == p;
+	hak_spin_unlock(&recent_lock);
+	return hit;
+}
+
+/* ---- classification ---- */
+
+static void inspect_large(void *p, struct hak_ptr_info *in)
+{
+	struct hak_large_hdr *h = hak_large_hdr(p);
+	in->large = 1;
+	in->found = h->tag;
+	in->expected = HAK_HDR_LARGE;
+	if (h->magic != HAK_LARGE_MAGIC || h->tag != HAK_HDR_LARGE)
+		in->error = HAK_ERR_HEADER_CORRUPT;
+	else
+		in->usable = hak_large_usable(p);
+}
+
+/* Reads only memory that the registry or the large-span set vouches for. */
+void hak_track_inspect(void *p, struct hak_ptr_info *in)
+{
+	memset(in, 0, sizeof *in);
+	in->index = -1;
+	unsigned kind = hak_registry_kind(p);
+	if (!kind) {
+		if (hak_large_owns(p))
+			inspect_large(p, in);
+		else if (recent_large_has(p)) {
+			in->large = 1;
+			in->error = HAK_ERR_DOUBLE_FREE;
+		} else
+			in->error = HAK_ERR_FOREIGN_POINTER;
+		return;
+	}
+	struct hak_pool *pl = &hak_pools[kind - 1];
+	struct hak_superslab *ss = (struct hak_superslab *)((uintptr_t)p & ~(((uintptr_t)1 << pl->ss_shift) - 1));
+	struct hak_slab *s = &ss->slabs[((uintptr_t)p - (uintptr_t)ss) >> pl->slab_shift];
+	in->ss = ss;
+	in->slab = s;
+	unsigned cls = s->cls;
+	if (s->state == SLAB_FREE || cls >= HAK_NUM_CLASSES) {
+		in->error = HAK_ERR_INVALID_FREE;
+		return;
+	}
+	in->cls = cls;
+	in->expected = hak_hdr_live(cls);
+	uint8_t *data = hak_slab_data(ss, s);
+	uint8_t *u = p;
+	if (u < data) {
+		in->error = HAK_ERR_INVALID_FREE;
+		return;
+	}
+	size_t idx = hak_slab_div(s, (size_t)(u - data));
+	if (idx >= s->carved) {
+		in->error = HAK_ERR_INVALID_FREE;
+		return;
+	}
+	uint8_t *b = data + idx * s->stride;
+	in->index = (long)idx;
+	in->block = b;
+	in->found = b[-1];
+	if (b != u && !(u[-1] == HAK_HDR_ALIGNED && u - 16 >= b &&
+			*(uintptr_t *)(u - 16) == ((uintptr_t)b ^ HAK_ALIGNED_KEY))) {
+		in->error = HAK_ERR_INTERIOR_FREE;
+		return;
+	}
+	in->usable = (size_t)(b + hak_class_usable(cls) - u);
+	if (hak_check_level == HAK_CHECK_FULL)
+		in->rec = hak_track_rec(s, (long)idx, 0);
+	if (in->found == hak_hdr_freed(cls))
+		in->error = HAK_ERR_DOUBLE_FREE;
+	else if (in->found != in->expected)
+		in->error = HAK_ERR_HEADER_CORRUPT;
+}
+
+/* ---- allocation ---- */
+
+static uint32_t capture(void *ret, void *frame)
+{
+	struct hak_tcache *tc = &hak_tc;
+	return hak_stack_capture(ret, frame, tc->stack_lo, tc->stack_hi);
+}
+
+/* First byte in [from, to) that is not v, or NULL. libc's vectorised
+ * memcmp against a pattern page does the scanning: full mode checks every
+ * freed block when it is handed out again. */
+static const uint8_t *find_not(const uint8_t *from, const uint8_t *to, uint8_t v)
+{
+	static uint8_t pattern[2][HAK_FILL_MAX];
+	static atomic_int ready[2];
+	int k = v == HAK_FILL_CANARY;
+	if (!atomic_load_explicit(&ready[k], memory_order_acquire)) {
+		memset(pattern[k], v, sizeof pattern[k]);
+		atomic_store_explicit(&ready[k], 1, memory_order_release);
+	}
+	size_t n = (size_t)(to - from);
+	if (n > HAK_FILL_MAX || !memcmp(from, pattern[k], n))
+		return n > HAK_FILL_MAX ? from : NULL;
+	for (; from < to; from++)
+		if (*from != v)
+			return from;
+	return NULL;
+}
+
+static size_t capped(size_t n) { return n < HAK_FILL_MAX ? n : HAK_FILL_MAX; }
+static size_t canary_len(size_t n) { return n < HAK_CANARY_MAX ? n : HAK_CANARY_MAX; }
+
+void *hak_track_on_alloc_full(void *p, unsigned cls, size_t n, void *ret, void *frame)
+{
+	uint8_t *b = p;
+	struct hak_superslab *ss;
+	struct hak_slab *s = hak_block_slab(b, cls, &ss);
+	long idx = hak_slab_block_index(ss, s, b);
+	struct hak_track_rec *rec = idx >= 0 ? hak_track_rec(s, idx, 1) : NULL;
+	size_t usable = hak_class_usable(cls);
+	if (rec && rec->state == TRACK_FREED) {
+		/* The first word carried the freelist link. */
+		const uint8_t *bad = find_not(b + sizeof(void *), b + capped(usable), HAK_FILL_FREED);
+		if (bad) {
+			struct hak_ptr_info in = {.cls = cls, .ss = ss, .slab = s, .index = idx, .block = b,
+						  .usable = usable, .found = *bad, .expected = HAK_FILL_FREED, .rec = rec};
+			char detail[96];
+			snprintf(detail, sizeof detail, "byte %zu of the freed block was overwritten after free",
+				 (size_t)(bad - b));
+			hak_report_error(HAK_ERR_USE_AFTER_FREE_WRITE, b, &in, detail, ret);
+		}
+	}
+	if (rec) {
+		rec->requested = (uint32_t)n;
+		rec->alloc_stack = capture(ret, frame);
+		rec->free_stack = 0;
+		rec->state = TRACK_LIVE;
+	}
+	if (n < usable)
+		memset(b + n, HAK_FILL_CANARY, canary_len(usable - n));
+	return p;
+}
+
+void *hak_track_on_alloc_large(void *p, size_t n, void *ret, void *frame)
+{
+	if (hak_check_level == HAK_CHECK_FULL) {
+		struct hak_large_hdr *h = hak_large_hdr(p);
+		h->reserved[0] = capture(ret, frame);
+		size_t usable = hak_large_usable(p);
+		if (n < usable)
+			memset((uint8_t *)p + n, HAK_FILL_CANARY, canary_len(usable - n));
+	}
+	return p;
+}
+
+/* ---- free ---- */
+
+static int check_canary(uint8_t *b, struct hak_ptr_info *in, void *ret)
+{
+	struct hak_track_rec *rec = in->rec;
+	if (!rec || rec->state != TRACK_LIVE)
+		return 0;
+	size_t usable = hak_class_usable(in->cls);
+	size_t req = rec->requested;
+	if (req < usable) {
+		const uint8_t *bad = find_not(b + req, b + req + canary_len(usable - req), HAK_FILL_CANARY);
+		if (bad) {
+			char detail[128];
+			snprintf(detail, sizeof detail,
+				 "byte %zu written, past the %zu bytes requested (canary 0x%02x found 0x%02x)",
+				 (size_t)(bad - b), req, HAK_FILL_CANARY, *bad);
+			in->found = *bad;
+			in->expected = HAK_FILL_CANARY;
+			hak_report_error(HAK_ERR_OVERFLOW, b, in, detail, ret);
+			return 1;
+		}
+	}
+	/* An overflow to the very end lands on the next block's header. */
+	if ((uint32_t)in->index + 1 < in->slab->carved) {
+		uint8_t h = b[in->slab->stride - 1];
+		if (h != hak_hdr_live(in->cls) && h != hak_hdr_freed(in->cls)) {
+			char detail[128];
+			snprintf(detail, sizeof detail,
+				 "the next block's header (at %p) was overwritten: found 0x%02x, expected 0x%02x or 0x%02x",
+				 (void *)(b + in->slab->stride - 1), h, hak_hdr_live(in->cls), hak_hdr_freed(in->cls));
+			hak_report_error(HAK_ERR_OVERFLOW, b, in, detail, ret);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Blocks leave quarantine for the thread cache, whose link overwrites
+ * their first word: check that word now. The rest of the fill stays until
+ * the block is handed out again, and is checked then. */
+static void release_quarantined(struct hak_quarantined *q, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		uint8_t *b = q[i].block;
+		const uint8_t *bad = find_not(b, b + sizeof(void *), HAK_FILL_FREED);
+		if (bad) {
+			struct hak_ptr_info in;
+			hak_track_inspect(b, &in);
+			char detail[96];
+			snprintf(detail, sizeof detail, "byte %zu of the block was overwritten while it sat freed",
+				 (size_t)(bad - b));
+			in.found = *bad;
+			in.expected = HAK_FILL_FREED;
+			hak_report_error(HAK_ERR_USE_AFTER_FREE_WRITE, b, &in, detail, NULL);
+		}
+		hak_free_block(b, q[i].cls);
+	}
+}
+
+void hak_track_thread_exit(void)
+{
+	struct hak_quarantined out[64];
+	unsigned n;
+	while ((n = hak_quarantine_drain(out, 64)))
+		release_quarantined(out, n);
+}
+
+void hak_track_free(void *p, void *ret, void *frame)
+{
+	struct hak_ptr_info in;
+	hak_track_inspect(p, &in);
+	if (in.error) {
+		hak_report_error(in.error, p, &in, NULL, ret);
+		return; /* never write to what failed the checks */
+	}
+	if (in.large) {
+		recent_large_add(p);
+		hak_free_large_checked(p);
+		return;
+	}
+	uint8_t *b = in.block;
+	if (hak_check_level == HAK_CHECK_FULL) {
+		check_canary(b, &in, ret);
+		if (in.rec) {
+			in.rec->free_stack = capture(ret, frame);
+			in.rec->state = TRACK_FREED;
+		}
+		memset(b, HAK_FILL_FREED, capped(hak_class_usable(in.cls)));
+		b[-1] = hak_hdr_freed(in.cls);
+		struct hak_quarantined out[8];
+		unsigned n = hak_quarantine_push((struct hak_quarantined){b, in.cls, in.slab->stride}, out, 8);
+		release_quarantined(out, n);
+		return;
+	}
+	b[-1] = hak_hdr_freed(in.cls);
+	hak_free_block(b, in.cls);
+}
+
+int hak_track_check_live(void *p, struct hak_ptr_info *in, void *ret, void *frame)
+{
+	(void)frame;
+	hak_track_inspect(p, in);
+	if (in->error)
+		hak_report_error(in->error, p, in, NULL, ret);
+	return in->error;
+}
+
+void hak_track_resized(void *p, struct hak_ptr_info *in, size_t n)
+{
+	if (!in->rec || in->large)
+		return;
+	size_t req = (size_t)((uint8_t *)p - in->block) + n;
+	size_t usable = hak_class_usable(in->cls);
+	in->rec->requested = (uint32_t)req;
+	if (req < usable)
+		memset(in->block + req, HAK_FILL_CANARY, canary_len(usable - req));
+}

@@ -1,0 +1,75 @@
+/* ptr_track: every pointer handed to free or realloc is proven to be a
+ * live block of ours before a byte of it is written (DESIGN section 3).
+ * Only the full library has it; see check.h. */
+#ifndef HAKMEM_PTR_TRACK_H
+#define HAKMEM_PTR_TRACK_H
+
+#include "check.h"
+#include "superslab.h"
+
+/* Full mode, one per block of a slab: who allocated it, who freed it. */
+struct hak_track_rec {
+	uint32_t requested;
+	uint32_t alloc_stack;
+	uint32_t free_stack;
+	uint32_t state; /* TRACK_* */
+};
+
+enum { TRACK_NONE = 0, TRACK_LIVE = 1, TRACK_FREED = 2 };
+
+#define HAK_FILL_FREED 0xdfu
+#define HAK_FILL_CANARY 0xcbu
+/* Full mode fills the first HAK_FILL_MAX bytes of a freed block and guards
+ * HAK_CANARY_MAX bytes of slack: dangling writes and short overruns land
+ * there, and the cost stays flat whatever the block size. An overrun that
+ * reaches the end of the block hits the next header, checked as well. */
+#define HAK_FILL_MAX 128u
+#define HAK_CANARY_MAX 32u
+
+/* What ptr_track learned about a pointer. */
+struct hak_ptr_info {
+	int error;       /* 0, or enum hak_error_kind */
+	int large;       /* a large span rather than a slab block */
+	unsigned cls;    /* slab blocks */
+	struct hak_superslab *ss;
+	struct hak_slab *slab;
+	long index;      /* block index in the slab */
+	uint8_t *block;  /* block start: differs from p for aligned pointers */
+	size_t usable;   /* from p to the end of the block */
+	uint8_t found, expected;
+	struct hak_track_rec *rec; /* full mode, when known */
+};
+
+/* Classifies p without writing anything. */
+HAK_INTERNAL void hak_track_inspect(void *p, struct hak_ptr_info *info);
+/* The record of block index in slab s, creating the table if asked. */
+HAK_INTERNAL struct hak_track_rec *hak_track_rec(struct hak_slab *s, long index, int create);
+HAK_INTERNAL void hak_track_slab_reset(struct hak_slab *s);
+HAK_INTERNAL void hak_track_slab_release(struct hak_slab *s);
+
+/* Checked entry points, used by alloc.c while HAK_CHECKING(). */
+HAK_INTERNAL void *hak_track_on_alloc_full(void *p, unsigned cls, size_t n, void *ret, void *frame);
+
+/* A block leaves the allocator: it is live from now on. */
+static inline void *hak_track_on_alloc(void *p, unsigned cls, size_t n, void *ret, void *frame)
+{
+	((uint8_t *)p)[-1] = hak_hdr_live(cls);
+	if (HAK_CHECKING_FULL())
+		return hak_track_on_alloc_full(p, cls, n, ret, frame);
+	return p;
+}
+HAK_INTERNAL void *hak_track_on_alloc_large(void *p, size_t n, void *ret, void *frame);
+HAK_INTERNAL void hak_track_free(void *p, void *ret, void *frame);
+/* 0 and info filled for a live block; otherwise reported, nonzero. */
+HAK_INTERNAL int hak_track_check_live(void *p, struct hak_ptr_info *info, void *ret, void *frame);
+/* realloc in place: a block keeps its records, with a new size. */
+HAK_INTERNAL void hak_track_resized(void *p, struct hak_ptr_info *info, size_t n);
+
+/* A thread exits: its quarantined blocks go back to their slabs. */
+HAK_INTERNAL void hak_track_thread_exit(void);
+
+/* Really frees a validated block (alloc.c). */
+HAK_INTERNAL void hak_free_block(void *block, unsigned cls);
+HAK_INTERNAL void hak_free_large_checked(void *p);
+
+#endif
