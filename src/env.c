@@ -3,6 +3,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,6 +164,15 @@ void hak_env_load(void)
 			warn_bad("HAKMEM_BACKTRACE", v, "fast (frame pointers) or unwind (exact, slow)", "fast");
 		else
 			hak_env.backtrace_unwind = b;
+	}
+
+	if ((v = getenv("HAKMEM_LOG")) && *v) {
+		int fd = open(v, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (fd < 0)
+			hak_log("hakmem: cannot open HAKMEM_LOG=%s (%s); reports go to stderr\n", v,
+				strerrordesc_np(errno));
+		else
+			hak_log_set_fd(fd);
 	}
 
 	if ((v = getenv("HAKMEM_PREWARM")) &&

@@ -1,6 +1,10 @@
 /* hak_heap_check(): walk every SuperSlab and large span and validate what
  * the allocator itself believes about them. */
 #include "hakmem.h"
+#include "check.h"
+#include "heap_report.h"
+#include "quarantine.h"
+#include <stdio.h>
 #include "large.h"
 #include "log.h"
 #include "pool.h"
@@ -74,9 +78,34 @@ static void check_large(void *p, void *arg)
 		*(long *)arg += problem("large span header corrupt", NULL, -1, p);
 }
 
+#if defined(HAKMEM_CHECKS)
+/* Full mode: a quarantined block must still carry its fill pattern. */
+static void check_quarantined(const struct hak_quarantined *q, void *arg)
+{
+	uint8_t *b = q->block;
+	size_t n = hak_class_usable(q->cls) < HAK_FILL_MAX ? hak_class_usable(q->cls) : HAK_FILL_MAX;
+	for (size_t i = 0; i < n; i++)
+		if (b[i] != HAK_FILL_FREED) {
+			struct hak_ptr_info in;
+			hak_track_inspect(b, &in);
+			in.found = b[i];
+			in.expected = HAK_FILL_FREED;
+			char detail[96];
+			snprintf(detail, sizeof detail, "byte %zu of the block was overwritten while it sat freed", i);
+			hak_report_error(HAK_ERR_USE_AFTER_FREE_WRITE, b, &in, detail, NULL);
+			*(long *)arg += 1;
+			return;
+		}
+}
+#endif
+
 HAK_API long hak_heap_check(void)
 {
 	long bad = 0;
+#if defined(HAKMEM_CHECKS)
+	if (hak_check_level == HAK_CHECK_FULL)
+		hak_quarantine_foreach(check_quarantined, &bad);
+#endif
 	for (unsigned k = 0; k < HAK_NUM_POOLS; k++)
 		bad += check_pool(&hak_pools[k]);
 	hak_large_foreach(check_large, &bad);

@@ -1,4 +1,5 @@
 #include "lifecycle.h"
+#include "hakmem.h"
 #include "env.h"
 #include "large.h"
 #include "log.h"
@@ -79,5 +80,10 @@ __attribute__((destructor)) static void hak_at_exit(void)
 {
 	if (atomic_load(&hak_init_state) != 2)
 		return;
+	if (hak_env.check_at_exit) {
+		long bad = hak_heap_check();
+		hak_log("hakmem: heap check at exit: %s (%ld problem%s)\n", bad ? "FAILED" : "clean", bad,
+			bad == 1 ? "" : "s");
+	}
 	hak_stats_at_exit();
 }
