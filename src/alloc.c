@@ -1,6 +1,7 @@
 /* The malloc family. The two fast paths (a bin pop and a bin push) are
  * inline here; everything else is a call away. */
 #include "hakmem.h"
+#include "asan_hooks.h"
 #include "large.h"
 #include "lifecycle.h"
 #include "pool.h"
@@ -70,12 +71,19 @@ static __attribute__((noinline)) void *alloc_big(size_t n CALLER_ARGS)
 
 static inline __attribute__((always_inline)) void *malloc_impl(size_t n CALLER_ARGS)
 {
+	void *p;
 	if (HAK_LIKELY(n <= HAK_TINY_MAX)) {
 		unsigned c = hak_tiny_class(n);
-		void *p = alloc_class(c);
-		return TRACK_CLASS(p, c, n);
+		p = alloc_class(c);
+		p = TRACK_CLASS(p, c, n);
+	} else {
+		p = alloc_big(n PASS_CALLER);
 	}
-	return alloc_big(n PASS_CALLER);
+#if defined(HAKMEM_ASAN)
+	if (p)
+		HAK_ASAN_UNPOISON(p, n);
+#endif
+	return p;
 }
 
 #if defined(HAKMEM_CHECKS)
@@ -117,12 +125,14 @@ static __attribute__((noinline)) void free_special(void *p)
 {
 	uint8_t h = ((uint8_t *)p)[-1];
 	if (h == HAK_HDR_LARGE && hak_large_hdr(p)->magic == HAK_LARGE_MAGIC) {
+		HAK_ASAN_POISON(p, hak_large_usable(p));
 		hak_large_free(p);
 		return;
 	}
 	unsigned c;
 	uint8_t *b;
 	if (h == HAK_HDR_ALIGNED && (b = aligned_block(p, &c))) {
+		HAK_ASAN_POISON(b, hak_class_usable(c));
 		free_class(b, c);
 		return;
 	}
@@ -169,14 +179,24 @@ HAK_API void hak_free(void *p)
 #endif
 	unsigned c = hak_hdr_class[((uint8_t *)p)[-1]];
 	if (HAK_LIKELY(c < HAK_NUM_CLASSES)) {
+		HAK_ASAN_POISON(p, hak_class_usable(c));
 		free_class(p, c);
 		return;
 	}
 	free_special(p);
 }
 
-void hak_free_block(void *block, unsigned cls) { free_class(block, cls); }
-void hak_free_large_checked(void *p) { hak_large_free(p); }
+void hak_free_block(void *block, unsigned cls)
+{
+	HAK_ASAN_POISON(block, hak_class_usable(cls));
+	free_class(block, cls);
+}
+
+void hak_free_large_checked(void *p)
+{
+	HAK_ASAN_POISON(p, hak_large_usable(p));
+	hak_large_free(p);
+}
 
 HAK_API size_t hak_malloc_usable_size(void *p)
 {
@@ -241,10 +261,13 @@ static void *aligned_alloc_impl(size_t align, size_t n CALLER_ARGS)
 			*(uintptr_t *)(p - 16) = (uintptr_t)b ^ HAK_ALIGNED_KEY;
 			p[-1] = HAK_HDR_ALIGNED;
 		}
+		HAK_ASAN_UNPOISON(p, n);
 		return p;
 	}
 	hak_init();
 	void *p = hak_large_alloc(n, align);
+	if (p)
+		HAK_ASAN_UNPOISON(p, n);
 	return TRACK_LARGE(p, n);
 }
 
@@ -315,6 +338,14 @@ HAK_API void *hak_pvalloc(size_t n)
 	return ALIGNED(HAK_PAGE, n);
 }
 
+/* ASan flavour: only the first n bytes of a resized block are addressable. */
+static inline void asan_resized(void *p, size_t usable, size_t n)
+{
+	HAK_ASAN_POISON(p, usable);
+	HAK_ASAN_UNPOISON(p, n);
+	(void)p, (void)usable, (void)n;
+}
+
 #if defined(HAKMEM_CHECKS)
 /* realloc under ptr_track: the old pointer is proven live first. */
 static void *realloc_checked(void *p, size_t n, void *ret, void *frame)
@@ -324,13 +355,17 @@ static void *realloc_checked(void *p, size_t n, void *ret, void *frame)
 		return NULL; /* reported; the bad pointer is left alone */
 	if (!in.large && n <= in.usable && (n > in.usable / 2 || hak_size_class(n) == in.cls)) {
 		hak_track_resized(p, &in, n);
+		asan_resized(p, in.usable, n);
 		return p;
 	}
 	if (in.large && (n > HAK_MID_MAX || n > in.usable / 2)) {
 		void *q = hak_large_resize(p, n);
-		if (q)
+		if (q) {
+			asan_resized(q, hak_large_usable(q), n);
 			return q;
+		}
 	}
+	HAK_ASAN_UNPOISON(p, in.usable);
 	size_t keep = in.usable;
 	if (in.rec && in.rec->state == TRACK_LIVE)
 		keep = in.rec->requested - (size_t)((uint8_t *)p - in.block);
@@ -362,22 +397,29 @@ HAK_API void *hak_realloc(void *p, size_t n)
 	if (c < HAK_NUM_CLASSES) {
 		usable = hak_class_usable(c);
 		/* Fits: stay, unless shrinking would waste more than half. */
-		if (n <= usable && (n > usable / 2 || hak_size_class(n) == c))
+		if (n <= usable && (n > usable / 2 || hak_size_class(n) == c)) {
+			asan_resized(p, usable, n);
 			return p;
+		}
 	} else if (h == HAK_HDR_LARGE && hak_large_hdr(p)->magic == HAK_LARGE_MAGIC) {
 		usable = hak_large_usable(p);
 		if (n > HAK_MID_MAX || n > usable / 2) {
 			void *q = hak_large_resize(p, n);
-			if (q)
+			if (q) {
+				asan_resized(q, hak_large_usable(q), n);
 				return q;
+			}
 		}
 	} else {
 		usable = hak_malloc_usable_size(p);
 		if (!usable)
 			return NULL; /* not ours: leave it alone */
-		if (n <= usable)
+		if (n <= usable) {
+			asan_resized(p, usable, n);
 			return p;
+		}
 	}
+	HAK_ASAN_UNPOISON(p, usable);
 	void *q = MALLOC(n);
 	if (!q)
 		return NULL; /* the old block stays valid, as POSIX asks */

@@ -132,6 +132,13 @@ void hak_env_load(void)
 		int lv = hak_env_parse_word(v, levels);
 		if (lv < 0)
 			warn_bad("HAKMEM_CHECK", v, "off, fast or full", HAKMEM_CHECK_DEFAULT_NAME);
+#if defined(HAKMEM_ASAN)
+		else if (lv == HAK_CHECK_FULL) {
+			hak_log("hakmem: HAKMEM_CHECK=full is not available in the ASan build (ASan already "
+				"checks overflows and use-after-free); using fast\n");
+			hak_check_level = HAK_CHECK_FAST;
+		}
+#endif
 #if defined(HAKMEM_CHECKS)
 		else
 			hak_check_level = lv;

@@ -1,4 +1,5 @@
 #include "os.h"
+#include "asan_hooks.h"
 
 #include <errno.h>
 #include <sys/mman.h>
@@ -39,8 +40,11 @@ void *hak_os_map_aligned(size_t size, size_t align)
 
 void hak_os_unmap(void *p, size_t size)
 {
-	if (p)
+	if (p) {
+		/* A later mapping at this address must not inherit our poison. */
+		HAK_ASAN_UNPOISON(p, size);
 		munmap(p, size);
+	}
 }
 
 void hak_os_purge(void *p, size_t size)

@@ -1,4 +1,5 @@
 #include "superslab.h"
+#include "asan_hooks.h"
 #include "ptr_track.h"
 #include "os.h"
 #include "registry.h"
@@ -20,6 +21,7 @@ struct hak_superslab *hak_superslab_map(unsigned pool, unsigned ss_shift, unsign
 	ss->size = size;
 	ss->free_slots = ss->nslabs == 32 ? 0xffffffffu : (1u << ss->nslabs) - 1;
 	ss->mapped_ns = hak_now_ns();
+	HAK_ASAN_POISON((uint8_t *)ss + HAK_PAGE, size - HAK_PAGE); /* no block is live yet */
 	for (unsigned i = 0; i < ss->nslabs; i++) {
 		struct hak_slab *s = &ss->slabs[i];
 		s->index = (uint8_t)i;
