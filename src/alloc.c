@@ -9,6 +9,7 @@
 #include "registry.h"
 #include "size_class.h"
 #include "tcache.h"
+#include "trace_hooks.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -83,6 +84,7 @@ static inline __attribute__((always_inline)) void *malloc_impl(size_t n CALLER_A
 	if (p)
 		HAK_ASAN_UNPOISON(p, n);
 #endif
+	HAK_TRACE_MALLOC(p, n);
 	return p;
 }
 
@@ -169,6 +171,7 @@ HAK_API void hak_free(void *p)
 {
 	if (HAK_UNLIKELY(p == NULL))
 		return;
+	HAK_TRACE_FREE(p);
 #if defined(HAKMEM_CHECKS)
 	if (HAK_CHECKING()) {
 		if (HAK_LIKELY(hak_check_level == HAK_CHECK_FAST) && free_fast_checked(p))

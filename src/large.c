@@ -4,6 +4,7 @@
 #include "os.h"
 #include "size_class.h"
 #include "stats.h"
+#include "trace_hooks.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -115,6 +116,7 @@ static uint8_t *cache_take(size_t need, size_t *size)
 
 static void unmap_span(uint8_t *base, size_t size)
 {
+	HAK_TRACE_LARGE_MUNMAP((uint64_t)(uintptr_t)base, size);
 	HAK_STAT_ADD(large_unmapped, 1);
 	HAK_STAT_SUB(mapped_bytes, size);
 	hak_os_unmap(base, size);
@@ -176,6 +178,7 @@ void *hak_large_alloc(size_t n, size_t align)
 			return NULL;
 		HAK_STAT_ADD(large_mapped, 1);
 		HAK_STAT_ADD(mapped_bytes, need);
+		HAK_TRACE_LARGE_MMAP((uint64_t)(uintptr_t)base, need, need / HAK_PAGE);
 	}
 	void *p = place(base, size, n, align);
 	pthread_mutex_lock(&large_lock);

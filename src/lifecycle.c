@@ -7,6 +7,7 @@
 #include "size_class.h"
 #include "stats.h"
 #include "tcache.h"
+#include "trace_hooks.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -75,6 +76,12 @@ void hak_init_slow(void)
 	while (atomic_load_explicit(&hak_init_state, memory_order_acquire) != 2)
 		sched_yield();
 }
+
+#if defined(HAKMEM_TRACE_HOOKS)
+/* dlopen is safe here, after libc is up and outside any allocator lock;
+ * it is not from inside the first malloc. */
+__attribute__((constructor)) static void hak_ctor(void) { hak_trace_start(); }
+#endif
 
 __attribute__((destructor)) static void hak_at_exit(void)
 {

@@ -25,6 +25,7 @@ struct hak_counters {
 HAK_INTERNAL extern struct hak_counters hak_ctr;
 
 #define HAK_STAT_ADD(field, v) atomic_fetch_add_explicit(&hak_ctr.field, (v), memory_order_relaxed)
+#define HAK_STAT_LOAD(field) atomic_load_explicit(&hak_ctr.field, memory_order_relaxed)
 #define HAK_STAT_SUB(field, v) atomic_fetch_sub_explicit(&hak_ctr.field, (v), memory_order_relaxed)
 
 HAK_INTERNAL void hak_stats_at_exit(void);

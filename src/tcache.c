@@ -161,7 +161,8 @@ void *hak_tcache_refill(struct hak_tcache *tc, unsigned cls)
 	k->from_freelist += t.from_freelist;
 	k->from_carve += t.from_carve;
 	k->pages_touched += t.new_pages;
-	HAK_TRACE_REFILL(cls, want, t.got, t.from_freelist, t.from_carve, new_slab, t.new_pages);
+	HAK_TRACE_REFILL(cls, hak_class_pool(cls), want, t.got, t.from_freelist, t.from_carve, new_slab,
+			 t.new_pages, t.refault, (uint32_t)hak_class_usable(cls));
 	(void)new_slab;
 
 	if (t.got > 1) {

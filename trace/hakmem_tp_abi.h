@@ -1,0 +1,43 @@
+/* The contract between libhakmem.so and its tracepoint provider,
+ * libhakmem-tp.so. libhakmem.so never links liblttng-ust: it dlopens the
+ * provider only when HAKMEM_TRACE=1 and calls through this table. */
+#ifndef HAKMEM_TP_ABI_H
+#define HAKMEM_TP_ABI_H
+
+#include <stdint.h>
+
+#define HAKMEM_TP_ABI_VERSION 1
+#define HAKMEM_TP_OPS_SYMBOL "hakmem_tp_ops"
+
+/* Integer encodings of the enum-like fields (docs/reference.md). */
+enum { HAKMEM_TP_POOL_TINY = 0, HAKMEM_TP_POOL_MID = 1, HAKMEM_TP_POOL_SMALLMID = 2 };
+
+/* The allocator's own running totals, carried by process_stats so that an
+ * analysis can check its event counts (and spot lost events). */
+struct hakmem_tp_counters {
+	uint64_t superslabs_mapped, superslabs_reused, superslabs_unmapped;
+	uint64_t refills, slab_empty, slab_reuse, slab_purge, large_mapped;
+};
+
+struct hakmem_tp_ops {
+	uint32_t abi_version;
+	void (*superslab_mmap)(uint64_t ss, uint64_t size, uint32_t pool, uint32_t reason, uint64_t ns);
+	void (*superslab_munmap)(uint64_t ss, uint64_t size, uint32_t pool, uint32_t reason);
+	void (*superslab_reuse)(uint64_t ss, uint32_t pool);
+	void (*refill)(uint32_t cls, uint32_t pool, uint32_t want, uint32_t got, uint32_t from_freelist,
+		       uint32_t from_carve, uint32_t new_slab, uint32_t new_pages, uint32_t refault,
+		       uint32_t block_size);
+	void (*slab_empty)(uint64_t ss, uint32_t slab, uint32_t cls, uint32_t pool);
+	void (*slab_reuse)(uint64_t ss, uint32_t slab, uint32_t old_class, uint32_t new_class,
+			   uint32_t resident_pages, uint32_t pool);
+	void (*slab_purge)(uint64_t ss, uint32_t slab, uint32_t pages, uint32_t pool);
+	void (*large_mmap)(uint64_t addr, uint64_t size, uint64_t new_pages);
+	void (*large_munmap)(uint64_t addr, uint64_t size);
+	void (*heap_error)(uint32_t kind, uint64_t addr, uint32_t found, uint32_t expected);
+	void (*process_stats)(uint64_t minflt, uint64_t majflt, uint64_t rss_kb, uint64_t mapped_bytes,
+			      const struct hakmem_tp_counters *c);
+	void (*malloc_call)(uint64_t ptr, uint64_t size);
+	void (*free_call)(uint64_t ptr);
+};
+
+#endif
