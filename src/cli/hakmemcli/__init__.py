@@ -1,0 +1,1 @@
+"""The hakmem command line: run, trace and report."""

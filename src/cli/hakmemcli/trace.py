@@ -1,0 +1,219 @@
+"""hakmem trace: run a command under an LTTng session that records why
+memory faults, and leave the trace behind."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from . import lttng as lt
+from .common import check_command, die, exit_status, note, option_value, preload, split_command
+
+HELP = """usage: hakmem trace [-o DIR] [--snapshot] [--relay net://HOST[:CTRL:DATA]] [--live]
+                   [--per-call] [--check=off|fast|full] [--report] -- CMD [ARGS...]
+
+Runs CMD with libhakmem.so preloaded under a new LTTng session that records
+the hakmem:* events with page-fault, vpid, vtid and procname context, then
+prints where the trace is and how many events were lost. CMD's exit status
+is passed through; SIGINT and SIGTERM are forwarded to CMD and the session
+is still closed cleanly. Forked children are traced under their own pid.
+
+  -o DIR        write the trace to DIR (default ./hakmem-trace-DATE-TIME)
+  --snapshot    flight-recorder mode: events stay in memory; a snapshot is
+                written on the first hakmem:heap_error (an LTTng trigger) and
+                once more when CMD exits
+  --relay URL   stream to lttng-relayd at URL instead of writing locally
+  --live        a live session (implies --relay net://127.0.0.1 when no
+                --relay is given; a local lttng-relayd is started if needed);
+                watch it with: babeltrace2 net://HOST/host/HOSTNAME/SESSION
+  --per-call    also record hakmem:malloc and hakmem:free for every call
+                (DEBUG loglevel; large traces, larger buffers)
+  --check=LEVEL ptr_track level for the traced run (default fast)
+  --report      run 'hakmem report' on the trace afterwards
+
+Needs lttng-tools and liblttng-ust1. lttng-sessiond is started if none runs.
+"""
+
+
+def parse(args):
+    opts, cmd = split_command(args)
+    o = {"out": None, "snapshot": False, "relay": None, "live": False, "per_call": False,
+         "check": None, "report": False}
+    i = 0
+    while i < len(opts):
+        a = opts[i]
+        if a in ("-h", "--help"):
+            sys.stdout.write(HELP)
+            sys.exit(0)
+        elif a == "-o" or a.startswith("--output"):
+            o["out"], i = option_value(opts, i, "-o")
+            continue
+        elif a == "--snapshot":
+            o["snapshot"] = True
+        elif a == "--relay" or a.startswith("--relay="):
+            o["relay"], i = option_value(opts, i, "--relay")
+            continue
+        elif a == "--live":
+            o["live"] = True
+        elif a == "--per-call":
+            o["per_call"] = True
+        elif a.startswith("--check="):
+            o["check"] = a.split("=", 1)[1]
+            if o["check"] not in ("off", "fast", "full"):
+                die("--check=%s: expected off, fast or full" % o["check"])
+        elif a == "--report":
+            o["report"] = True
+        else:
+            die("trace: unknown option %s (see hakmem trace --help)" % a)
+        i += 1
+    if o["snapshot"] and o["live"]:
+        die("--snapshot and --live do not combine: a live session streams every event")
+    return o, cmd
+
+
+def ensure_local_relayd():
+    if lt.relay_reachable("127.0.0.1", 5342, timeout=0.5):
+        return
+    note("no lttng-relayd on 127.0.0.1; starting one (lttng-relayd -d) for --live")
+    subprocess.run(["lttng-relayd", "-d"], check=False)
+    for _ in range(50):
+        if lt.relay_reachable("127.0.0.1", 5342, timeout=0.2):
+            return
+        time.sleep(0.1)
+    die("could not start lttng-relayd for --live; start it yourself ('lttng-relayd -d') or pass --relay")
+
+
+def create_session(name, o, out):
+    args = ["create", name]
+    if o["live"]:
+        args.append("--live")
+    if o["snapshot"]:
+        args.append("--snapshot")
+    if o["relay"]:
+        args.append("--set-url=" + o["relay"])
+    else:
+        args.append("--output=" + out)
+    lt.lttng(*args)
+
+
+def setup_channel(o):
+    # Sized so that the bundled benchmarks lose nothing: ~40 bytes an event,
+    # per-uid buffers shared by every traced process of the user.
+    subbuf, count = ("8M", 16) if o["per_call"] else ("4M", 8)
+    args = ["enable-channel", "-u", "--subbuf-size=" + subbuf, "--num-subbuf=%d" % count]
+    if o["snapshot"]:
+        args.append("--overwrite")
+    args.append("hakmem")
+    lt.lttng(*args)
+    lt.lttng("enable-event", "-u", "-c", "hakmem", "hakmem:*")
+    lt.lttng("add-context", "-u", "-c", "hakmem", "-t", "vpid", "-t", "vtid", "-t", "procname")
+    rc, out = lt.lttng("add-context", "-u", "-c", "hakmem", "-t", "perf:thread:page-fault", check=False)
+    if rc != 0:
+        note("perf page-fault counters are not available (%s); tracing without them. The report will "
+             "fall back to the allocator's own counts. Lower /proc/sys/kernel/perf_event_paranoid "
+             "(e.g. to 2) to get them." % (out.strip().splitlines() or ["no reason given"])[-1])
+
+
+class Forwarder:
+    """SIGINT/SIGTERM go to CMD; we keep waiting so the session closes cleanly."""
+
+    def __init__(self):
+        self.child = None
+        self.old = {}
+
+    def __enter__(self):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self.old[sig] = signal.signal(sig, self.forward)
+        return self
+
+    def forward(self, sig, frame):
+        if self.child and self.child.poll() is None:
+            self.child.send_signal(sig)
+
+    def __exit__(self, *exc):
+        for sig, h in self.old.items():
+            signal.signal(sig, h)
+
+
+def main(layout, args):
+    o, cmd = parse(args)
+    lt.require_tools()
+    env = dict(os.environ)
+    check_command(cmd, env)
+    lib = layout.library(False)
+    if not os.path.exists(layout.provider()):
+        die("the tracepoint provider %s is missing; build hakmem with -DHAKMEM_TRACE=ON (the default) "
+            "and liblttng-ust-dev installed" % layout.provider())
+
+    if o["live"] and not o["relay"]:
+        ensure_local_relayd()
+        o["relay"] = "net://127.0.0.1"
+    if o["relay"]:
+        lt.require_relay(o["relay"])
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    out = os.path.abspath(o["out"] or "hakmem-trace-" + stamp)
+    if not o["relay"] and os.path.isdir(out) and os.listdir(out):
+        die("%s exists and is not empty; choose another directory with -o" % out)
+
+    lt.ensure_sessiond()
+    name = "hakmem-%d-%s" % (os.getpid(), stamp)
+    trigger = name + "-heap-error"
+    create_session(name, o, out)
+    status = 1
+    try:
+        setup_channel(o)
+        if o["snapshot"]:
+            lt.lttng("add-trigger", "--name=" + trigger, "--condition=event-rule-matches", "--type=user",
+                     "--name=hakmem:heap_error", "--action=snapshot-session", name,
+                     "--rate-policy=once-after:1")
+        lt.lttng("start", name)
+
+        fork_lib = "liblttng-ust-fork.so.1"
+        preload(env, lib, fork_lib)
+        env["HAKMEM_TRACE"] = "1"
+        env["HAKMEM_TP_PATH"] = layout.provider()
+        if o["per_call"]:
+            env["HAKMEM_TRACE_PER_CALL"] = "1"
+        if o["check"]:
+            env["HAKMEM_CHECK"] = o["check"]
+        note("tracing session %s: %s" % (name, " ".join(cmd)))
+        with Forwarder() as fw:
+            try:
+                fw.child = subprocess.Popen(cmd, env=env)
+            except OSError as e:
+                die("cannot run %s: %s" % (cmd[0], e.strerror), 126)
+            while True:
+                try:
+                    rc = fw.child.wait()
+                    break
+                except InterruptedError:
+                    continue
+        status = exit_status(rc)
+        if o["snapshot"]:
+            lt.lttng("snapshot", "record", "-s", name)
+        lt.lttng("stop", name)
+        lost, packets = lt.discarded_events(name)
+    finally:
+        if o["snapshot"]:
+            lt.lttng("remove-trigger", trigger, check=False)
+        lt.lttng("destroy", name, check=False)
+
+    if lost is None:
+        note("could not read the discarded-event count")
+    elif lost or packets:
+        note("WARNING: %d events discarded%s; counts in the report are lower bounds. Rerun with fewer "
+             "events (drop --per-call) or a longer-lived consumer." % (
+                 lost, (" and %d packets lost" % packets) if packets else ""))
+    else:
+        note("0 events discarded")
+    if o["relay"]:
+        note("trace streamed to lttng-relayd at %s (under its output directory, host %s, session %s)" % (
+            o["relay"], os.uname().nodename, name))
+    else:
+        note("trace written to %s" % out)
+        print(out)
+    if o["report"] and not o["relay"]:
+        from . import report
+        report.main(layout, [out])
+    return status
