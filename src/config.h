@@ -16,12 +16,19 @@
  * slabs (a 64 KiB slab would hold one 32 KiB block). */
 #define HAK_MID_CLASSES 16
 #define HAK_MID_MAX 32768u
-#define HAK_NUM_CLASSES (HAK_TINY_CLASSES + HAK_MID_CLASSES)
+/* Small-Mid (HAKMEM_SMALLMID=1): 256 B to 1 KiB in a pool of its own, 1 MiB
+ * SuperSlabs of 16 slabs of 64 KiB. Off by default. */
+#define HAK_SMALLMID_CLASSES 4
+#define HAK_SMALLMID_FIRST (HAK_TINY_CLASSES + HAK_MID_CLASSES)
+#define HAK_SMALLMID_MIN 256u
+#define HAK_NUM_CLASSES (HAK_TINY_CLASSES + HAK_MID_CLASSES + HAK_SMALLMID_CLASSES)
 
 #define HAK_SS_SHIFT_TINY 21
 #define HAK_SLAB_SHIFT_TINY 16
 #define HAK_SS_SHIFT_MID 21
 #define HAK_SLAB_SHIFT_MID 18
+#define HAK_SS_SHIFT_SMALLMID 20
+#define HAK_SLAB_SHIFT_SMALLMID 16
 #define HAK_MAX_SLABS_PER_SS 32
 
 /* The registry resolves addresses at the smallest SuperSlab size (1 MiB,

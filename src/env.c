@@ -116,6 +116,9 @@ void hak_env_load(void)
 	if ((v = getenv("HAKMEM_STATS")) && hak_env_parse_bool(v, &hak_env.stats))
 		warn_bad("HAKMEM_STATS", v, "0 or 1", "0");
 
+	if ((v = getenv("HAKMEM_SMALLMID")) && hak_env_parse_bool(v, &hak_env.smallmid))
+		warn_bad("HAKMEM_SMALLMID", v, "0 or 1", "0");
+
 	x = hak_env.warm_superslabs;
 	load_long("HAKMEM_WARM_SUPERSLABS", 0, 4096, "a count from 0 to 4096", &x);
 	hak_env.warm_superslabs = (unsigned)x;

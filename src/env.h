@@ -13,6 +13,7 @@ struct hak_prewarm {
 
 struct hak_env {
 	int stats;                  /* HAKMEM_STATS: print the table at exit */
+	int smallmid;               /* HAKMEM_SMALLMID: 256 B..1 KiB in their own pool */
 	unsigned warm_superslabs;   /* HAKMEM_WARM_SUPERSLABS: kept mapped per pool */
 	long purge_delay_ms;        /* HAKMEM_PURGE_DELAY_MS: -1 never purges */
 	unsigned large_cache_mb;    /* HAKMEM_LARGE_CACHE_MB */

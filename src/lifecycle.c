@@ -63,6 +63,8 @@ void hak_init_slow(void)
 	if (atomic_compare_exchange_strong(&hak_init_state, &expected, 1)) {
 		in_init = 1;
 		hak_env_load();
+		if (hak_env.smallmid)
+			hak_smallmid_enable();
 		hak_tcache_global_init();
 		pthread_atfork(fork_prepare, fork_parent, fork_child);
 		prewarm();

@@ -17,7 +17,8 @@
 struct hak_pool hak_pools[HAK_NUM_POOLS] = {
 	POOL_INIT(HAK_POOL_TINY, HAK_SS_SHIFT_TINY, HAK_SLAB_SHIFT_TINY, 0, HAK_TINY_CLASSES),
 	POOL_INIT(HAK_POOL_MID, HAK_SS_SHIFT_MID, HAK_SLAB_SHIFT_MID, HAK_TINY_CLASSES, HAK_MID_CLASSES),
-	POOL_INIT(HAK_POOL_SMALLMID, 20, 16, 0, 0),
+	POOL_INIT(HAK_POOL_SMALLMID, HAK_SS_SHIFT_SMALLMID, HAK_SLAB_SHIFT_SMALLMID, HAK_SMALLMID_FIRST,
+		  HAK_SMALLMID_CLASSES),
 };
 
 /* ---- intrusive lists ---- */
@@ -94,6 +95,25 @@ static void with_free_remove(struct hak_pool *pl, struct hak_superslab *ss)
 	ss->free_next = ss->free_prev = NULL;
 }
 
+static void lru_touch(struct hak_pool *pl, unsigned cls, struct hak_superslab *ss)
+{
+	struct hak_superslab **l = pl->lru[cls - pl->class_first];
+	unsigned i = 0;
+	while (i < HAK_POOL_LRU - 1 && l[i] != ss)
+		i++;
+	for (; i > 0; i--)
+		l[i] = l[i - 1];
+	l[0] = ss;
+}
+
+static void lru_forget(struct hak_pool *pl, struct hak_superslab *ss)
+{
+	for (unsigned c = 0; c < pl->class_count; c++)
+		for (unsigned i = 0; i < HAK_POOL_LRU; i++)
+			if (pl->lru[c][i] == ss)
+				pl->lru[c][i] = NULL;
+}
+
 static struct hak_slab_list *partial_list(struct hak_pool *pl, unsigned cls)
 {
 	return &pl->partial[cls - pl->class_first];
@@ -146,6 +166,7 @@ static void ss_to_warm(struct hak_pool *pl, struct hak_superslab *ss, uint64_t n
 		with_free_remove(pl, ss);
 	ss->free_slots = ss->nslabs == 32 ? 0xffffffffu : (1u << ss->nslabs) - 1;
 	sslist_remove(&pl->active, ss);
+	lru_forget(pl, ss);
 	ss->warm = 1;
 	ss->warm_since_ns = now;
 	sslist_push(&pl->warm, ss);
@@ -292,9 +313,17 @@ static struct hak_slab *take_empty(struct hak_pool *pl, unsigned cls, struct hak
 
 static struct hak_slab *take_free_slot(struct hak_pool *pl, unsigned cls)
 {
-	struct hak_superslab *ss = pl->with_free;
+	struct hak_superslab *ss = NULL;
+	for (unsigned i = 0; i < HAK_POOL_LRU && !ss; i++) {
+		struct hak_superslab *c = pl->lru[cls - pl->class_first][i];
+		if (c && c->free_slots && !c->warm)
+			ss = c;
+	}
+	if (!ss)
+		ss = pl->with_free;
 	if (!ss)
 		return NULL;
+	lru_touch(pl, cls, ss);
 	unsigned i = (unsigned)__builtin_ctz(ss->free_slots);
 	ss->free_slots &= ~(1u << i);
 	if (!ss->free_slots)

@@ -20,6 +20,8 @@ struct hak_ss_list {
 	uint32_t n;
 };
 
+#define HAK_POOL_LRU 4
+
 struct hak_pool {
 	pthread_mutex_t lock;
 	uint8_t kind;
@@ -34,6 +36,9 @@ struct hak_pool {
 	struct hak_ss_list warm;             /* wholly empty, resident; oldest first */
 	struct hak_ss_list warm_purged;      /* wholly empty, purged, still mapped */
 	struct hak_superslab *with_free;     /* active SuperSlabs with a SLAB_FREE slot */
+	/* Per class, the SuperSlabs it took slabs from lately, newest first: a
+	 * class's slabs stay together, so its SuperSlabs empty together. */
+	struct hak_superslab *lru[16][HAK_POOL_LRU];
 	atomic_uint transitions_in_flight;   /* frees between slab and pool lock: no unmap */
 };
 

@@ -7,11 +7,13 @@ const uint32_t hak_class_stride[HAK_NUM_CLASSES] = {
 	16, 32, 48, 64, 80, 96, 112, 144, 176, 208, 272, 336, 400, 528, 784, 1040,
 	/* Mid: class size + 16 */
 	1296, 1552, 1808, 2064, 2576, 3088, 3600, 4112, 5136, 6160, 8208, 10256, 12304, 16400,
-	24592, 32784};
+	24592, 32784,
+	/* Small-Mid: the Tiny strides from 272 up, in their own pool */
+	272, 528, 784, 1040};
 
 /* Generated from the strides;
  * tests/unit/test_size_class.c checks them. */
-const uint8_t hak_tiny_index[66] = {
+uint8_t hak_tiny_index[66] = {
 	/* idx = (n+16)>>4 = ceil((n+1)/16); smallest class with stride >= 16*idx */
 	0, 0, 1, 2, 3, 4, 5, 6, 7, 7, 8, 8, 9, 9, 10, 10, 10, 10, 11, 11, 11, 11, 12, 12, 12, 12,
 	13, 13, 13, 13, 13, 13, 13, 13, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14,
@@ -47,7 +49,9 @@ const uint8_t hak_mid_index[129] = {
  * garbage) -> HAK_NO_CLASS and the slow path. */
 const uint8_t hak_hdr_class[256] = {
 	N16(0x00), N16(0x10), N16(0x20), N16(0x30), N16(0x40), N16(0x50), N16(0x60), N16(0x70),
-	N16(0x80), L16(0x90, HAK_TINY_CLASSES), L16(0xa0, 0), N16(0xb0),
+	N16(0x80), L16(0x90, HAK_TINY_CLASSES), L16(0xa0, 0),
+	[0xb0] = HAK_SMALLMID_FIRST, [0xb1] = HAK_SMALLMID_FIRST + 1, [0xb2] = HAK_SMALLMID_FIRST + 2,
+	[0xb3] = HAK_SMALLMID_FIRST + 3, [0xb4 ... 0xbf] = HAK_NO_CLASS,
 	N16(0xc0), N16(0xd0), N16(0xe0), N16(0xf0)};
 
 unsigned hak_class_batch(unsigned c)
@@ -62,4 +66,21 @@ unsigned hak_class_batch(unsigned c)
 	if (s <= 12304)
 		return 4;
 	return 2;
+}
+
+int hak_smallmid_enabled;
+
+void hak_smallmid_enable(void)
+{
+	for (unsigned i = 0; i < sizeof hak_tiny_index; i++) {
+		unsigned c = hak_tiny_index[i];
+		/* Tiny classes whose blocks hold 256 bytes or more move over. */
+		if (hak_class_stride[c] - 1 >= HAK_SMALLMID_MIN)
+			for (unsigned k = 0; k < HAK_SMALLMID_CLASSES; k++)
+				if (hak_class_stride[HAK_SMALLMID_FIRST + k] >= hak_class_stride[c]) {
+					hak_tiny_index[i] = (uint8_t)(HAK_SMALLMID_FIRST + k);
+					break;
+				}
+	}
+	hak_smallmid_enabled = 1;
 }

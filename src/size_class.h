@@ -1,7 +1,7 @@
 /* Size classes and the one-byte block header.
  *
  * Class ids: 0..15 Tiny (header 0xa0|c), 16..31 Mid (0x90|c-16),
- * Small-Mid later at 32.. (0xb0|c). A block's header sits at p-1, in the
+ * 32..35 Small-Mid (0xb0|c-32). A block's header sits at p-1, in the
  * last byte of the previous block's stride, so usable = stride - 1 and
  * every user pointer stays 16-aligned. Freed blocks carry live ^ 0x40,
  * so a double free is visible in O(1). All header values are >= 0x80:
@@ -24,7 +24,7 @@
  * in user data is never taken for one. */
 #define HAK_ALIGNED_KEY ((uintptr_t)0x5a17ed0b10c4e7a1ull)
 
-HAK_INTERNAL extern const uint8_t hak_tiny_index[66];
+HAK_INTERNAL extern uint8_t hak_tiny_index[66]; /* rewritten once by hak_smallmid_enable() */
 HAK_INTERNAL extern const uint8_t hak_mid_index[129];
 HAK_INTERNAL extern const uint8_t hak_hdr_class[256];
 HAK_INTERNAL extern const uint32_t hak_class_stride[HAK_NUM_CLASSES];
@@ -41,17 +41,30 @@ static inline unsigned hak_size_class(size_t n)
 	return HAK_NO_CLASS;
 }
 
-static inline unsigned hak_class_pool(unsigned c) { return c < HAK_TINY_CLASSES ? HAK_POOL_TINY : HAK_POOL_MID; }
+static inline unsigned hak_class_pool(unsigned c)
+{
+	return c < HAK_TINY_CLASSES ? HAK_POOL_TINY : c < HAK_SMALLMID_FIRST ? HAK_POOL_MID : HAK_POOL_SMALLMID;
+}
 static inline size_t hak_class_usable(unsigned c) { return hak_class_stride[c] - 1; }
 
 static inline uint8_t hak_hdr_live(unsigned c)
 {
-	return c < HAK_TINY_CLASSES ? (uint8_t)(HAK_HDR_TINY | c) : (uint8_t)(HAK_HDR_MID | (c - HAK_TINY_CLASSES));
+	if (c < HAK_TINY_CLASSES)
+		return (uint8_t)(HAK_HDR_TINY | c);
+	if (c < HAK_SMALLMID_FIRST)
+		return (uint8_t)(HAK_HDR_MID | (c - HAK_TINY_CLASSES));
+	return (uint8_t)(HAK_HDR_SMALLMID | (c - HAK_SMALLMID_FIRST));
 }
 static inline uint8_t hak_hdr_freed(unsigned c) { return hak_hdr_live(c) ^ HAK_HDR_FREED_BIT; }
 
 /* Blocks moved per refill and the cache bound: small blocks in batches of
  * 16, big ones fewer so one refill does not pin a whole slab. */
 HAK_INTERNAL unsigned hak_class_batch(unsigned c);
+
+/* Routes 256..1039-byte requests to the Small-Mid classes. Called once, at
+ * start-up, before the first refill: the fast path reads the same size
+ * table either way, so the layer costs nothing when it is off. */
+HAK_INTERNAL void hak_smallmid_enable(void);
+HAK_INTERNAL extern int hak_smallmid_enabled;
 
 #endif
