@@ -1,4 +1,5 @@
 #include "pool.h"
+#include "ptr_track.h"
 #include "env.h"
 #include "os.h"
 #include "slab.h"
@@ -158,7 +159,8 @@ static void ss_to_warm(struct hak_pool *pl, struct hak_superslab *ss, uint64_t n
 	for (unsigned i = 0; i < ss->nslabs; i++) {
 		struct hak_slab *s = &ss->slabs[i];
 		if (s->state == SLAB_EMPTY)
-			slist_remove(s->purged ? &pl->empty_purged : &pl->empty, s);
+			slist_remove(s->on_purged ? &pl->empty_purged : &pl->empty, s);
+		s->on_purged = 0;
 		s->state = SLAB_FREE;
 		s->cls = HAK_NO_CLASS;
 	}
@@ -228,12 +230,19 @@ static void slab_purge(struct hak_pool *pl, struct hak_slab *s, struct hak_event
 	unsigned keep = s->index == 0 ? 1 : 0;
 	uint32_t pages = s->touched_pages > keep ? s->touched_pages - keep : 0;
 	hak_os_purge(hak_slab_base(ss, s) + (size_t)keep * HAK_PAGE, (size_t)pages * HAK_PAGE);
+	if (pages) {
+		s->refault_below = s->touched_pages;
+		s->purged = 1;
+	}
 	s->touched_pages = keep;
 	s->carved = 0;
 	s->freelist = NULL;
-	s->purged = 1;
+#if defined(HAKMEM_CHECKS)
+	hak_track_slab_reset(s); /* the fill patterns are gone with the pages */
+#endif
 	slist_remove(&pl->empty, s);
 	slist_push(&pl->empty_purged, s);
+	s->on_purged = 1;
 	HAK_STAT_ADD(slab_purge, 1);
 	HAK_STAT_ADD(pages_purged, pages);
 	hak_event_add(ev, (struct hak_event){.type = HAK_EV_SLAB_PURGE, .pool = pl->kind, .ss = (uintptr_t)ss,
@@ -297,6 +306,7 @@ static struct hak_slab *take_empty(struct hak_pool *pl, unsigned cls, struct hak
 	if (!pick)
 		return NULL;
 	slist_remove(l, pick);
+	pick->on_purged = 0;
 	unsigned old = pick->cls;
 	struct hak_superslab *ss = hak_slab_ss(pick);
 	if (old != cls)

@@ -69,6 +69,9 @@ void hak_slab_take(struct hak_superslab *ss, struct hak_slab *s, unsigned want, 
 			t->new_pages = hw - s->touched_pages;
 			t->refault = s->purged;
 			s->touched_pages = hw;
+			/* Past the old high-water mark, faults are first touches again. */
+			if (hw >= s->refault_below)
+				s->purged = 0;
 		}
 	}
 	s->used += got;

@@ -87,6 +87,8 @@ unsigned hak_stack_get(uint32_t id, void **frames)
 
 uint32_t hak_stack_count(void) { return nrecords; }
 
+static __thread int in_unwind __attribute__((tls_model("initial-exec")));
+
 #define RECENT_IDS 64
 struct recent {
 	uint64_t hash;
@@ -105,8 +107,10 @@ static unsigned walk_frames(void *ret, void *frame, uintptr_t lo, uintptr_t hi, 
 		return n;
 	void **fp = ((void **)frame)[0];
 	uintptr_t prev = (uintptr_t)frame;
+	/* fp <= hi - 16, not fp + 16 <= hi: a garbage fp near the top of the
+	 * address space must not wrap around and pass. */
 	while (n < HAK_STACK_MAX_DEPTH && ((uintptr_t)fp & 7) == 0 && (uintptr_t)fp > prev &&
-	       (uintptr_t)fp >= lo && (uintptr_t)fp + 16 <= hi) {
+	       (uintptr_t)fp >= lo && hi >= 16 && (uintptr_t)fp <= hi - 16) {
 		void *pc = fp[1];
 		if ((uintptr_t)pc < 4096)
 			break;
@@ -121,7 +125,10 @@ uint32_t hak_stack_capture(void *ret, void *frame, uintptr_t lo, uintptr_t hi)
 {
 	void *frames[HAK_STACK_MAX_DEPTH + 8];
 	unsigned n = 0;
-	if (hak_env.backtrace_unwind) {
+	/* backtrace() loads libgcc_s on first use, which allocates, which
+	 * captures again: the nested capture keeps only its caller. */
+	if (hak_env.backtrace_unwind && !in_unwind) {
+		in_unwind = 1;
 		/* Exact, but costs microseconds: opt-in. Skip our own frames. */
 		int got = backtrace(frames, HAK_STACK_MAX_DEPTH + 8);
 		for (int i = 0; i < got; i++)
@@ -130,6 +137,7 @@ uint32_t hak_stack_capture(void *ret, void *frame, uintptr_t lo, uintptr_t hi)
 				memmove(frames, frames + i, n * sizeof *frames);
 				break;
 			}
+		in_unwind = 0;
 	}
 	if (!n)
 		n = walk_frames(ret, frame, lo, hi, frames);

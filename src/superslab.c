@@ -53,8 +53,14 @@ size_t hak_superslab_purge(struct hak_superslab *ss)
 		struct hak_slab *s = &ss->slabs[i];
 		unsigned keep = i == 0 ? 1 : 0;
 		pages += s->touched_pages - keep;
+		if (s->touched_pages > keep) {
+			s->refault_below = s->touched_pages;
+			s->purged = 1;
+		}
 		s->touched_pages = keep;
-		s->purged = 1;
+#if defined(HAKMEM_CHECKS)
+		hak_track_slab_reset(s); /* the fill patterns are gone with the pages */
+#endif
 	}
 	hak_os_purge((uint8_t *)ss + HAK_PAGE, ss->size - HAK_PAGE);
 	ss->purged = 1;

@@ -23,12 +23,14 @@ struct hak_slab {
 	uint8_t cls;     /* HAK_NO_CLASS while SLAB_FREE */
 	uint8_t state;
 	uint8_t index;
-	uint8_t purged; /* pages were given back since last use: next faults are refaults */
+	uint8_t purged;      /* pages below refault_below were given back: touching them is a refault */
+	uint8_t on_purged;   /* which empty list holds it: pool.empty_purged rather than pool.empty */
 	uint32_t stride;
 	uint32_t capacity;
 	uint32_t carved;        /* blocks carved so far (bump) */
 	uint32_t used;          /* blocks out of the slab: in use or in a thread cache */
 	uint32_t touched_pages; /* high-water mark of pages touched, from the slab's start */
+	uint32_t refault_below; /* the high-water mark before the last purge */
 	uint32_t data_offset;   /* block 0's user pointer, from the slab's start */
 	uint64_t recip;         /* ceil(2^40 / stride): block index without a division */
 	void *freelist;
