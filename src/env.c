@@ -53,10 +53,14 @@ int hak_env_parse_prewarm(const char *s, struct hak_prewarm *out, unsigned max, 
 	while (*s) {
 		char *end;
 		errno = 0;
+		if (*s < '0' || *s > '9')
+			return -1; /* strtoul would accept "-1" as ULONG_MAX */
 		unsigned long size = strtoul(s, &end, 10);
 		if (errno || end == s || *end != ':' || size == 0 || size > HAK_MID_MAX)
 			return -1;
 		s = end + 1;
+		if (*s < '0' || *s > '9')
+			return -1;
 		unsigned long slabs = strtoul(s, &end, 10);
 		if (errno || end == s || slabs == 0 || slabs > 4096 || (*end && *end != ','))
 			return -1;
@@ -112,6 +116,16 @@ void hak_env_load(void)
 {
 	const char *v;
 	long x;
+
+	/* First, so that the warnings below go where the user asked. */
+	if ((v = getenv("HAKMEM_LOG")) && *v) {
+		int fd = open(v, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (fd < 0)
+			hak_log("hakmem: cannot open HAKMEM_LOG=%s (%s); reports go to stderr\n", v,
+				strerrordesc_np(errno));
+		else
+			hak_log_set_fd(fd);
+	}
 
 	if ((v = getenv("HAKMEM_STATS")) && hak_env_parse_bool(v, &hak_env.stats))
 		warn_bad("HAKMEM_STATS", v, "0 or 1", "0");
@@ -174,15 +188,6 @@ void hak_env_load(void)
 			warn_bad("HAKMEM_BACKTRACE", v, "fast (frame pointers) or unwind (exact, slow)", "fast");
 		else
 			hak_env.backtrace_unwind = b;
-	}
-
-	if ((v = getenv("HAKMEM_LOG")) && *v) {
-		int fd = open(v, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-		if (fd < 0)
-			hak_log("hakmem: cannot open HAKMEM_LOG=%s (%s); reports go to stderr\n", v,
-				strerrordesc_np(errno));
-		else
-			hak_log_set_fd(fd);
 	}
 
 	if ((v = getenv("HAKMEM_PREWARM")) &&

@@ -51,7 +51,7 @@ static int table_grow(void)
 
 static long table_find(uintptr_t p)
 {
-	if (!table_cap)
+	if (!table_cap || p <= TOMBSTONE) /* 0 and 1 mark empty and deleted slots */
 		return -1;
 	for (size_t i = hash_ptr(p, table_cap);; i = (i + 1) & (table_cap - 1)) {
 		if (table[i] == p)
@@ -231,9 +231,10 @@ void hak_large_free(void *p)
 void *hak_large_resize(void *p, size_t n)
 {
 	struct hak_large_hdr *h = hak_large_hdr(p);
-	if (n > SIZE_MAX - 2 * HAK_PAGE)
+	size_t offset = (size_t)((uint8_t *)p - h->base);
+	if (n > PTRDIFF_MAX || n > SIZE_MAX - offset - HAK_PAGE)
 		return NULL;
-	size_t need = hak_align_up((size_t)((uint8_t *)p - h->base) + n, HAK_PAGE);
+	size_t need = hak_align_up(offset + n, HAK_PAGE);
 	if (need <= h->map_size) {
 		h->requested = n;
 		return p;

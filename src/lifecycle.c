@@ -4,6 +4,7 @@
 #include "large.h"
 #include "log.h"
 #include "pool.h"
+#include "ptr_track.h"
 #include "size_class.h"
 #include "stats.h"
 #include "tcache.h"
@@ -19,11 +20,14 @@ HAK_INTERNAL void hak_registry_fork_prepare(void);
 HAK_INTERNAL void hak_registry_fork_parent(void);
 HAK_INTERNAL void hak_registry_fork_child(void);
 
-/* Lock order: thread-cache list, pools (each pool, then its slabs), large
+/* Lock order: ptr_track (depot, recent large), thread-cache list, pools (each pool, then its slabs), large
  * spans, registry. The child re-initialises rather than unlocks: the
  * threads that held nothing are gone, and so is any waiter. */
 static void fork_prepare(void)
 {
+#if defined(HAKMEM_CHECKS)
+	hak_track_fork_prepare();
+#endif
 	hak_tcache_fork_prepare();
 	hak_pools_lock_all();
 	hak_large_fork_prepare();
@@ -36,6 +40,9 @@ static void fork_parent(void)
 	hak_large_fork_parent();
 	hak_pools_unlock_all();
 	hak_tcache_fork_parent();
+#if defined(HAKMEM_CHECKS)
+	hak_track_fork_parent();
+#endif
 }
 
 static void fork_child(void)
@@ -44,6 +51,9 @@ static void fork_child(void)
 	hak_large_fork_child();
 	hak_pools_reinit_locks();
 	hak_tcache_fork_child();
+#if defined(HAKMEM_CHECKS)
+	hak_track_fork_child();
+#endif
 }
 
 static void prewarm(void)

@@ -107,6 +107,14 @@ static void lru_touch(struct hak_pool *pl, unsigned cls, struct hak_superslab *s
 	l[0] = ss;
 }
 
+static int lru_has(struct hak_pool *pl, unsigned cls, struct hak_superslab *ss)
+{
+	for (unsigned i = 0; i < HAK_POOL_LRU; i++)
+		if (pl->lru[cls - pl->class_first][i] == ss)
+			return 1;
+	return 0;
+}
+
 static void lru_forget(struct hak_pool *pl, struct hak_superslab *ss)
 {
 	for (unsigned c = 0; c < pl->class_count; c++)
@@ -294,15 +302,20 @@ static void pool_maintain(struct hak_pool *pl, uint64_t now, int force, struct h
 static struct hak_slab *take_empty(struct hak_pool *pl, unsigned cls, struct hak_event_buf *ev)
 {
 	struct hak_slab_list *l = pl->empty.tail ? &pl->empty : &pl->empty_purged;
-	struct hak_slab *s = l->tail, *pick = NULL;
-	/* Prefer a slab already formatted for cls: its blocks need no re-carve. */
-	for (unsigned i = 0; s && i < 8; i++, s = s->prev)
+	struct hak_slab *s = l->tail, *pick = NULL, *near = NULL;
+	/* Prefer a slab already formatted for cls (no re-carve), then one in a
+	 * SuperSlab this class used lately (its slabs stay together, so the
+	 * SuperSlab can empty as a whole), then the most recently emptied. */
+	for (unsigned i = 0; s && i < 8; i++, s = s->prev) {
 		if (s->cls == cls) {
 			pick = s;
 			break;
 		}
+		if (!near && lru_has(pl, cls, hak_slab_ss(s)))
+			near = s;
+	}
 	if (!pick)
-		pick = l->tail;
+		pick = near ? near : l->tail;
 	if (!pick)
 		return NULL;
 	slist_remove(l, pick);
@@ -323,17 +336,9 @@ static struct hak_slab *take_empty(struct hak_pool *pl, unsigned cls, struct hak
 
 static struct hak_slab *take_free_slot(struct hak_pool *pl, unsigned cls)
 {
-	struct hak_superslab *ss = NULL;
-	for (unsigned i = 0; i < HAK_POOL_LRU && !ss; i++) {
-		struct hak_superslab *c = pl->lru[cls - pl->class_first][i];
-		if (c && c->free_slots && !c->warm)
-			ss = c;
-	}
-	if (!ss)
-		ss = pl->with_free;
+	struct hak_superslab *ss = pl->with_free;
 	if (!ss)
 		return NULL;
-	lru_touch(pl, cls, ss);
 	unsigned i = (unsigned)__builtin_ctz(ss->free_slots);
 	ss->free_slots &= ~(1u << i);
 	if (!ss->free_slots)
@@ -344,22 +349,21 @@ static struct hak_slab *take_free_slot(struct hak_pool *pl, unsigned cls)
 	return s;
 }
 
-static struct hak_slab *pool_find_slab(struct hak_pool *pl, unsigned cls, unsigned reason,
+/* Partial (unless fresh_only: prewarm must not take back what it filed),
+ * empty, free slot, warm SuperSlab, mmap. */
+static struct hak_slab *pool_find_slab(struct hak_pool *pl, unsigned cls, unsigned reason, int fresh_only,
 				       struct hak_event_buf *ev)
 {
 	struct hak_slab_list *pl_partial = partial_list(pl, cls);
-	struct hak_slab *s = pl_partial->tail;
-	if (s) {
+	struct hak_slab *s = fresh_only ? NULL : pl_partial->tail;
+	if (s)
 		slist_remove(pl_partial, s);
-		return s;
-	}
-	if ((s = take_empty(pl, cls, ev)))
-		return s;
-	if ((s = take_free_slot(pl, cls)))
-		return s;
-	if (ss_from_warm(pl, ev) || ss_map_new(pl, reason, ev))
-		return take_free_slot(pl, cls);
-	return NULL;
+	else if (!(s = take_empty(pl, cls, ev)) && !(s = take_free_slot(pl, cls)) &&
+		 (ss_from_warm(pl, ev) || ss_map_new(pl, reason, ev)))
+		s = take_free_slot(pl, cls);
+	if (s)
+		lru_touch(pl, cls, hak_slab_ss(s));
+	return s;
 }
 
 struct hak_slab *hak_pool_acquire(unsigned cls, void *owner)
@@ -369,7 +373,7 @@ struct hak_slab *hak_pool_acquire(unsigned cls, void *owner)
 	ev.n = 0;
 	pthread_mutex_lock(&pl->lock);
 	pool_maintain(pl, hak_now_ns(), 0, &ev);
-	struct hak_slab *s = pool_find_slab(pl, cls, HAK_MMAP_REASON_REFILL, &ev);
+	struct hak_slab *s = pool_find_slab(pl, cls, HAK_MMAP_REASON_REFILL, 0, &ev);
 	if (s) {
 		hak_spin_lock(&s->lock);
 		s->state = SLAB_OWNED;
@@ -436,7 +440,7 @@ int hak_pool_prewarm(unsigned cls, unsigned slabs)
 		struct hak_event_buf ev;
 		ev.n = 0;
 		pthread_mutex_lock(&pl->lock);
-		struct hak_slab *s = pool_find_slab(pl, cls, HAK_MMAP_REASON_PREWARM, &ev);
+		struct hak_slab *s = pool_find_slab(pl, cls, HAK_MMAP_REASON_PREWARM, 1, &ev);
 		if (s) {
 			struct hak_superslab *ss = hak_slab_ss(s);
 			size_t npages = hak_ss_slab_size(ss) / HAK_PAGE;

@@ -73,6 +73,24 @@ static void recent_large_add(const void *p)
 	hak_spin_unlock(&recent_lock);
 }
 
+void hak_track_fork_prepare(void)
+{
+	hak_stack_depot_lock(1);
+	hak_spin_lock(&recent_lock);
+}
+
+void hak_track_fork_parent(void)
+{
+	hak_spin_unlock(&recent_lock);
+	hak_stack_depot_lock(0);
+}
+
+void hak_track_fork_child(void)
+{
+	hak_spin_init(&recent_lock);
+	hak_stack_depot_lock(0);
+}
+
 static int recent_large_has(const void *p)
 {
 	int hit = 0;

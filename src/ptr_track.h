@@ -65,6 +65,11 @@ HAK_INTERNAL int hak_track_check_live(void *p, struct hak_ptr_info *info, void *
 /* realloc in place: a block keeps its records, with a new size. */
 HAK_INTERNAL void hak_track_resized(void *p, struct hak_ptr_info *info, size_t n);
 
+/* fork: the locks of the stack depot and the recent-large ring. */
+HAK_INTERNAL void hak_track_fork_prepare(void);
+HAK_INTERNAL void hak_track_fork_parent(void);
+HAK_INTERNAL void hak_track_fork_child(void);
+
 /* A thread exits: its quarantined blocks go back to their slabs. */
 HAK_INTERNAL void hak_track_thread_exit(void);
 

@@ -87,6 +87,14 @@ unsigned hak_stack_get(uint32_t id, void **frames)
 
 uint32_t hak_stack_count(void) { return nrecords; }
 
+void hak_stack_depot_lock(int lock)
+{
+	if (lock)
+		hak_spin_lock(&depot_lock);
+	else
+		hak_spin_unlock(&depot_lock);
+}
+
 static __thread int in_unwind __attribute__((tls_model("initial-exec")));
 
 #define RECENT_IDS 64

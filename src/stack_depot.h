@@ -15,6 +15,8 @@ HAK_INTERNAL uint32_t hak_stack_capture(void *ret, void *frame, uintptr_t lo, ui
 HAK_INTERNAL uint32_t hak_stack_intern(void *const *frames, unsigned depth);
 /* Frames of id; returns depth (0 for an unknown id). */
 HAK_INTERNAL unsigned hak_stack_get(uint32_t id, void **frames);
+/* fork: 1 takes the depot lock, 0 releases it. */
+HAK_INTERNAL void hak_stack_depot_lock(int lock);
 /* Distinct stacks stored so far. */
 HAK_INTERNAL uint32_t hak_stack_count(void);
 

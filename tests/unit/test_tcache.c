@@ -1,0 +1,322 @@
+/* Thread caches, through hak_malloc/hak_free: refill batches, the flush
+ * on overflow, hak_thread_flush, and what thread exit gives back. */
+#include "pool_util.h"
+#include "tcache.h"
+
+#include <pthread.h>
+
+static struct hak_tcache *tc = NULL;
+
+static int group_setup(void **state)
+{
+	(void)state;
+	hak_free(hak_malloc(1)); /* starts the allocator and this thread's cache */
+	tc = &hak_tc;
+	assert_int_equal(tc->state, TC_READY);
+	return 0;
+}
+
+static uint64_t held(unsigned c) { return stats_now().classes[c].blocks_held; }
+
+/* A miss moves one batch out of the slab: one block to the caller, the
+ * rest into the bin. No refill until the bin is dry. */
+static void refill_moves_one_batch(void **state)
+{
+	(void)state;
+	/* Classes by request size: with HAKMEM_SMALLMID=1 the 399-byte one is
+	 * a Small-Mid class. */
+	const size_t sizes[] = {90, 399, 1700, 6000, HAK_MID_MAX};
+	for (unsigned k = 0; k < sizeof sizes / sizeof *sizes; k++) {
+		unsigned c = hak_size_class(sizes[k]), batch = hak_class_batch(c);
+		size_t size = size_of_class(c);
+		void *p[64];
+		hak_thread_flush();
+		assert_int_equal(tc->bins[c].count, 0);
+		struct hak_stats st0 = stats_now();
+
+		p[0] = hak_malloc(size);
+		assert_non_null(p[0]);
+		assert_int_equal(tc->bins[c].count, batch - 1);
+		struct hak_stats st = stats_now();
+		assert_int_equal(st.classes[c].refills, st0.classes[c].refills + 1);
+		assert_int_equal(st.classes[c].refill_blocks, st0.classes[c].refill_blocks + batch);
+		assert_int_equal(st.classes[c].blocks_held, st0.classes[c].blocks_held + batch);
+		for (unsigned i = 1; i < batch; i++)
+			p[i] = hak_malloc(size);
+		assert_int_equal(tc->bins[c].count, 0);
+		assert_int_equal(stats_now().classes[c].refills, st0.classes[c].refills + 1);
+		p[batch] = hak_malloc(size);
+		st = stats_now();
+		assert_int_equal(st.classes[c].refills, st0.classes[c].refills + 2);
+		assert_int_equal(tc->bins[c].count, batch - 1);
+		for (unsigned i = 0; i <= batch; i++)
+			hak_free(p[i]);
+		hak_thread_flush();
+		assert_int_equal(held(c), st0.classes[c].blocks_held);
+	}
+}
+
+/* A full bin keeps its newest half and gives the older half back. */
+static void overflow_flush_keeps_newest(void **state)
+{
+	(void)state;
+	const unsigned c = 7, n = 40;
+	uint32_t max = tc->bins[c].max;
+	assert_int_equal(max, 2 * hak_class_batch(c));
+	void *p[40];
+	hak_thread_flush();
+	for (unsigned i = 0; i < n; i++)
+		p[i] = hak_malloc(hak_class_usable(c));
+	hak_thread_flush();
+	uint64_t h0 = held(c);
+
+	for (unsigned i = 0; i < max; i++)
+		hak_free(p[i]);
+	assert_int_equal(tc->bins[c].count, max);
+	assert_int_equal(held(c), h0); /* still out: cached blocks count as held */
+	hak_free(p[max]);
+	assert_int_equal(tc->bins[c].count, max / 2 + 1);
+	assert_int_equal(held(c), h0 - max / 2);
+	/* The bin, newest first: p[max], p[max-1], ..., p[max/2]. */
+	void *q = tc->bins[c].head;
+	for (unsigned i = 0; i <= max / 2; i++, q = hak_block_next(q))
+		assert_ptr_equal(q, p[max - i]);
+	assert_null(q);
+	/* The older half went to their slab: the next refill finds them. */
+	struct hak_superslab *ss;
+	struct hak_slab *s = hak_block_slab(p[0], c, &ss);
+	unsigned on_freelist = 0;
+	for (void *f = s->freelist; f; f = hak_block_next(f))
+		for (unsigned i = 0; i < max / 2; i++)
+			on_freelist += f == p[i];
+	assert_int_equal(on_freelist, max / 2);
+
+	/* Pops come back LIFO, then a refill takes the freelist first. */
+	for (unsigned i = 0; i <= max / 2; i++)
+		assert_ptr_equal(hak_malloc(hak_class_usable(c)), p[max - i]);
+	struct hak_stats st0 = stats_now();
+	void *r = hak_malloc(hak_class_usable(c));
+	struct hak_stats st = stats_now();
+	assert_int_equal(st.classes[c].from_freelist - st0.classes[c].from_freelist, hak_class_batch(c));
+	assert_int_equal(st.classes[c].from_carve, st0.classes[c].from_carve);
+	/* r came from p[0..max/2-1], which went back to the slab; the others
+	 * of them now sit in the bin. The rest are still the test's. */
+	int from_flushed = 0;
+	for (unsigned i = 0; i < max / 2; i++)
+		from_flushed |= r == p[i];
+	assert_true(from_flushed);
+	hak_free(r);
+	for (unsigned i = max / 2; i < n; i++)
+		hak_free(p[i]);
+	hak_thread_flush();
+	assert_int_equal(tc->bins[c].count, 0);
+	assert_int_equal(held(c), h0 - n);
+}
+
+/* Allocate a mix, free it all, flush: every class is back where it was. */
+static void thread_flush_returns_everything(void **state)
+{
+	(void)state;
+	enum { N = 3000 };
+	static void *p[N];
+	hak_thread_flush();
+	struct hak_stats st0 = stats_now();
+	for (unsigned i = 0; i < N; i++) {
+		size_t size = (i * 7919u) % (HAK_MID_MAX + 1);
+		p[i] = hak_malloc(size);
+		assert_non_null(p[i]);
+		memset(p[i], (int)i, size < 64 ? size : 64);
+	}
+	for (unsigned i = 0; i < N; i++)
+		hak_free(p[(i * 13) % N]); /* N is not a multiple of 13: a permutation */
+	unsigned cached = 0;
+	for (unsigned c = 0; c < HAK_NUM_CLASSES; c++)
+		cached += tc->bins[c].count;
+	assert_true(cached > 0);
+	hak_thread_flush();
+	struct hak_stats st = stats_now();
+	for (unsigned c = 0; c < HAK_NUM_CLASSES; c++) {
+		assert_int_equal(tc->bins[c].count, 0);
+		assert_null(tc->bins[c].head);
+		assert_int_equal(st.classes[c].blocks_held, st0.classes[c].blocks_held);
+	}
+	check_pool_invariants(HAK_POOL_TINY);
+	check_pool_invariants(HAK_POOL_MID);
+}
+
+/* ---- threads ---- */
+
+struct worker {
+	unsigned cls, nalloc, keep; /* keep: blocks handed to the joiner */
+	void **out;
+	size_t size;
+	struct hak_tcache *tc;
+	uint64_t refills;
+};
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	void *p[512];
+	size_t size = w->size;
+	for (unsigned i = 0; i < w->nalloc; i++) {
+		p[i] = hak_malloc(size);
+		memset(p[i], 0x77, size);
+	}
+	for (unsigned i = 0; i < w->keep; i++)
+		w->out[i] = p[i];
+	for (unsigned i = w->keep; i < w->nalloc; i++)
+		hak_free(p[i]);
+	w->tc = &hak_tc;
+	w->refills = hak_tc.ctr[w->cls].refills;
+	return NULL;
+}
+
+/* No slab may still be owned by an exited thread's cache. */
+static void assert_no_slab_owned_by(const void *owner)
+{
+	for (unsigned k = 0; k < 2; k++) {
+		struct hak_pool *pl = &hak_pools[k];
+		pthread_mutex_lock(&pl->lock);
+		for (struct hak_superslab *ss = pl->active.head; ss; ss = ss->next)
+			for (unsigned i = 0; i < ss->nslabs; i++)
+				assert_ptr_not_equal(ss->slabs[i].owner, owner);
+		pthread_mutex_unlock(&pl->lock);
+	}
+}
+
+static void thread_exit_returns_caches(void **state)
+{
+	(void)state;
+	const unsigned c = 9;
+	hak_thread_flush();
+	struct hak_stats st0 = stats_now();
+	struct worker w = {.cls = c, .nalloc = 300, .size = size_of_class(c)};
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, worker_main, &w), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	struct hak_stats st = stats_now();
+	assert_int_equal(st.classes[c].blocks_held, st0.classes[c].blocks_held);
+	assert_no_slab_owned_by(w.tc);
+	/* The exited thread's refills still count. */
+	assert_true(w.refills >= 300 / hak_class_batch(c));
+	assert_int_equal(st.classes[c].refills, st0.classes[c].refills + w.refills);
+	check_pool_invariants(HAK_POOL_TINY);
+}
+
+/* Blocks outlive their thread; freed here, they go home to its slabs. */
+static void blocks_freed_by_another_thread(void **state)
+{
+	(void)state;
+	const unsigned c = HAK_TINY_CLASSES + 2;
+	void *kept[100];
+	hak_thread_flush();
+	struct hak_stats st0 = stats_now();
+	struct worker w = {.cls = c, .nalloc = 150, .keep = 100, .out = kept, .size = size_of_class(c)};
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, worker_main, &w), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	/* Only the blocks it handed over are still out. */
+	assert_int_equal(held(c), st0.classes[c].blocks_held + 100);
+	for (unsigned i = 0; i < 100; i++) {
+		uint8_t *b = kept[i];
+		assert_int_equal(b[0], 0x77);
+		assert_int_equal(b[size_of_class(c) - 1], 0x77);
+		hak_free(kept[i]);
+	}
+	hak_thread_flush();
+	assert_int_equal(held(c), st0.classes[c].blocks_held);
+	check_pool_invariants(HAK_POOL_MID);
+}
+
+/* A thread-exit destructor that runs after the cache's own teardown still
+ * allocates and frees, straight from and to the slabs. */
+static pthread_key_t late_key;
+static struct {
+	int state;
+	int ok;
+	uint32_t bin_count, bin_max;
+} late;
+
+static void late_destructor(void *arg)
+{
+	(void)arg;
+	late.state = hak_tc.state;
+	char *p = hak_malloc(100);
+	late.ok = p != NULL;
+	if (p) {
+		memset(p, 1, 100);
+		hak_free(p);
+	}
+	late.bin_count = hak_tc.bins[hak_size_class(100)].count;
+	late.bin_max = hak_tc.bins[hak_size_class(100)].max;
+}
+
+static void *late_main(void *arg)
+{
+	(void)arg;
+	hak_free(hak_malloc(100)); /* this thread's cache is live */
+	pthread_setspecific(late_key, (void *)1);
+	return NULL;
+}
+
+static void frees_after_thread_teardown_go_to_slabs(void **state)
+{
+	(void)state;
+	const unsigned c = hak_size_class(100);
+	/* Created after the allocator's own key: glibc runs it later. */
+	assert_int_equal(pthread_key_create(&late_key, late_destructor), 0);
+	hak_thread_flush();
+	uint64_t h0 = held(c);
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, late_main, NULL), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(late.state, TC_DEAD);
+	assert_true(late.ok);
+	assert_int_equal(late.bin_count, 0);
+	assert_int_equal(late.bin_max, 0);
+	assert_int_equal(held(c), h0);
+	pthread_key_delete(late_key);
+	check_pool_invariants(HAK_POOL_TINY);
+}
+
+/* A class whose slab holds 7 blocks: refills move on to new slabs, and
+ * every block is distinct and of the class. */
+static void refill_moves_to_a_new_slab_when_spent(void **state)
+{
+	(void)state;
+	const unsigned c = HAK_SMALLMID_FIRST - 1;
+	enum { N = 30 };
+	void *p[N];
+	hak_thread_flush();
+	struct hak_stats st0 = stats_now();
+	for (unsigned i = 0; i < N; i++) {
+		p[i] = hak_malloc(HAK_MID_MAX);
+		assert_non_null(p[i]);
+		assert_int_equal(((uint8_t *)p[i])[-1], hak_hdr_live(c));
+		for (unsigned j = 0; j < i; j++)
+			assert_ptr_not_equal(p[i], p[j]);
+	}
+	struct hak_stats st = stats_now();
+	unsigned cap = ((1u << HAK_SLAB_SHIFT_MID) - HAK_ALIGN) / hak_class_stride[c];
+	assert_true(st.classes[c].new_slabs - st0.classes[c].new_slabs >= N / cap);
+	for (unsigned i = 0; i < N; i++)
+		hak_free(p[i]);
+	hak_thread_flush();
+	assert_int_equal(held(c), st0.classes[c].blocks_held);
+	check_pool_invariants(HAK_POOL_MID);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(refill_moves_one_batch),
+		cmocka_unit_test(overflow_flush_keeps_newest),
+		cmocka_unit_test(thread_flush_returns_everything),
+		cmocka_unit_test(thread_exit_returns_caches),
+		cmocka_unit_test(blocks_freed_by_another_thread),
+		cmocka_unit_test(frees_after_thread_teardown_go_to_slabs),
+		cmocka_unit_test(refill_moves_to_a_new_slab_when_spent),
+	};
+	return cmocka_run_group_tests(tests, group_setup, NULL);
+}
