@@ -162,6 +162,7 @@ static inline int free_fast_checked(void *p)
 	if (HAK_UNLIKELY(idx * s->stride != off || idx >= s->carved || u[-1] != hak_hdr_live(cls)))
 		return 0;
 	u[-1] = hak_hdr_freed(cls);
+	HAK_ASAN_POISON(p, hak_class_usable(cls));
 	free_class(p, cls);
 	return 1;
 }

@@ -1,0 +1,80 @@
+/* Quarantine: bounded by HAKMEM_QUARANTINE_KB and by its slot count, first
+ * in first out, and drained completely at thread exit. */
+#include "unit.h"
+
+#include "env.h"
+#include "quarantine.h"
+
+static struct hak_quarantined q(uintptr_t addr, uint32_t bytes)
+{
+	return (struct hak_quarantined){.block = (void *)addr, .cls = 3, .bytes = bytes};
+}
+
+static void drain_all(void)
+{
+	struct hak_quarantined out[64];
+	while (hak_quarantine_drain(out, 64))
+		;
+}
+
+static void byte_bound_holds_fifo(void **state)
+{
+	(void)state;
+	drain_all();
+	hak_env.quarantine_kb = 1; /* 1024 bytes */
+	struct hak_quarantined out[8];
+	for (uintptr_t i = 0; i < 16; i++)
+		assert_int_equal(hak_quarantine_push(q(0x1000 + i * 16, 64), out, 8), 0);
+	assert_int_equal(hak_quarantine_bytes(), 1024);
+	/* The 17th pushes out the oldest, and only it. */
+	assert_int_equal(hak_quarantine_push(q(0x9000, 64), out, 8), 1);
+	assert_ptr_equal(out[0].block, (void *)0x1000);
+	assert_true(hak_quarantine_bytes() <= 1024);
+	/* A big one pushes out as many as needed. */
+	unsigned n = hak_quarantine_push(q(0xa000, 512), out, 8);
+	assert_int_equal(n, 8);
+	assert_ptr_equal(out[0].block, (void *)0x1010);
+	assert_true(hak_quarantine_bytes() <= 1024);
+	drain_all();
+	assert_int_equal(hak_quarantine_count(), 0);
+}
+
+static void zero_or_oversize_passes_through(void **state)
+{
+	(void)state;
+	struct hak_quarantined out[8];
+	hak_env.quarantine_kb = 0;
+	assert_int_equal(hak_quarantine_push(q(0x2000, 64), out, 8), 1);
+	assert_ptr_equal(out[0].block, (void *)0x2000);
+	hak_env.quarantine_kb = 1;
+	assert_int_equal(hak_quarantine_push(q(0x3000, 4096), out, 8), 1);
+	assert_ptr_equal(out[0].block, (void *)0x3000);
+	assert_int_equal(hak_quarantine_count(), 0);
+}
+
+static void slot_bound_holds(void **state)
+{
+	(void)state;
+	hak_env.quarantine_kb = 1u << 20; /* bytes never the limit */
+	struct hak_quarantined out[8];
+	unsigned evicted = 0;
+	for (uintptr_t i = 0; i < HAK_QUARANTINE_SLOTS + 100; i++)
+		evicted += hak_quarantine_push(q(0x100000 + i * 16, 16), out, 8);
+	assert_int_equal(hak_quarantine_count(), HAK_QUARANTINE_SLOTS);
+	assert_int_equal(evicted, 100);
+	unsigned drained = 0, n;
+	struct hak_quarantined big[64];
+	while ((n = hak_quarantine_drain(big, 64)))
+		drained += n;
+	assert_int_equal(drained, HAK_QUARANTINE_SLOTS);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(byte_bound_holds_fifo),
+		cmocka_unit_test(zero_or_oversize_passes_through),
+		cmocka_unit_test(slot_bound_holds),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
