@@ -1,0 +1,230 @@
+/* Workloads built to make sink.hakmem.report's rules fire. Plain C on
+ * the ordinary malloc family: run it with libhakmem.so preloaded.
+ *
+ *   workload storm    2 s of quiet background faults (one page per 5 ms),
+ *                     a burst of 16 MiB of fresh 64-byte blocks (a carve
+ *                     storm in one class), then 1 s quiet again
+ *   workload refault  free 3/4 of many 256-byte blocks, then allocate
+ *                     again: with HAKMEM_PURGE_DELAY_MS=0 the emptied
+ *                     slabs are purged and refault when reused
+ *   workload churn    alloc-all/free-all rounds: with
+ *                     HAKMEM_WARM_SUPERSLABS=0 every round unmaps its
+ *                     SuperSlabs and the next maps new ones
+ *   workload large    rounds of 1 MiB blocks, fully written and freed:
+ *                     with HAKMEM_LARGE_CACHE_MB=0 each round maps anew
+ *   workload threads  4 threads, each allocating, writing and freeing a
+ *                     mix of small blocks, some freed by another thread
+ *   workload heaperror  one double free (run with HAKMEM_ON_ERROR=report)
+ *
+ * The pointer arrays live in mmap'd memory, so only the blocks themselves
+ * come from the allocator under test. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <pthread.h>
+#include <sys/mman.h>
+#include <time.h>
+
+static void *array(size_t bytes)
+{
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (p == MAP_FAILED) {
+		perror("workload: mmap");
+		exit(1);
+	}
+	return p;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void *xmalloc(size_t n)
+{
+	char *p = malloc(n);
+	if (!p) {
+		fprintf(stderr, "workload: malloc(%zu) failed\n", n);
+		exit(1);
+	}
+	p[0] = 1;
+	return p;
+}
+
+/* A few faults per millisecond-ish outside the allocator: first touches of
+ * a private mapping, one page every `step_us`. */
+static void background(double seconds, unsigned step_us)
+{
+	static char *region;
+	static size_t next;
+	const size_t size = 256u << 20;
+	if (!region) {
+		region = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (region == MAP_FAILED) {
+			perror("workload: mmap");
+			exit(1);
+		}
+	}
+	double end = now() + seconds;
+	struct timespec step = {0, (long)step_us * 1000};
+	while (now() < end && next < size) {
+		region[next] = 1;
+		next += 4096;
+		nanosleep(&step, NULL);
+	}
+}
+
+static int storm(void)
+{
+	/* warm-up: the allocator's own start-up carving happens here */
+	void *warm[64];
+	for (int i = 0; i < 64; i++)
+		warm[i] = xmalloc(16 + (size_t)i * 16);
+	background(2.0, 5000);
+	/* the burst: 16 MiB of fresh 64-byte blocks, as fast as possible */
+	size_t n = (16u << 20) / 64;
+	char **p = array(n * sizeof *p);
+	double t0 = now();
+	for (size_t i = 0; i < n; i++)
+		p[i] = xmalloc(64);
+	double t1 = now();
+	background(1.0, 5000);
+	for (size_t i = 0; i < n; i++)
+		free(p[i]);
+	for (int i = 0; i < 64; i++)
+		free(warm[i]);
+	printf("workload storm blocks=%zu burst_ms=%.1f\n", n, (t1 - t0) * 1e3);
+	return 0;
+}
+
+static int refault(void)
+{
+	size_t n = (32u << 20) / 256;
+	char **p = array(n * sizeof *p);
+	for (size_t i = 0; i < n; i++) {
+		p[i] = xmalloc(256);
+		memset(p[i], 0x5a, 256);
+	}
+	/* Every 1000th block stays: no SuperSlab ever becomes wholly empty,
+	 * so only slabs are purged, and they are reused in place. */
+	for (size_t i = 0; i < n; i++)
+		if (i % 1000) {
+			free(p[i]);
+			p[i] = NULL;
+		}
+	for (size_t i = 0; i < n; i++)
+		if (!p[i]) {
+			p[i] = xmalloc(256);
+			memset(p[i], 0x5a, 256);
+		}
+	for (size_t i = 0; i < n; i++)
+		if (i % 1000)
+			free(p[i]);
+	printf("workload refault blocks=%zu\n", n);
+	return 0;
+}
+
+static int churn(void)
+{
+	size_t n = (24u << 20) / 256;
+	char **p = array(n * sizeof *p);
+	for (int round = 0; round < 3; round++) {
+		for (size_t i = 0; i < n; i++) {
+			p[i] = xmalloc(256);
+			memset(p[i], 0x5a, 256);
+		}
+		for (size_t i = 0; i < n; i++)
+			free(p[i]);
+	}
+	printf("workload churn blocks=%zu rounds=3\n", n);
+	return 0;
+}
+
+static int large(void)
+{
+	enum { N = 8, ROUNDS = 12 };
+	const size_t size = 1u << 20;
+	char *p[N];
+	for (int round = 0; round < ROUNDS; round++) {
+		for (int i = 0; i < N; i++) {
+			p[i] = xmalloc(size);
+			memset(p[i], 0x5a, size);
+		}
+		for (int i = 0; i < N; i++)
+			free(p[i]);
+	}
+	printf("workload large blocks=%d rounds=%d\n", N, ROUNDS);
+	return 0;
+}
+
+enum { NTHREADS = 4, PER_THREAD = 60000 };
+static char **handoff[NTHREADS];
+
+static void *thread_main(void *arg)
+{
+	size_t id = (size_t)arg;
+	char **mine = array(PER_THREAD * sizeof *mine);
+	uint32_t x = 2463534242u + (uint32_t)id;
+	for (int round = 0; round < 3; round++) {
+		for (size_t i = 0; i < PER_THREAD; i++) {
+			x ^= x << 13;
+			x ^= x >> 17;
+			x ^= x << 5;
+			mine[i] = xmalloc(16 + x % 1024);
+		}
+		for (size_t i = 0; i < PER_THREAD; i++)
+			free(mine[i]);
+	}
+	/* the last batch is freed by the next thread (cross-thread frees) */
+	for (size_t i = 0; i < PER_THREAD; i++)
+		mine[i] = xmalloc(64 + i % 512);
+	handoff[id] = mine;
+	return NULL;
+}
+
+static int threads(void)
+{
+	pthread_t t[NTHREADS];
+	for (size_t i = 0; i < NTHREADS; i++)
+		if (pthread_create(&t[i], NULL, thread_main, (void *)i)) {
+			fputs("workload: pthread_create failed\n", stderr);
+			return 1;
+		}
+	for (size_t i = 0; i < NTHREADS; i++)
+		pthread_join(t[i], NULL);
+	for (size_t i = 0; i < NTHREADS; i++)
+		for (size_t j = 0; j < PER_THREAD; j++)
+			free(handoff[(i + 1) % NTHREADS][j]);
+	printf("workload threads threads=%d\n", NTHREADS);
+	return 0;
+}
+
+static int heaperror(void)
+{
+	char *volatile p = xmalloc(48);
+	free(p);
+	free(p); /* deliberate: the double free hakmem must report */
+	printf("workload heaperror addr=%p\n", (void *)p);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 2 && !strcmp(argv[1], "storm"))
+		return storm();
+	if (argc == 2 && !strcmp(argv[1], "refault"))
+		return refault();
+	if (argc == 2 && !strcmp(argv[1], "churn"))
+		return churn();
+	if (argc == 2 && !strcmp(argv[1], "large"))
+		return large();
+	if (argc == 2 && !strcmp(argv[1], "threads"))
+		return threads();
+	if (argc == 2 && !strcmp(argv[1], "heaperror"))
+		return heaperror();
+	fprintf(stderr, "usage: workload storm|refault|churn|large|threads|heaperror\n");
+	return 2;
+}

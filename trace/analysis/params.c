@@ -1,0 +1,149 @@
+/* Initialisation parameters of sink.hakmem.report. Anything unknown or
+ * mistyped fails the component: a typo such as storm-window=5 must not
+ * silently produce a report with the default. */
+#include "analysis.h"
+
+#include <babeltrace2/babeltrace.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct parse_ctx {
+	struct hk_params *p;
+	char *err;
+	size_t errlen;
+	int failed;
+};
+
+static const char *type_name(bt_value_type t)
+{
+	switch (t) {
+	case BT_VALUE_TYPE_NULL: return "null";
+	case BT_VALUE_TYPE_BOOL: return "a boolean";
+	case BT_VALUE_TYPE_UNSIGNED_INTEGER: return "an unsigned integer";
+	case BT_VALUE_TYPE_SIGNED_INTEGER: return "a signed integer";
+	case BT_VALUE_TYPE_REAL: return "a real number";
+	case BT_VALUE_TYPE_STRING: return "a string";
+	case BT_VALUE_TYPE_ARRAY: return "an array";
+	case BT_VALUE_TYPE_MAP: return "a map";
+	default: return "an unknown type";
+	}
+}
+
+/* CLI params like storm-window-ms=10 arrive as signed integers, +10 as
+ * unsigned: accept both, as long as the value is in range. */
+static int get_int(const bt_value *v, int64_t min, int64_t *out)
+{
+	if (bt_value_get_type(v) == BT_VALUE_TYPE_UNSIGNED_INTEGER) {
+		uint64_t u = bt_value_integer_unsigned_get(v);
+		if (u > (uint64_t)INT64_MAX)
+			return -1;
+		*out = (int64_t)u;
+	} else if (bt_value_get_type(v) == BT_VALUE_TYPE_SIGNED_INTEGER) {
+		*out = bt_value_integer_signed_get(v);
+	} else {
+		return -2;
+	}
+	return *out < min ? -1 : 0;
+}
+
+static bt_value_map_foreach_entry_const_func_status one_param(const char *key, const bt_value *v, void *data)
+{
+	struct parse_ctx *c = data;
+	struct hk_params *p = c->p;
+	bt_value_type t = bt_value_get_type(v);
+	int64_t iv;
+
+	if (!strcmp(key, "format")) {
+		if (t != BT_VALUE_TYPE_STRING)
+			goto type;
+		const char *s = bt_value_string_get(v);
+		if (!strcmp(s, "text"))
+			p->format = HK_FORMAT_TEXT;
+		else if (!strcmp(s, "json"))
+			p->format = HK_FORMAT_JSON;
+		else {
+			snprintf(c->err, c->errlen, "parameter `format`: expected \"text\" or \"json\", got \"%s\"", s);
+			goto fail;
+		}
+	} else if (!strcmp(key, "path")) {
+		if (t != BT_VALUE_TYPE_STRING)
+			goto type;
+		const char *s = bt_value_string_get(v);
+		if (!*s) {
+			snprintf(c->err, c->errlen, "parameter `path`: expected a file name, got an empty string");
+			goto fail;
+		}
+		free(p->path);
+		p->path = hk_xstrdup(s);
+	} else if (!strcmp(key, "storm-window-ms") || !strcmp(key, "churn-window-ms")) {
+		int storm = key[0] == 's';
+		int rc = get_int(v, storm ? 1 : 0, &iv);
+		if (rc == -2)
+			goto type;
+		if (rc || iv > 3600000) {
+			snprintf(c->err, c->errlen, "parameter `%s`: expected an integer number of milliseconds from %d to 3600000",
+				 key, storm ? 1 : 0);
+			goto fail;
+		}
+		if (storm)
+			p->storm_window_ns = (uint64_t)iv * 1000000u;
+		else
+			p->churn_window_ns = (uint64_t)iv * 1000000u;
+	} else if (!strcmp(key, "storm-threshold")) {
+		double d;
+		if (t == BT_VALUE_TYPE_REAL)
+			d = bt_value_real_get(v);
+		else if (get_int(v, INT64_MIN, &iv) == 0)
+			d = (double)iv;
+		else
+			goto type;
+		if (!(d > 0) || !isfinite(d)) {
+			snprintf(c->err, c->errlen, "parameter `storm-threshold`: expected a positive real number (a multiple of the median window fault count), got %g", d);
+			goto fail;
+		}
+		p->storm_threshold = d;
+	} else {
+		snprintf(c->err, c->errlen,
+			 "unknown parameter `%s`; known parameters: format (string \"text\"|\"json\"), path (string), "
+			 "storm-window-ms (integer), storm-threshold (real), churn-window-ms (integer)",
+			 key);
+		goto fail;
+	}
+	return BT_VALUE_MAP_FOREACH_ENTRY_CONST_FUNC_STATUS_OK;
+
+type: {
+	const char *want = !strcmp(key, "format") ? "a string (\"text\" or \"json\")"
+			   : !strcmp(key, "path")     ? "a string (an output file name)"
+			   : !strcmp(key, "storm-threshold") ? "a real number"
+							     : "an integer (milliseconds)";
+	snprintf(c->err, c->errlen, "parameter `%s`: expected %s, got %s", key, want, type_name(t));
+}
+fail:
+	c->failed = 1;
+	return BT_VALUE_MAP_FOREACH_ENTRY_CONST_FUNC_STATUS_INTERRUPT;
+}
+
+int hk_params_parse(const struct bt_value *params, struct hk_params *p, char *err, size_t errlen)
+{
+	p->format = HK_FORMAT_TEXT;
+	p->path = NULL;
+	p->storm_window_ns = 10 * 1000000ull;
+	p->storm_threshold = 4.0;
+	p->churn_window_ns = 100 * 1000000ull;
+	if (!params || bt_value_get_type(params) == BT_VALUE_TYPE_NULL)
+		return 0;
+	if (bt_value_get_type(params) != BT_VALUE_TYPE_MAP) {
+		snprintf(err, errlen, "parameters: expected a map, got %s", type_name(bt_value_get_type(params)));
+		return -1;
+	}
+	struct parse_ctx c = {.p = p, .err = err, .errlen = errlen};
+	bt_value_map_foreach_entry_const(params, one_param, &c);
+	return c.failed ? -1 : 0;
+}
+
+void hk_params_free(struct hk_params *p)
+{
+	free(p->path);
+	p->path = NULL;
+}
