@@ -13,6 +13,12 @@ enum hak_event_type {
 	HAK_EV_SLAB_EMPTY,
 	HAK_EV_SLAB_REUSE,
 	HAK_EV_SLAB_PURGE,
+	/* Not from the pool, but emitted (and deferred) the same way. */
+	HAK_EV_REFILL,
+	HAK_EV_LARGE_MMAP,
+	HAK_EV_LARGE_MUNMAP,
+	HAK_EV_HEAP_ERROR,
+	HAK_EV_PROCESS_STATS,
 };
 
 /* superslab_mmap reasons */
@@ -27,10 +33,13 @@ struct hak_event {
 	uint8_t slab;
 	uint8_t old_class;
 	uint8_t new_class;
-	uint32_t pages;
-	uintptr_t ss;
-	uint64_t size;
-	uint64_t ns;
+	uint8_t new_slab;
+	uint8_t refault;
+	uint32_t pages;      /* slab events; refill: new_pages; large_mmap: new pages */
+	uint32_t want, got, from_freelist, from_carve, block_size; /* refill */
+	uintptr_t ss;        /* also large addr, heap_error addr */
+	uint64_t size;       /* heap_error: found << 8 | expected */
+	uint64_t ns;         /* heap_error: kind */
 };
 
 #define HAK_EVENT_BUF 24

@@ -18,7 +18,19 @@
 
 const struct hakmem_tp_ops *hak_tp;
 int hak_tp_per_call;
-__thread int hak_tp_nesting __attribute__((tls_model("initial-exec")));
+
+/* process_stats also goes out every this many SuperSlab maps, so a fault
+ * storm shows up in the samples even without perf counters. */
+#define STATS_EVERY_SS_MAPS 16
+#define DEFERRED_MAX 32
+
+struct deferred {
+	unsigned head, n;
+	struct hak_event ev[DEFERRED_MAX];
+};
+
+static __thread int nesting __attribute__((tls_model("initial-exec")));
+static __thread struct deferred deferred __attribute__((tls_model("initial-exec")));
 
 /* lib/hakmem/libhakmem-tp.so beside the library holding this code. */
 static int provider_path(char *buf, size_t len)
@@ -52,10 +64,8 @@ static long read_rss_kb(void)
 	return sp ? strtol(sp + 1, NULL, 10) * (long)(sysconf(_SC_PAGESIZE) / 1024) : 0;
 }
 
-void hak_trace_process_stats(void)
+static void emit_process_stats(const struct hakmem_tp_ops *o)
 {
-	if (!hak_tp)
-		return;
 	struct rusage ru;
 	struct hak_class_counters per[HAK_NUM_CLASSES];
 	struct hakmem_tp_counters c = {
@@ -71,13 +81,97 @@ void hak_trace_process_stats(void)
 	for (unsigned k = 0; k < HAK_NUM_CLASSES; k++)
 		c.refills += per[k].refills;
 	getrusage(RUSAGE_SELF, &ru);
-	HAK_TP_EMIT(process_stats, (uint64_t)ru.ru_minflt, (uint64_t)ru.ru_majflt, (uint64_t)read_rss_kb(),
-		    HAK_STAT_LOAD(mapped_bytes), &c);
+	o->process_stats((uint64_t)ru.ru_minflt, (uint64_t)ru.ru_majflt, (uint64_t)read_rss_kb(),
+			 HAK_STAT_LOAD(mapped_bytes), &c);
+}
+
+static void dispatch(const struct hakmem_tp_ops *o, const struct hak_event *e)
+{
+	static unsigned maps;
+	switch (e->type) {
+	case HAK_EV_SS_MMAP:
+		o->superslab_mmap(e->ss, e->size, e->pool, e->reason, e->ns);
+		if (++maps % STATS_EVERY_SS_MAPS == 0)
+			emit_process_stats(o);
+		break;
+	case HAK_EV_SS_MUNMAP:
+		o->superslab_munmap(e->ss, e->size, e->pool, e->reason);
+		break;
+	case HAK_EV_SS_REUSE:
+		o->superslab_reuse(e->ss, e->pool);
+		break;
+	case HAK_EV_SLAB_EMPTY:
+		o->slab_empty(e->ss, e->slab, e->old_class, e->pool);
+		break;
+	case HAK_EV_SLAB_REUSE:
+		o->slab_reuse(e->ss, e->slab, e->old_class, e->new_class, e->pages, e->pool);
+		break;
+	case HAK_EV_SLAB_PURGE:
+		o->slab_purge(e->ss, e->slab, e->pages, e->pool);
+		break;
+	case HAK_EV_REFILL:
+		o->refill(e->old_class, e->pool, e->want, e->got, e->from_freelist, e->from_carve, e->new_slab,
+			  e->pages, e->refault, e->block_size);
+		break;
+	case HAK_EV_LARGE_MMAP:
+		o->large_mmap(e->ss, e->size, e->pages);
+		break;
+	case HAK_EV_LARGE_MUNMAP:
+		o->large_munmap(e->ss, e->size);
+		break;
+	case HAK_EV_HEAP_ERROR:
+		o->heap_error((uint32_t)e->ns, e->ss, (uint32_t)(e->size >> 8), (uint32_t)(e->size & 0xff));
+		break;
+	case HAK_EV_PROCESS_STATS:
+		emit_process_stats(o);
+		break;
+	}
+}
+
+void hak_trace_emit(const struct hak_event *e)
+{
+	const struct hakmem_tp_ops *o = hak_tp;
+	if (!o)
+		return;
+	if (nesting) {
+		/* The tracer itself allocated: queue, emit after the current one. */
+		if (deferred.n < DEFERRED_MAX)
+			deferred.ev[(deferred.head + deferred.n++) % DEFERRED_MAX] = *e;
+		return;
+	}
+	nesting = 1;
+	dispatch(o, e);
+	while (deferred.n) {
+		struct hak_event next = deferred.ev[deferred.head];
+		deferred.head = (deferred.head + 1) % DEFERRED_MAX;
+		deferred.n--;
+		dispatch(o, &next);
+	}
+	nesting = 0;
+}
+
+void hak_trace_call(void *ptr, uint64_t size, int is_free)
+{
+	const struct hakmem_tp_ops *o = hak_tp;
+	if (!o || nesting)
+		return;
+	nesting = 1;
+	if (is_free)
+		o->free_call((uint64_t)(uintptr_t)ptr);
+	else
+		o->malloc_call((uint64_t)(uintptr_t)ptr, size);
+	nesting = 0;
+}
+
+static void process_stats_now(void)
+{
+	struct hak_event e = {.type = HAK_EV_PROCESS_STATS};
+	hak_trace_emit(&e);
 }
 
 /* atexit runs before any library's destructors, so liblttng-ust is still
  * whole when the last sample is written. */
-static void at_exit_stats(void) { hak_trace_process_stats(); }
+static void at_exit_stats(void) { process_stats_now(); }
 
 void hak_trace_start(void)
 {
@@ -108,6 +202,6 @@ void hak_trace_start(void)
 	hak_tp_per_call = v && !strcmp(v, "1");
 	hak_tp = ops;
 	atexit(at_exit_stats);
-	hak_trace_process_stats();
+	process_stats_now();
 }
 #endif

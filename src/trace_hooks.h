@@ -6,46 +6,54 @@
 #define HAKMEM_TRACE_HOOKS_H
 
 #include "config.h"
+#include "events.h"
 
 #if defined(HAKMEM_TRACE_HOOKS)
 #include "../trace/hakmem_tp_abi.h"
 
 HAK_INTERNAL extern const struct hakmem_tp_ops *hak_tp;
 HAK_INTERNAL extern int hak_tp_per_call;
-HAK_INTERNAL extern __thread int hak_tp_nesting __attribute__((tls_model("initial-exec")));
 
-/* LTTng allocates on a thread's first event: that malloc must not emit
- * again (DESIGN section 4, rule 1). */
-#define HAK_TP_EMIT(method, ...)                                                                   \
+/* Emits one event. LTTng allocates on a thread's first event; an event
+ * that allocation causes is queued and emitted right after the one in
+ * flight, never recursively (DESIGN section 4, rule 1). Call with no
+ * allocator lock held (rule 2). */
+HAK_INTERNAL void hak_trace_emit(const struct hak_event *e);
+/* Per-call events; dropped rather than queued when nested. */
+HAK_INTERNAL void hak_trace_call(void *ptr, uint64_t size, int is_free);
+
+#define HAK_TRACE_EVENT(...)                                                                       \
 	do {                                                                                       \
-		const struct hakmem_tp_ops *o_ = hak_tp;                                           \
-		if (HAK_UNLIKELY(o_ != NULL) && !hak_tp_nesting) {                                 \
-			hak_tp_nesting = 1;                                                        \
-			o_->method(__VA_ARGS__);                                                   \
-			hak_tp_nesting = 0;                                                        \
+		if (HAK_UNLIKELY(hak_tp != NULL)) {                                                \
+			struct hak_event e_ = {__VA_ARGS__};                                       \
+			hak_trace_emit(&e_);                                                       \
 		}                                                                                  \
 	} while (0)
 
-#define HAK_TRACE_REFILL(cls, pool, want, got, ffl, fcarve, new_slab, new_pages, refault, bsize)           \
-	HAK_TP_EMIT(refill, cls, pool, want, got, ffl, fcarve, new_slab, new_pages, refault, bsize)
-#define HAK_TRACE_LARGE_MMAP(addr, size, new_pages) HAK_TP_EMIT(large_mmap, addr, size, new_pages)
-#define HAK_TRACE_LARGE_MUNMAP(addr, size) HAK_TP_EMIT(large_munmap, addr, size)
-#define HAK_TRACE_HEAP_ERROR(kind, addr, found, expected) HAK_TP_EMIT(heap_error, kind, addr, found, expected)
+#define HAK_TRACE_REFILL(cls, pool_, want_, got_, ffl, fcarve, new_slab_, new_pages, refault_, bsize)     \
+	HAK_TRACE_EVENT(.type = HAK_EV_REFILL, .old_class = (uint8_t)(cls), .pool = (uint8_t)(pool_),      \
+			.want = (want_), .got = (got_), .from_freelist = (ffl), .from_carve = (fcarve),    \
+			.new_slab = (uint8_t)(new_slab_), .pages = (new_pages),                          \
+			.refault = (uint8_t)(refault_), .block_size = (bsize))
+#define HAK_TRACE_LARGE_MMAP(addr, size_, new_pages)                                               \
+	HAK_TRACE_EVENT(.type = HAK_EV_LARGE_MMAP, .ss = (addr), .size = (size_), .pages = (uint32_t)(new_pages))
+#define HAK_TRACE_LARGE_MUNMAP(addr, size_) HAK_TRACE_EVENT(.type = HAK_EV_LARGE_MUNMAP, .ss = (addr), .size = (size_))
+#define HAK_TRACE_HEAP_ERROR(kind, addr, found, expected)                                          \
+	HAK_TRACE_EVENT(.type = HAK_EV_HEAP_ERROR, .ns = (uint64_t)(kind), .ss = (addr),                   \
+			.size = ((uint64_t)(found) << 8) | (uint8_t)(expected))
 #define HAK_TRACE_MALLOC(ptr, size)                                                                \
 	do {                                                                                       \
 		if (HAK_UNLIKELY(hak_tp_per_call))                                                 \
-			HAK_TP_EMIT(malloc_call, (uint64_t)(uintptr_t)(ptr), size);                \
+			hak_trace_call(ptr, size, 0);                                              \
 	} while (0)
 #define HAK_TRACE_FREE(ptr)                                                                        \
 	do {                                                                                       \
 		if (HAK_UNLIKELY(hak_tp_per_call))                                                 \
-			HAK_TP_EMIT(free_call, (uint64_t)(uintptr_t)(ptr));                        \
+			hak_trace_call(ptr, 0, 1);                                                 \
 	} while (0)
 
 /* Loads the provider when HAKMEM_TRACE=1 (from a constructor). */
 HAK_INTERNAL void hak_trace_start(void);
-/* Samples getrusage and /proc for process_stats. */
-HAK_INTERNAL void hak_trace_process_stats(void);
 #else
 #define HAK_TRACE_REFILL(cls, pool, want, got, ffl, fcarve, new_slab, new_pages, refault, bsize) ((void)0)
 #define HAK_TRACE_LARGE_MMAP(addr, size, new_pages) ((void)0)
