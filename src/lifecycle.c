@@ -73,6 +73,9 @@ void hak_init_slow(void)
 	if (atomic_compare_exchange_strong(&hak_init_state, &expected, 1)) {
 		in_init = 1;
 		hak_env_load();
+#if defined(HAKMEM_CHECKS)
+		hak_track_init_key();
+#endif
 		if (hak_env.smallmid)
 			hak_smallmid_enable();
 		hak_tcache_global_init();

@@ -5,8 +5,53 @@
 #include <sys/mman.h>
 #include <time.h>
 
+#if defined(HAKMEM_FAULT_INJECTION)
+/* Test builds only (the hakmem-fault archive): HAKMEM_FAULT_MMAP=N[:K]
+ * makes K mmap calls fail (default 1), starting with the N-th, so tests can
+ * fail a refill, a SuperSlab map or a large span on purpose. */
+#include <stdatomic.h>
+#include <stdlib.h>
+
+static atomic_long fault_calls;
+static long fault_first = -1, fault_count;
+
+void hak_fault_mmap_set(long first, long count)
+{
+	fault_first = first;
+	fault_count = count;
+	atomic_store(&fault_calls, 0);
+}
+
+static int fault_now(void)
+{
+	static int loaded;
+	if (!loaded) {
+		const char *v = getenv("HAKMEM_FAULT_MMAP");
+		char *end;
+		loaded = 1;
+		if (v && *v) {
+			long n = strtol(v, &end, 10), k = 1;
+			if (*end == ':')
+				k = strtol(end + 1, &end, 10);
+			if (n > 0 && k > 0 && !*end)
+				hak_fault_mmap_set(n, k);
+		}
+	}
+	if (fault_first < 0)
+		return 0;
+	long call = atomic_fetch_add(&fault_calls, 1) + 1;
+	return call >= fault_first && call < fault_first + fault_count;
+}
+#else
+static inline int fault_now(void) { return 0; }
+#endif
+
 static void *map_raw(size_t size)
 {
+	if (fault_now()) {
+		errno = ENOMEM;
+		return NULL;
+	}
 	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
 		       -1, 0);
 	if (p == MAP_FAILED) {

@@ -12,4 +12,9 @@ HAK_INTERNAL void hak_os_unmap(void *p, size_t size);
 HAK_INTERNAL void hak_os_purge(void *p, size_t size);
 HAK_INTERNAL uint64_t hak_now_ns(void);
 
+#if defined(HAKMEM_FAULT_INJECTION)
+/* Fail count mmap calls starting with the first-th from now (-1: off). */
+HAK_INTERNAL void hak_fault_mmap_set(long first, long count);
+#endif
+
 #endif

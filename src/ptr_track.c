@@ -11,12 +11,42 @@
 #include "tcache.h"
 
 #include <stdatomic.h>
+#include <sys/auxv.h>
 #include <stdio.h>
 #include <string.h>
 
 /* The ASan flavour keeps fast (double frees are not ASan's to see) but
  * cannot run full: its fills would trip ASan on our own poison. */
 int hak_check_level = HAK_CHECK_FAST;
+
+uintptr_t hak_link_key = 0x9e3779b97f4a7c15ull;
+
+void hak_track_init_key(void)
+{
+	/* 16 random bytes the kernel hands every process: no syscall, no malloc. */
+	const uint8_t *r = (const uint8_t *)getauxval(AT_RANDOM);
+	if (r) {
+		uintptr_t k;
+		memcpy(&k, r + 8, sizeof k);
+		hak_link_key ^= k;
+	}
+}
+
+/* The list is cut at the bad link: the blocks behind it leak, which is
+ * better than handing out whatever address was written there. */
+void *hak_link_corrupt(void *p, uintptr_t decoded)
+{
+	struct hak_ptr_info in;
+	hak_track_inspect(p, &in);
+	in.error = HAK_ERR_USE_AFTER_FREE_WRITE;
+	char detail[160];
+	snprintf(detail, sizeof detail,
+		 "the free-list link in the first 8 bytes of the freed block was overwritten (it decodes to %p, "
+		 "not a hakmem block); the list is cut there",
+		 (void *)decoded);
+	hak_report_error(HAK_ERR_USE_AFTER_FREE_WRITE, p, &in, detail, NULL);
+	return NULL;
+}
 
 /* ---- per-block records (full mode) ---- */
 

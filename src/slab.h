@@ -13,8 +13,38 @@ struct hak_take {
 	uint32_t refault;   /* new_pages were given back by a purge earlier */
 };
 
+#if defined(HAKMEM_CHECKS)
+#include "check.h"
+#include "registry.h"
+
+/* Full ptr_track encodes every free-list link with a per-process key and
+ * the link's own address, so a dangling write into a freed block yields a
+ * link that fails to decode (and is reported) instead of being followed. */
+HAK_INTERNAL extern uintptr_t hak_link_key;
+HAK_INTERNAL void *hak_link_corrupt(void *p, uintptr_t decoded);
+
+static inline void *hak_block_next(void *p)
+{
+	if (HAK_CHECKING_FULL()) {
+		uintptr_t v = *(uintptr_t *)p ^ hak_link_key ^ ((uintptr_t)p >> 4);
+		if (HAK_UNLIKELY(v && ((v & (HAK_ALIGN - 1)) || !hak_registry_kind((void *)v))))
+			return hak_link_corrupt(p, v);
+		return (void *)v;
+	}
+	return *(void **)p;
+}
+
+static inline void hak_block_set_next(void *p, void *next)
+{
+	if (HAK_CHECKING_FULL())
+		*(uintptr_t *)p = (uintptr_t)next ^ hak_link_key ^ ((uintptr_t)p >> 4);
+	else
+		*(void **)p = next;
+}
+#else
 static inline void *hak_block_next(void *p) { return *(void **)p; }
 static inline void hak_block_set_next(void *p, void *next) { *(void **)p = next; }
+#endif
 
 static inline int hak_slab_has_free(const struct hak_slab *s)
 {
