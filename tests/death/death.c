@@ -57,6 +57,12 @@ static void commit(const char *kind)
 		/* The report comes when the block is checked again: at the
 		 * latest, by the heap walk. */
 		hak_heap_check();
+	} else if (!strcmp(kind, "link-write")) {
+		/* With no quarantine the freed block goes straight onto a free
+		 * list: the write lands on its encoded link. */
+		free(p);
+		memset(p, 'z', 8);
+		sink = *(volatile char *)malloc(n);
 	} else if (!strcmp(kind, "large-double-free")) {
 		char *big = malloc(1 << 20);
 		free(big);
@@ -75,7 +81,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	const char *kind = argv[1];
-	const char *expect = !strcmp(kind, "large-double-free") ? "double-free" : kind;
+	const char *expect = !strcmp(kind, "large-double-free") ? "double-free"
+			     : !strcmp(kind, "link-write")	 ? "use-after-free-write"
+							 : kind;
 	int report_mode = argc > 2 && !strcmp(argv[2], "report");
 	int fds[2];
 	if (pipe(fds))
