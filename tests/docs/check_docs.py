@@ -1,0 +1,303 @@
+#!/usr/bin/python3
+"""Checks that the documentation matches the code.
+
+  env     every HAKMEM_* variable in docs/reference.md is read by src/ (a
+          string literal in the library or in the hakmem command) and every
+          one read there is in reference.md; ranges, word lists and numeric
+          defaults in the table agree with src/env.c
+  events  every hakmem:* event in reference.md is in trace/hakmem_tp.h and
+          vice versa, with the same fields in the same order; heap_error
+          kinds agree with src/check.h
+  cli     every command and option in reference.md's "Command line" section
+          is in the usage of 'hakmem [COMMAND] --help', and vice versa
+  links   relative links (and their #anchors) in README.md and docs/*.md
+          resolve; every HAKMEM_* name in them is a documented variable or
+          a build name; the commands README.md gives exist
+
+usage: check_docs.py --source DIR [--hakmem BUILD/bin/hakmem] [CHECK...]
+Prints one line per finding, then 'N passed, N failed'; exits 1 on failure.
+"""
+
+import argparse
+import glob
+import os
+import re
+import subprocess
+import sys
+
+NAME = r"HAKMEM_[A-Z0-9_]*[A-Z0-9]"
+
+
+class Checker:
+    def __init__(self, src, hakmem):
+        self.src = src
+        self.hakmem = hakmem
+        self.passed = 0
+        self.failed = 0
+
+    def ok(self, what):
+        self.passed += 1
+        print("ok    %s" % what)
+
+    def bad(self, what):
+        self.failed += 1
+        print("FAIL  %s" % what)
+
+    def expect(self, cond, what):
+        (self.ok if cond else self.bad)(what)
+
+    def read(self, rel):
+        with open(os.path.join(self.src, rel), encoding="utf-8") as f:
+            return f.read()
+
+    def section(self, text, title):
+        """The body of '## title' up to the next '## ' heading."""
+        m = re.search(r"^## %s\s*$" % re.escape(title), text, re.M)
+        if not m:
+            self.bad("docs/reference.md has no '## %s' section" % title)
+            return ""
+        rest = text[m.end():]
+        n = re.search(r"^## ", rest, re.M)
+        return rest[:n.start()] if n else rest
+
+    def c_sources(self):
+        out = {}
+        for path in sorted(glob.glob(os.path.join(self.src, "src", "*.[ch]")) +
+                           glob.glob(os.path.join(self.src, "src", "include", "*.h"))):
+            with open(path, encoding="utf-8") as f:
+                out[os.path.relpath(path, self.src)] = f.read()
+        return out
+
+    def cli_sources(self):
+        out = {}
+        for path in sorted(glob.glob(os.path.join(self.src, "src", "cli", "**", "*"), recursive=True)):
+            if os.path.isfile(path) and (path.endswith(".py") or path.endswith(".in")):
+                with open(path, encoding="utf-8") as f:
+                    out[os.path.relpath(path, self.src)] = f.read()
+        return out
+
+    # ---- env -------------------------------------------------------------
+
+    def check_env(self):
+        ref = self.read("docs/reference.md")
+        sec = self.section(ref, "Environment variables")
+        documented = set(re.findall(NAME, sec))
+        rows = {}
+        for line in sec.splitlines():
+            m = re.match(r"\|\s*`(%s)`\s*\|(.*)\|\s*$" % NAME, line)
+            if m:
+                cells = [c.strip() for c in re.split(r"(?<!\\)\|", m.group(2))]
+                rows[m.group(1)] = cells
+        self.expect(len(rows) >= 10, "reference.md: %d variables in the environment table" % len(rows))
+
+        lit = re.compile(r"[\"'](%s)[\"']" % NAME)
+        in_code = {}
+        for rel, text in list(self.c_sources().items()) + list(self.cli_sources().items()):
+            for name in lit.findall(text):
+                in_code.setdefault(name, rel)
+        for name in sorted(documented):
+            self.expect(name in in_code, "%s (reference.md) is read in src/%s" % (
+                name, "" if name in in_code else ": not found as a string in src/ or src/cli/"))
+        for name in sorted(in_code):
+            self.expect(name in documented, "%s (read in %s) is documented in reference.md" % (name, in_code[name]))
+
+        env_c = self.read("src/env.c")
+        env_h = self.read("src/env.h")
+        # Numeric ranges: load_long("NAME", MIN, MAX, ...).
+        for name, lo, hi in re.findall(r'load_long\("(%s)",\s*([^,]+),\s*([^,]+),' % NAME, env_c):
+            want = "%d..%d" % (int(eval(lo, {})), int(eval(hi, {})))
+            got = rows.get(name, ["", ""])[1]
+            self.expect(got == want, "%s: range in reference.md is %s (src/env.c: %s)" % (name, got or "missing", want))
+        # Switches: hak_env_parse_bool on getenv("NAME").
+        for name in re.findall(r'getenv\("(%s)"\)\)\s*&&\s*hak_env_parse_bool' % NAME, env_c):
+            got = rows.get(name, ["", ""])[1]
+            self.expect(got == "`0`/`1`", "%s: range in reference.md is %s (a 0/1 switch in src/env.c)" % (name, got or "missing"))
+        # Word lists: static const char *const WORDS[] = {...}; ... getenv("NAME") ... hak_env_parse_word(v, WORDS)
+        lists = {k: re.findall(r'"([^"]*)"', v) for k, v in
+                 re.findall(r"static const char \*const (\w+)\[\]\s*=\s*\{([^}]*)\}", env_c)}
+        for name, words in re.findall(r'getenv\("(%s)"\)\)\)\s*\{\s*int \w+ = hak_env_parse_word\(v, (\w+)\)' % NAME, env_c):
+            want = ", ".join("`%s`" % w for w in lists.get(words, []))
+            got = rows.get(name, ["", ""])[1]
+            self.expect(got == want, "%s: values in reference.md are %s (src/env.c: %s)" % (name, got or "missing", want))
+        # Numeric defaults: the initializer of struct hak_env, field named by its env.h comment.
+        fields = dict((n, f) for f, n in re.findall(r"\b(\w+);\s*/\*\s*(%s)\b" % NAME, env_h))
+        init = dict(re.findall(r"^\s*\.(\w+)\s*=\s*([^,]+),", env_c.split("struct hak_env hak_env", 1)[1].split("};", 1)[0], re.M))
+        for name, field in sorted(fields.items()):
+            if name not in rows:
+                continue
+            value = init.get(field, "0").strip()  # static storage: 0 unless initialised
+            got = rows[name][0].strip("`")
+            # Counts and switches; word-valued settings (fast, none) are not numbers in the code.
+            if re.fullmatch(r"-?\d+", value) and (re.fullmatch(r"-?\d+", got) or rows[name][1] == "`0`/`1`"):
+                self.expect(got == value, "%s: default in reference.md is %s (src/env.c: %s)" % (name, got, value))
+            elif value.startswith("HAK_ON_ERROR_"):
+                want = value[len("HAK_ON_ERROR_"):].lower()
+                self.expect(got == want, "%s: default in reference.md is %s (src/env.c: %s)" % (name, got, want))
+
+    # ---- events ------------------------------------------------------------
+
+    def check_events(self):
+        tp = self.read("trace/hakmem_tp.h")
+        code = {}
+        for m in re.finditer(r"LTTNG_UST_TRACEPOINT_EVENT\(\s*hakmem\s*,\s*(\w+)\s*,(.*?)(?=LTTNG_UST_TRACEPOINT_EVENT\(|#endif)", tp, re.S):
+            fields = re.findall(r"lttng_ust_field_\w+\(\s*[^,]+,\s*(\w+)\s*,", m.group(2))
+            code[m.group(1)] = fields
+        self.expect(len(code) >= 10, "trace/hakmem_tp.h: %d events" % len(code))
+
+        ref = self.section(self.read("docs/reference.md"), "Tracepoints (provider `hakmem`)")
+        docs = {}
+        for line in ref.splitlines():
+            m = re.match(r"\|\s*`hakmem:(\w+)`\s*\|([^|]*)\|", line)
+            if not m:
+                continue
+            text = m.group(2)
+            while True:  # drop explanations in parentheses, innermost first
+                stripped = re.sub(r"\([^()]*\)", "", text)
+                if stripped == text:
+                    break
+                text = stripped
+            docs[m.group(1)] = [f.strip() for f in text.split(",") if f.strip()]
+        for name in sorted(set(code) | set(docs)):
+            if name not in docs:
+                self.bad("hakmem:%s (trace/hakmem_tp.h) is not in reference.md's tracepoint table" % name)
+            elif name not in code:
+                self.bad("hakmem:%s (reference.md) is not an event of trace/hakmem_tp.h" % name)
+            else:
+                self.expect(docs[name] == code[name], "hakmem:%s fields: reference.md %s, trace/hakmem_tp.h %s" % (
+                    name, ", ".join(docs[name]), ", ".join(code[name])))
+
+        kinds = {int(v): k.lower().replace("_", "-") for k, v in
+                 re.findall(r"HAK_ERR_(\w+)\s*=\s*(\d+)", self.read("src/check.h"))}
+        m = re.search(r"`hakmem:heap_error`\s*\|\s*kind \(([^)]*)\)", ref)
+        got = {}
+        if m:
+            for num, word in re.findall(r"(\d+)\s+([a-z-]+)", m.group(1)):
+                got[int(num)] = word
+        self.expect(got == kinds, "heap_error kinds: reference.md %s, src/check.h %s" % (
+            sorted(got.items()), sorted(kinds.items())))
+
+    # ---- cli ---------------------------------------------------------------
+
+    def run_help(self, *args):
+        p = subprocess.run([self.hakmem] + list(args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True, timeout=60)
+        return p.returncode, p.stdout
+
+    @staticmethod
+    def flags(text):
+        return set(re.findall(r"(?<![\w-])(--?[a-z][a-z0-9-]*)", text))
+
+    @staticmethod
+    def usage_block(help_text):
+        lines = help_text.splitlines()
+        out = []
+        for line in lines:
+            if out and not line.strip():
+                break
+            if out or line.startswith("usage:"):
+                out.append(line)
+        return "\n".join(out)
+
+    def check_cli(self):
+        if not self.hakmem or not os.access(self.hakmem, os.X_OK):
+            self.bad("the hakmem command %s is not there: configure the build first (cmake -B build)" % self.hakmem)
+            return
+        ref = self.section(self.read("docs/reference.md"), "Command line")
+        usages = {}
+        for m in re.finditer(r"^`hakmem (\w+) ([^`]*)`", ref, re.M):
+            block = ref[m.end():]
+            end = re.search(r"^`hakmem \w+ ", block, re.M)
+            block = block[:end.start()] if end else block
+            table = "\n".join(re.findall(r"^\|\s*`([^`]*)`", block, re.M))
+            usages[m.group(1)] = (m.group(2), table)
+
+        rc, top = self.run_help("--help")
+        self.expect(rc == 0, "hakmem --help exits 0 (got %d)" % rc)
+        commands = set(re.findall(r"^  (\w+)\s{2,}", top.split("commands:", 1)[-1], re.M))
+        self.expect(commands == set(usages), "commands: hakmem --help %s, reference.md %s" % (
+            sorted(commands), sorted(usages)))
+        rc, ver = self.run_help("--version")
+        self.expect(rc == 0 and ver.startswith("hakmem "), "hakmem --version prints the version (%r)" % ver.strip())
+
+        for cmd, (usage, table) in sorted(usages.items()):
+            rc, text = self.run_help(cmd, "--help")
+            self.expect(rc == 0, "hakmem %s --help exits 0 (got %d)" % (cmd, rc))
+            have = self.flags(self.usage_block(text))
+            usage_flags = self.flags(usage)
+            table_flags = self.flags(table)
+            for f in sorted(usage_flags | table_flags):
+                self.expect(f in have, "hakmem %s %s (reference.md) is in 'hakmem %s --help'" % (cmd, f, cmd))
+            for f in sorted(have - {"-h", "--help"}):
+                self.expect(f in usage_flags, "hakmem %s %s (--help) is in reference.md's usage line" % (cmd, f))
+                self.expect(f in table_flags, "hakmem %s %s (--help) is in reference.md's option table" % (cmd, f))
+
+    # ---- links -------------------------------------------------------------
+
+    @staticmethod
+    def anchors(text):
+        out = set()
+        in_code = False
+        for line in text.splitlines():
+            if line.startswith("```"):
+                in_code = not in_code
+            if in_code:
+                continue
+            m = re.match(r"^#{1,6}\s+(.*?)\s*$", line)
+            if m:
+                slug = re.sub(r"[^\w\- ]", "", m.group(1).lower()).replace(" ", "-")
+                out.add(slug)
+        return out
+
+    def check_links(self):
+        pages = ["README.md"] + sorted(os.path.relpath(p, self.src) for p in glob.glob(os.path.join(self.src, "docs", "*.md")))
+        documented = set(re.findall(NAME, self.section(self.read("docs/reference.md"), "Environment variables")))
+        build_names = set()
+        for path in glob.glob(os.path.join(self.src, "**", "CMakeLists.txt"), recursive=True):
+            with open(path, encoding="utf-8") as f:
+                build_names |= set(re.findall(NAME, f.read()))
+        for text in self.c_sources().values():
+            build_names |= set(re.findall(r"(?:#\s*(?:define|ifn?def)|defined\()\s*\(?\s*(%s)" % NAME, text))
+        for page in pages:
+            text = self.read(page)
+            prose = re.sub(r"```.*?```", "", text, flags=re.S)
+            for target in re.findall(r"\]\(([^)\s]+)\)", prose):
+                if re.match(r"[a-z]+:", target):
+                    continue  # http:, mailto:
+                path, _, anchor = target.partition("#")
+                full = os.path.normpath(os.path.join(self.src, os.path.dirname(page), path)) if path else \
+                    os.path.join(self.src, page)
+                if not os.path.exists(full):
+                    self.bad("%s: link %s: no such file" % (page, target))
+                    continue
+                if anchor and full.endswith(".md"):
+                    with open(full, encoding="utf-8") as f:
+                        self.expect(anchor in self.anchors(f.read()), "%s: link %s resolves" % (page, target))
+                else:
+                    self.ok("%s: link %s resolves" % (page, target))
+            for name in sorted(set(re.findall(NAME, text))):
+                self.expect(name in documented or name in build_names,
+                            "%s: %s is a documented variable or a build name" % (page, name))
+        readme = self.read("README.md")
+        for cmd in ("bench/demo", "tests/run"):
+            path = os.path.join(self.src, cmd)
+            self.expect(cmd in readme and os.access(path, os.X_OK), "README.md names %s, an executable" % cmd)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--source", required=True, help="the source tree")
+    ap.add_argument("--hakmem", help="the configured hakmem command (BUILD/bin/hakmem)")
+    ap.add_argument("checks", nargs="*", default=["env", "events", "cli", "links"])
+    a = ap.parse_args()
+    c = Checker(os.path.abspath(a.source), a.hakmem)
+    for name in a.checks:
+        fn = getattr(c, "check_" + name, None)
+        if fn is None:
+            ap.error("unknown check %s" % name)
+        fn()
+    print("%d passed, %d failed" % (c.passed, c.failed))
+    return 1 if c.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
