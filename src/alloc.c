@@ -444,6 +444,17 @@ HAK_API void *hak_reallocarray(void *p, size_t nmemb, size_t size)
 
 HAK_API void hak_thread_flush(void) { hak_tcache_flush_all(&hak_tc); }
 
+/* glibc's malloc_trim: give back now what the purge delay would give back
+ * later. Returns 1 when memory may have been released. */
+HAK_API int hak_malloc_trim(size_t pad)
+{
+	(void)pad; /* hakmem keeps no heap top to pad */
+	hak_tcache_flush_all(&hak_tc);
+	hak_pool_trim(1);
+	hak_large_trim(1);
+	return 1;
+}
+
 HAK_API const char *hak_version(void)
 {
 #if defined(HAKMEM_RELEASE)
@@ -469,4 +480,5 @@ HAK_ALIAS(valloc, hak_valloc);
 HAK_ALIAS(pvalloc, hak_pvalloc);
 HAK_ALIAS(malloc_usable_size, hak_malloc_usable_size);
 HAK_ALIAS(cfree, hak_free);
+HAK_ALIAS(malloc_trim, hak_malloc_trim);
 #endif

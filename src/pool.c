@@ -473,13 +473,15 @@ void hak_pool_trim(int force)
 	for (unsigned k = 0; k < HAK_NUM_POOLS; k++) {
 		struct hak_pool *pl = &hak_pools[k];
 		struct hak_event_buf ev;
-		do {
+		unsigned n;
+		do { /* maintain stops when its event buffer is full: go again */
 			ev.n = 0;
 			pthread_mutex_lock(&pl->lock);
 			pool_maintain(pl, hak_now_ns(), force, &ev);
+			n = ev.n;
 			pthread_mutex_unlock(&pl->lock);
 			hak_events_emit(&ev);
-		} while (ev.n == HAK_EVENT_BUF);
+		} while (n == HAK_EVENT_BUF);
 	}
 }
 

@@ -72,15 +72,13 @@ int hak_smallmid_enabled;
 
 void hak_smallmid_enable(void)
 {
-	for (unsigned i = 0; i < sizeof hak_tiny_index; i++) {
-		unsigned c = hak_tiny_index[i];
-		/* Tiny classes whose blocks hold 256 bytes or more move over. */
-		if (hak_class_stride[c] - 1 >= HAK_SMALLMID_MIN)
-			for (unsigned k = 0; k < HAK_SMALLMID_CLASSES; k++)
-				if (hak_class_stride[HAK_SMALLMID_FIRST + k] >= hak_class_stride[c]) {
-					hak_tiny_index[i] = (uint8_t)(HAK_SMALLMID_FIRST + k);
-					break;
-				}
-	}
+	/* Entry i serves requests 16*i-16 .. 16*i-1: from 256 bytes on, each
+	 * goes to the smallest Small-Mid class that holds 16*i-1 bytes. */
+	for (unsigned i = (HAK_SMALLMID_MIN + 16) / 16; i < sizeof hak_tiny_index; i++)
+		for (unsigned k = 0; k < HAK_SMALLMID_CLASSES; k++)
+			if (hak_class_stride[HAK_SMALLMID_FIRST + k] >= 16 * i) {
+				hak_tiny_index[i] = (uint8_t)(HAK_SMALLMID_FIRST + k);
+				break;
+			}
 	hak_smallmid_enabled = 1;
 }

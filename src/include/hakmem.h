@@ -35,6 +35,11 @@ const char *hak_version(void);
  * each problem is reported like a heap error. */
 long hak_heap_check(void);
 
+/* glibc's malloc_trim(): the calling thread's cache goes back to its slabs,
+ * and every empty slab, warm SuperSlab and cached large span is given back
+ * to the kernel now, whatever HAKMEM_PURGE_DELAY_MS says. Returns 1. */
+int hak_malloc_trim(size_t pad);
+
 /* Returns the calling thread's cached blocks to their slabs. Useful
  * before hak_stats_get() when exact in-use counts matter. */
 void hak_thread_flush(void);

@@ -467,6 +467,33 @@ static void version_string(void **state)
 	assert_string_equal(hak_version(), HAKMEM_VERSION_STRING " (full)");
 }
 
+/* malloc_trim gives back now what the purge delay would later: every
+ * empty slab, and warm SuperSlabs beyond the limit. It once stopped after
+ * its first full event buffer. */
+static void malloc_trim_gives_back_everything(void **state)
+{
+	(void)state;
+	enum { N = 60000 };
+	static void *a[N];
+	for (int i = 0; i < N; i++)
+		assert_non_null(a[i] = hak_malloc(200));
+	for (int i = 0; i < N; i++)
+		hak_free(a[i]);
+	struct hak_stats before, after;
+	hak_stats_get(&before);
+	assert_int_equal(hak_malloc_trim(0), 1);
+	hak_stats_get(&after);
+	assert_true(after.pages_purged > before.pages_purged);
+	assert_true(after.superslabs_warm <= hak_env.warm_superslabs);
+	/* Nothing resident is left in the warm cache. */
+	assert_true(after.superslabs_warm == 0 || after.pages_purged - before.pages_purged > 1000);
+	assert_int_equal(hak_heap_check(), 0);
+	/* And the heap still works. */
+	void *p = hak_malloc(200);
+	assert_non_null(p);
+	hak_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -484,6 +511,7 @@ int main(void)
 		cmocka_unit_test(smallmid_routing),
 		cmocka_unit_test(version_string),
 		cmocka_unit_test(realloc_huge_on_aligned_large_block),
+		cmocka_unit_test(malloc_trim_gives_back_everything),
 	};
 	return cmocka_run_group_tests(tests, group_setup, NULL);
 }

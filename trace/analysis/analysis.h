@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define HK_NUM_CLASSES 32
+#define HK_NUM_CLASSES 64 /* hakmem uses 36: Tiny, Mid, Small-Mid; room to grow */
 #define HK_NUM_POOLS 3
 #define HK_PAGE 4096u
 #define HK_NO_SS 0

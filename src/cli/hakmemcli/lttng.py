@@ -72,8 +72,9 @@ def relay_reachable(host, port, timeout=3.0):
 def require_relay(url):
     host, ctrl, data = parse_relay(url)
     if not relay_reachable(host, ctrl):
-        die("lttng-relayd is not reachable at %s:%d; start it on that host ('lttng-relayd -d', listening on "
-            "ports %d/%d by default) or check the address and firewall" % (host, ctrl, ctrl, data))
+        die("lttng-relayd is not reachable at %s:%d; start it on that host ('lttng-relayd -d' listens on "
+            "ports 5342 (control) and 5343 (data) by default) or check the address, ports and firewall"
+            % (host, ctrl))
     return host, ctrl, data
 
 

@@ -53,6 +53,16 @@ def run_sink(layout, traces, fmt, out, extra):
         sys.stderr.write(p.stderr)
 
 
+def number(text, kind, name, expected):
+    try:
+        v = kind(text)
+    except ValueError:
+        v = None
+    if v is None or v <= 0:
+        die("%s %s: expected %s" % (name, text, expected))
+    return v
+
+
 def main(layout, args):
     traces, fmt, out, html, extra = [], "text", None, None, []
     i = 0
@@ -66,19 +76,19 @@ def main(layout, args):
             if fmt not in ("text", "json"):
                 die("--format %s: expected text or json" % fmt)
             continue
-        if a == "-o" or a.startswith("--output"):
+        if a in ("-o", "--output") or a.startswith("--output="):
             out, i = option_value(args, i, "-o")
             continue
         if a == "--html" or a.startswith("--html="):
             html, i = option_value(args, i, "--html")
             continue
-        if a.startswith("--storm-window-ms"):
+        if a == "--storm-window-ms" or a.startswith("--storm-window-ms="):
             v, i = option_value(args, i, "--storm-window-ms")
-            extra.append("storm-window-ms=%d" % int(v))
+            extra.append("storm-window-ms=%d" % number(v, int, "--storm-window-ms", "a whole number of ms >= 1"))
             continue
-        if a.startswith("--storm-threshold"):
+        if a == "--storm-threshold" or a.startswith("--storm-threshold="):
             v, i = option_value(args, i, "--storm-threshold")
-            extra.append("storm-threshold=%f" % float(v))
+            extra.append("storm-threshold=%f" % number(v, float, "--storm-threshold", "a number > 1, e.g. 4"))
             continue
         if a.startswith("-"):
             die("report: unknown option %s (see hakmem report --help)" % a)

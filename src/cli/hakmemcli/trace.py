@@ -10,7 +10,7 @@ import time
 from . import lttng as lt
 from .common import check_command, die, exit_status, note, option_value, preload, split_command
 
-HELP = """usage: hakmem trace [-o DIR] [--snapshot] [--relay net://HOST[:CTRL:DATA]] [--live]
+HELP = """usage: hakmem trace [-o DIR] [--snapshot] [--relay net://HOST[:CTRL[:DATA]]] [--live]
                    [--per-call] [--check=off|fast|full] [--report] -- CMD [ARGS...]
 
 Runs CMD with libhakmem.so preloaded under a new LTTng session that records
@@ -46,7 +46,7 @@ def parse(args):
         if a in ("-h", "--help"):
             sys.stdout.write(HELP)
             sys.exit(0)
-        elif a == "-o" or a.startswith("--output"):
+        elif a in ("-o", "--output") or a.startswith("--output="):
             o["out"], i = option_value(opts, i, "-o")
             continue
         elif a == "--snapshot":
@@ -213,7 +213,9 @@ def main(layout, args):
     else:
         note("trace written to %s" % out)
         print(out)
-    if o["report"] and not o["relay"]:
+    if o["report"] and o["relay"]:
+        note("--report skipped: the trace is on the relayd host; run 'hakmem report' there")
+    elif o["report"]:
         from . import report
         report.main(layout, [out])
     return status
