@@ -94,6 +94,89 @@ def find_hakmem_lib(filename, build, prefix):
     return None, dirs
 
 
+def find_viz_render(build, prefix=None):
+    """viz's render.py. Looked for, in order: the install prefix given
+    with --prefix (P/share/hakmem/viz); next to this script, which sits in
+    build/bench in a build tree (build/share/hakmem/viz) or in P/bin when
+    installed; the build tree; the source tree, for a script run from
+    bench/ itself (viz/) or a build tree whose CMakeCache names its
+    source."""
+    here = script_dir()
+    dirs = []
+    if prefix:
+        dirs.append(os.path.join(prefix, "share", "hakmem", "viz"))
+    dirs += [os.path.join(os.path.dirname(here), "share", "hakmem", "viz"),
+             os.path.join(build, "share", "hakmem", "viz"),
+             os.path.join(os.path.dirname(here), "viz")]
+    src = cmake_cache_value(build, "hakmem_SOURCE_DIR")
+    if src:
+        dirs.append(os.path.join(src, "viz"))
+    for d in dirs:
+        path = os.path.join(d, "render.py")
+        if os.path.isfile(path):
+            return os.path.abspath(path)
+    raise BenchError("viz render.py not found (looked in "
+                     + ", ".join(dict.fromkeys(dirs)) + "); "
+                     + BUILD_HINT)
+
+
+def cmake_cache_value(build, key):
+    try:
+        with open(os.path.join(build, "CMakeCache.txt")) as f:
+            for line in f:
+                name, _, value = line.rstrip("\n").partition("=")
+                if name.split(":")[0] == key:
+                    return value
+    except OSError:
+        pass
+    return None
+
+
+VIZ_PYTHON = "/usr/bin/python3"  # Debian's, where python3-matplotlib is
+
+
+def render_bench_html(render, json_path, html_path):
+    """Run viz on compare JSON. Returns True when the page was written;
+    otherwise says why on stderr."""
+    argv = [VIZ_PYTHON, render, "--bench", json_path, "-o", html_path]
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True)
+    except OSError as e:
+        note(f"compare: cannot run {VIZ_PYTHON}: {e.strerror}; "
+             "apt install python3 python3-matplotlib")
+        return False
+    if proc.returncode != 0:
+        err = proc.stderr.strip()
+        hint = ("; apt install python3-matplotlib"
+                if "matplotlib" in err else "")
+        note(f"compare: {' '.join(argv)} failed (exit {proc.returncode}): "
+             f"{err.splitlines()[-1] if err else 'no message'}{hint}")
+        return False
+    note(f"compare: wrote {html_path}")
+    return True
+
+
+def cpu_model():
+    """'model name' of the first CPU in /proc/cpuinfo, or None."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.partition(":")[2].strip()
+    except OSError:
+        pass
+    return None
+
+
+def loadavg():
+    """The 1-, 5- and 15-minute load averages: the machine is shared, and
+    a figure taken under load should say so."""
+    try:
+        return list(os.getloadavg())
+    except OSError:
+        return None
+
+
 def parse_env_assignments(text, what):
     """'A=1 B=x' -> {'A': '1', 'B': 'x'}; shell quoting allowed."""
     env = {}
