@@ -78,7 +78,7 @@ static void table_del(long i)
 
 /* ---- cache of freed spans, resident, newest last ---- */
 
-#define CACHE_SLOTS 16
+#define CACHE_SLOTS 64
 
 struct cached_span {
 	uint8_t *base;
@@ -98,13 +98,15 @@ static void cache_remove(unsigned i)
 	cache_n--;
 }
 
-/* Best fit that wastes at most half the span. */
+/* Best fit, whatever the size: a resident span that is too big still
+ * saves every fault a fresh mapping would take, and a block that later
+ * grows by realloc then grows in place. The cache's byte limit bounds
+ * what this can hold on to. */
 static uint8_t *cache_take(size_t need, size_t *size)
 {
 	long best = -1;
 	for (unsigned i = 0; i < cache_n; i++)
-		if (cache[i].size >= need && cache[i].size / 2 <= need &&
-		    (best < 0 || cache[i].size < cache[best].size))
+		if (cache[i].size >= need && (best < 0 || cache[i].size < cache[best].size))
 			best = i;
 	if (best < 0)
 		return NULL;

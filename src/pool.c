@@ -202,8 +202,10 @@ static struct hak_superslab *ss_from_warm(struct hak_pool *pl, struct hak_event_
 
 /* ---- slab transitions (pool lock and slab lock held) ---- */
 
-static void slab_to_empty(struct hak_pool *pl, struct hak_slab *s, uint64_t now, struct hak_event_buf *ev)
+/* The clock is read here only: a slab leaving FULL needs no timestamp. */
+static void slab_to_empty(struct hak_pool *pl, struct hak_slab *s, struct hak_event_buf *ev)
 {
+	uint64_t now = hak_now_ns();
 	struct hak_superslab *ss = hak_slab_ss(s);
 	if (s->state == SLAB_PARTIAL)
 		slist_remove(partial_list(pl, s->cls), s);
@@ -218,10 +220,10 @@ static void slab_to_empty(struct hak_pool *pl, struct hak_slab *s, uint64_t now,
 }
 
 /* Unowned slab: file it where its counts say it belongs. */
-static void slab_classify(struct hak_pool *pl, struct hak_slab *s, uint64_t now, struct hak_event_buf *ev)
+static void slab_classify(struct hak_pool *pl, struct hak_slab *s, struct hak_event_buf *ev)
 {
 	if (s->used == 0) {
-		slab_to_empty(pl, s, now, ev);
+		slab_to_empty(pl, s, ev);
 	} else if (hak_slab_has_free(s)) {
 		if (s->state != SLAB_PARTIAL) {
 			s->state = SLAB_PARTIAL;
@@ -396,7 +398,7 @@ void hak_pool_release(struct hak_slab *s)
 	hak_spin_lock(&s->lock);
 	s->owner = NULL;
 	s->state = SLAB_FULL;
-	slab_classify(pl, s, hak_now_ns(), &ev);
+	slab_classify(pl, s, &ev);
 	hak_spin_unlock(&s->lock);
 	pthread_mutex_unlock(&pl->lock);
 	hak_events_emit(&ev);
@@ -419,15 +421,16 @@ void hak_pool_return_blocks(struct hak_slab *s, void *head, void *tail, uint32_t
 
 	struct hak_event_buf ev;
 	ev.n = 0;
-	uint64_t now = hak_now_ns();
 	pthread_mutex_lock(&pl->lock);
 	hak_spin_lock(&s->lock);
 	/* Recheck: another thread may have taken or filed the slab meanwhile. */
 	if (!s->owner && s->cls == cls && (s->state == SLAB_FULL || s->state == SLAB_PARTIAL))
-		slab_classify(pl, s, now, &ev);
+		slab_classify(pl, s, &ev);
+	int emptied = s->state == SLAB_EMPTY;
 	hak_spin_unlock(&s->lock);
 	atomic_fetch_sub_explicit(&pl->transitions_in_flight, 1, memory_order_acq_rel);
-	pool_maintain(pl, now, 0, &ev);
+	if (emptied) /* the only transition that can make something due */
+		pool_maintain(pl, hak_now_ns(), 0, &ev);
 	pthread_mutex_unlock(&pl->lock);
 	hak_events_emit(&ev);
 }

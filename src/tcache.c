@@ -112,8 +112,10 @@ static int tcache_ready(struct hak_tcache *tc)
 		return 0; /* exiting, or re-entered from our own set-up */
 	tc->state = TC_INIT;
 	hak_init();
+	/* Room for 64 small blocks (at most 65 KiB a class): a loop that frees
+	 * as many as it allocated must not flush and refill every round. */
 	for (unsigned c = 0; c < HAK_NUM_CLASSES; c++)
-		tc->bins[c].max = 2 * hak_class_batch(c);
+		tc->bins[c].max = hak_class_stride[c] <= 1040 ? 64 : 2 * hak_class_batch(c);
 	pthread_mutex_lock(&list_lock);
 	tc->next = list_head;
 	tc->prev = NULL;

@@ -114,25 +114,30 @@ static void cache_reuses_spans(void **state)
 	assert_int_equal(st.mapped_bytes, st0.mapped_bytes);
 }
 
-/* A cached span serves a smaller request only if at most half is wasted. */
-static void cache_best_fit_bounded_waste(void **state)
+/* A cached span serves any request it can hold, the smallest such span
+ * first: reusing resident pages beats faulting fresh ones, and the cache's
+ * byte limit bounds what this holds on to. */
+static void cache_best_fit(void **state)
 {
 	(void)state;
 	void *p = hak_large_alloc(MIB, HAK_LARGE_HDR);
+	void *p4 = hak_large_alloc(4 * MIB, HAK_LARGE_HDR);
+	hak_large_free(p4);
 	hak_large_free(p);
 	struct hak_stats st0 = stats_now();
-	void *q = hak_large_alloc(MIB / 3, HAK_LARGE_HDR); /* would waste 2/3 */
-	assert_ptr_not_equal(q, p);
-	assert_int_equal(stats_now().large_reused, st0.large_reused);
-	void *r = hak_large_alloc(MIB / 2 + 4096, HAK_LARGE_HDR);
-	assert_ptr_equal(r, p);
+	void *q = hak_large_alloc(MIB / 3, HAK_LARGE_HDR); /* the 1 MiB span, not the 4 MiB one */
+	assert_ptr_equal(q, p);
 	assert_int_equal(stats_now().large_reused, st0.large_reused + 1);
-	assert_true(hak_large_usable(r) >= MIB); /* the whole span is usable */
-	/* Too big for the cached span: mapped fresh. */
-	hak_large_free(r);
-	void *big = hak_large_alloc(2 * MIB, HAK_LARGE_HDR);
+	assert_true(hak_large_usable(q) >= MIB); /* the whole span is usable */
+	void *r = hak_large_alloc(2 * MIB, HAK_LARGE_HDR);
+	assert_ptr_equal(r, p4);
+	/* Nothing cached fits: mapped fresh. */
+	void *big = hak_large_alloc(8 * MIB, HAK_LARGE_HDR);
 	assert_ptr_not_equal(big, p);
+	assert_ptr_not_equal(big, p4);
+	assert_int_equal(stats_now().large_reused, st0.large_reused + 2);
 	hak_large_free(big);
+	hak_large_free(r);
 	hak_large_free(q);
 	hak_large_trim(1);
 }
@@ -311,7 +316,7 @@ int main(void)
 		cmocka_unit_test_setup(alloc_free_usable, setup),
 		cmocka_unit_test_setup(owns_rejects_slot_markers, setup),
 		cmocka_unit_test_setup(cache_reuses_spans, setup),
-		cmocka_unit_test_setup(cache_best_fit_bounded_waste, setup),
+		cmocka_unit_test_setup(cache_best_fit, setup),
 		cmocka_unit_test_setup(cache_limit, setup),
 		cmocka_unit_test_setup(cache_purge_delay, setup),
 		cmocka_unit_test_setup(resize_in_place_and_by_mremap, setup),
