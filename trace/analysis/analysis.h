@@ -136,6 +136,8 @@ struct hk_hist {
 	uint32_t b[HK_HIST_BUCKETS];
 };
 void hk_hist_add(struct hk_hist *h, uint64_t v);
+/* n samples of the same value. */
+void hk_hist_add_n(struct hk_hist *h, uint64_t v, uint32_t n);
 uint64_t hk_hist_quantile(const struct hk_hist *h, double q);
 /* Fraction of the samples <= v (bucket resolution). */
 double hk_hist_cdf(const struct hk_hist *h, uint64_t v);
@@ -187,6 +189,7 @@ struct hk_ss {
 	uint64_t map_ns;     /* 0: mapped before the trace started */
 	uint32_t reuses;
 	int churned;	    /* mapped within churn-window of an unmap in its pool */
+	uint64_t remap_gap_ns; /* since the pool's last unmap when mapped; UINT64_MAX: none */
 	int lc_index;	    /* index in proc->lifecycle, -1 if not listed */
 	uint64_t faults[HK_NUM_CAUSES]; /* allocator faults charged to it */
 	uint64_t last_empty_ns, purge_all_ns;
@@ -225,6 +228,7 @@ struct hk_pool_state {
 	uint64_t *reuse_ts;
 	size_t nreuse, capreuse;
 	uint64_t reuse_peak;
+	uint64_t last_unmap_ns; /* 0: none yet */
 };
 
 /* ---- per thread / per process (state.c) ---- */
@@ -306,6 +310,9 @@ struct hk_proc {
 	/* purge / refault */
 	uint64_t purges, pages_purged, purge_delay_min_ns;
 	struct hk_hist reuse_gap; /* empty -> reuse of purged slabs */
+	/* Carve faults on SuperSlabs mapped after an unmap in their pool, by
+	 * the gap since that unmap: a longer purge delay keeps those warm. */
+	struct hk_hist remap_gap_faults;
 	uint64_t refault_slabs;
 
 	/* large spans */

@@ -77,6 +77,7 @@ static struct hk_ss *ss_get(struct hk_proc *p, uint64_t addr, uint32_t pool, int
 	s = hk_xcalloc(1, sizeof *s);
 	s->addr = addr;
 	s->pool = pool < HK_NUM_POOLS ? pool : 0;
+	s->remap_gap_ns = UINT64_MAX;
 	hk_map_put(&p->ss, addr, s);
 	lc_open(p, s);
 	return s;
@@ -140,6 +141,7 @@ static void on_mmap(struct hk_state *st, struct hk_proc *p, struct hk_thread *t,
 	s->addr = addr;
 	s->pool = pool;
 	s->map_ns = e->ts;
+	s->remap_gap_ns = ps->last_unmap_ns ? e->ts - ps->last_unmap_ns : UINT64_MAX;
 	s->slots_left = slots_per_ss(pool, e->f[MMAP_SIZE]);
 	hk_map_put(&p->ss, addr, s);
 	lc_open(p, s);
@@ -170,6 +172,7 @@ static void on_munmap(struct hk_state *st, struct hk_proc *p, const struct hk_ev
 	p->ss_unmapped++;
 	if (p->ss_live)
 		p->ss_live--;
+	ps->last_unmap_ns = e->ts;
 	pend_expire(ps->pend, &ps->npend, e->ts, st->params.churn_window_ns);
 	hk_grow((void **)&ps->pend, &ps->cappend, ps->npend, sizeof *ps->pend);
 	ps->pend[ps->npend++] = (struct hk_unmap_rec){.ts = e->ts, .size = e->f[MUNMAP_SIZE]};
@@ -307,6 +310,8 @@ void hk_lc_charge(struct hk_proc *p, uint64_t ss, enum hk_cause c, uint64_t faul
 	s->faults[c] += faults;
 	if (s->churned && c == HK_CAUSE_CARVE)
 		p->churn_remap_faults += faults;
+	if (s->remap_gap_ns != UINT64_MAX && c == HK_CAUSE_CARVE)
+		hk_hist_add_n(&p->remap_gap_faults, s->remap_gap_ns, (uint32_t)faults);
 }
 
 void hk_lc_event(struct hk_state *st, struct hk_proc *p, struct hk_thread *t, const struct hk_event *e)

@@ -173,6 +173,17 @@ void hk_hist_add(struct hk_hist *h, uint64_t v)
 		h->b[b]++;
 }
 
+void hk_hist_add_n(struct hk_hist *h, uint64_t v, uint32_t n)
+{
+	if (!n)
+		return;
+	hk_hist_add(h, v);
+	h->n += n - 1;
+	unsigned b = hist_bucket(v);
+	if (b < HK_HIST_BUCKETS)
+		h->b[b] += n - 1;
+}
+
 uint64_t hk_hist_quantile(const struct hk_hist *h, double q)
 {
 	if (!h->n)
