@@ -115,7 +115,7 @@ static int tcache_ready(struct hak_tcache *tc)
 	/* Room for 64 small blocks (at most 65 KiB a class): a loop that frees
 	 * as many as it allocated must not flush and refill every round. */
 	for (unsigned c = 0; c < HAK_NUM_CLASSES; c++)
-		tc->bins[c].max = hak_class_stride[c] <= 1040 ? 64 : 2 * hak_class_batch(c);
+		tc->bins[c].max = hak_bin_initial(c);
 	pthread_mutex_lock(&list_lock);
 	tc->next = list_head;
 	tc->prev = NULL;
@@ -225,12 +225,29 @@ void hak_tcache_free_slow(struct hak_tcache *tc, void *p, unsigned cls)
 		return;
 	}
 	struct hak_bin *b = &tc->bins[cls];
-	if (b->count >= b->max)
-		flush_bin(b, cls, b->max / 2);
+	if (b->count >= b->max) {
+		/* A program that frees in bursts grows its bins, up to the cap,
+		 * rather than flushing and refilling on every burst. */
+		uint32_t cap = hak_bin_cap(cls);
+		if (b->max < cap)
+			b->max = b->max * 2 < cap ? b->max * 2 : cap;
+		else
+			flush_bin(b, cls, b->max / 2);
+	}
 	hak_block_set_next(p, b->head);
 	b->head = p;
 	b->count++;
 }
+
+uint32_t hak_bin_cap(unsigned cls)
+{
+	uint32_t by_bytes = (512u << 10) / hak_class_stride[cls];
+	uint32_t cap = by_bytes < 256 ? by_bytes : 256;
+	uint32_t first = hak_bin_initial(cls);
+	return cap > first ? cap : first;
+}
+
+uint32_t hak_bin_initial(unsigned cls) { return hak_class_stride[cls] <= 1040 ? 64 : 2 * hak_class_batch(cls); }
 
 void hak_tcache_flush_all(struct hak_tcache *tc)
 {

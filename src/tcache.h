@@ -29,6 +29,10 @@ HAK_INTERNAL extern __thread struct hak_tcache hak_tc __attribute__((tls_model("
 HAK_INTERNAL void *hak_tcache_refill(struct hak_tcache *tc, unsigned cls);
 /* Bin full (or cache not ready): make room, then keep p. */
 HAK_INTERNAL void hak_tcache_free_slow(struct hak_tcache *tc, void *p, unsigned cls);
+/* A bin starts at hak_bin_initial blocks and doubles on overflow up to
+ * hak_bin_cap (at most 256 blocks and 512 KiB a class), then flushes. */
+HAK_INTERNAL uint32_t hak_bin_initial(unsigned cls);
+HAK_INTERNAL uint32_t hak_bin_cap(unsigned cls);
 /* Returns every cached block of the calling thread to its slab. */
 HAK_INTERNAL void hak_tcache_flush_all(struct hak_tcache *tc);
 /* Sums the refill counters of every cache, live and exited. */

@@ -56,16 +56,46 @@ static void refill_moves_one_batch(void **state)
 	}
 }
 
+/* A bin that overflows below its cap doubles instead of flushing. */
+static void bin_grows_before_flushing(void **state)
+{
+	(void)state;
+	const unsigned c = 23; /* Mid, 4111 bytes: starts at 16, capped at 127 */
+	hak_thread_flush();
+	tc->bins[c].max = hak_bin_initial(c);
+	uint32_t first = tc->bins[c].max, cap = hak_bin_cap(c);
+	assert_int_equal(first, 16);
+	assert_int_equal(cap, 127);
+	static void *p[160];
+	assert_int_equal(hak_size_class(4096), c);
+	for (unsigned i = 0; i < 160; i++)
+		p[i] = hak_malloc(4096);
+	hak_thread_flush();
+	uint64_t h0 = held(c);
+	for (unsigned i = 0; i <= first; i++)
+		hak_free(p[i]);
+	assert_int_equal(tc->bins[c].max, 2 * first);
+	assert_int_equal(tc->bins[c].count, first + 1); /* nothing flushed */
+	assert_int_equal(held(c), h0);
+	for (unsigned i = first + 1; i < 160; i++)
+		hak_free(p[i]);
+	assert_int_equal(tc->bins[c].max, cap);
+	assert_true(tc->bins[c].count <= cap);
+	hak_thread_flush();
+}
+
 /* A full bin keeps its newest half and gives the older half back. */
 static void overflow_flush_keeps_newest(void **state)
 {
 	(void)state;
-	const unsigned c = 7, n = 80;
+	const unsigned c = 7, n = 300;
+	/* Start with the bin grown to its cap: from there it flushes. */
+	assert_int_equal(hak_bin_initial(c), 64);
+	assert_true(hak_bin_initial(c) >= 4 * hak_class_batch(c));
+	tc->bins[c].max = hak_bin_cap(c);
 	uint32_t max = tc->bins[c].max;
-	/* 64 small blocks: four 16-block batches fit before a flush. */
-	assert_int_equal(max, 64);
-	assert_true(max >= 4 * hak_class_batch(c));
-	void *p[80];
+	assert_int_equal(max, 256);
+	static void *p[300];
 	hak_thread_flush();
 	for (unsigned i = 0; i < n; i++)
 		p[i] = hak_malloc(hak_class_usable(c));
@@ -313,6 +343,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(refill_moves_one_batch),
+		cmocka_unit_test(bin_grows_before_flushing),
 		cmocka_unit_test(overflow_flush_keeps_newest),
 		cmocka_unit_test(thread_flush_returns_everything),
 		cmocka_unit_test(thread_exit_returns_caches),
