@@ -169,9 +169,15 @@ static void process_stats_now(void)
 	hak_trace_emit(&e);
 }
 
-/* atexit runs before any library's destructors, so liblttng-ust is still
- * whole when the last sample is written. */
-static void at_exit_stats(void) { process_stats_now(); }
+/* Registered from a shared library, atexit runs in that library's own
+ * destructor slot, before liblttng-ust's (loaded later). The last sample is
+ * the last event: liblttng-ust's destructor still allocates, and events
+ * after the sample would spoil the count check. */
+static void at_exit_stats(void)
+{
+	process_stats_now();
+	hak_tp = NULL;
+}
 
 void hak_trace_start(void)
 {
@@ -204,4 +210,24 @@ void hak_trace_start(void)
 	atexit(at_exit_stats);
 	process_stats_now();
 }
+
+#if defined(HAKMEM_OVERRIDE)
+/* With the perf page-fault context, an event between fork and
+ * liblttng-ust-fork's after-fork clean-up in the child reads the parent's
+ * perf page and crashes (LTTng-UST 2.13). Our own atfork handler and the
+ * frees during that clean-up allocate, so the forking thread queues its
+ * events until the fork in line (liblttng-ust-fork's, then libc's) returns. */
+#include <sys/types.h>
+HAK_API pid_t fork(void)
+{
+	static pid_t (*next)(void);
+	if (!next)
+		next = (pid_t(*)(void))dlsym(RTLD_NEXT, "fork");
+	int saved = nesting;
+	nesting = 1;
+	pid_t r = next();
+	nesting = saved;
+	return r;
+}
+#endif
 #endif

@@ -36,6 +36,17 @@ Needs lttng-tools and liblttng-ust1. lttng-sessiond is started if none runs.
 """
 
 
+def destroy(name):
+    # A traced process killed in the middle of writing an event leaves a
+    # sub-buffer that never completes; lttng destroy would wait forever.
+    try:
+        subprocess.run(["lttng", "destroy", name], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+                       timeout=10)
+    except subprocess.TimeoutExpired:
+        note("WARNING: 'lttng destroy %s' did not finish in 10 s (a traced process probably died while "
+             "writing an event); the trace may be incomplete" % name)
+
+
 def parse(args):
     opts, cmd = split_command(args)
     o = {"out": None, "snapshot": False, "relay": None, "live": False, "per_call": False,
@@ -97,18 +108,21 @@ def create_session(name, o, out):
     lt.lttng(*args)
 
 
-def setup_channel(o):
+def setup_channel(o, name):
     # Sized so that the bundled benchmarks lose nothing: ~40 bytes an event,
-    # per-uid buffers shared by every traced process of the user.
+    # per-uid buffers shared by every traced process of the user. Every
+    # command names the session: another run's 'lttng create' changes the
+    # "current" one.
     subbuf, count = ("8M", 16) if o["per_call"] else ("4M", 8)
-    args = ["enable-channel", "-u", "--subbuf-size=" + subbuf, "--num-subbuf=%d" % count]
+    args = ["enable-channel", "-u", "-s", name, "--subbuf-size=" + subbuf, "--num-subbuf=%d" % count]
     if o["snapshot"]:
         args.append("--overwrite")
     args.append("hakmem")
     lt.lttng(*args)
-    lt.lttng("enable-event", "-u", "-c", "hakmem", "hakmem:*")
-    lt.lttng("add-context", "-u", "-c", "hakmem", "-t", "vpid", "-t", "vtid", "-t", "procname")
-    rc, out = lt.lttng("add-context", "-u", "-c", "hakmem", "-t", "perf:thread:page-fault", check=False)
+    lt.lttng("enable-event", "-u", "-s", name, "-c", "hakmem", "hakmem:*")
+    lt.lttng("add-context", "-u", "-s", name, "-c", "hakmem", "-t", "vpid", "-t", "vtid", "-t", "procname")
+    rc, out = lt.lttng("add-context", "-u", "-s", name, "-c", "hakmem", "-t", "perf:thread:page-fault",
+                       check=False)
     if rc != 0:
         note("perf page-fault counters are not available (%s); tracing without them. The report will "
              "fall back to the allocator's own counts. Lower /proc/sys/kernel/perf_event_paranoid "
@@ -156,13 +170,18 @@ def main(layout, args):
     if not o["relay"] and os.path.isdir(out) and os.listdir(out):
         die("%s exists and is not empty; choose another directory with -o" % out)
 
+    # From here until CMD runs, a SIGINT/SIGTERM is held and then passed on,
+    # so a session is never left recording behind us.
+    pending = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda s, f: pending.append(s))
     lt.ensure_sessiond()
     name = "hakmem-%d-%s" % (os.getpid(), stamp)
     trigger = name + "-heap-error"
     create_session(name, o, out)
     status = 1
     try:
-        setup_channel(o)
+        setup_channel(o, name)
         if o["snapshot"]:
             lt.lttng("add-trigger", "--name=" + trigger, "--condition=event-rule-matches", "--type=user",
                      "--name=hakmem:heap_error", "--action=snapshot-session", name,
@@ -183,6 +202,8 @@ def main(layout, args):
                 fw.child = subprocess.Popen(cmd, env=env)
             except OSError as e:
                 die("cannot run %s: %s" % (cmd[0], e.strerror), 126)
+            for sig in pending:
+                fw.child.send_signal(sig)
             while True:
                 try:
                     rc = fw.child.wait()
@@ -197,7 +218,7 @@ def main(layout, args):
     finally:
         if o["snapshot"]:
             lt.lttng("remove-trigger", trigger, check=False)
-        lt.lttng("destroy", name, check=False)
+        destroy(name)
 
     if lost is None:
         note("could not read the discarded-event count")
