@@ -108,9 +108,8 @@ static uint8_t *aligned_block(void *p, unsigned *cls)
 	unsigned kind = hak_registry_kind(p);
 	if (!kind)
 		return NULL;
-	struct hak_pool *pl = &hak_pools[kind - 1];
-	struct hak_superslab *ss = (struct hak_superslab *)((uintptr_t)p & ~(((uintptr_t)1 << pl->ss_shift) - 1));
-	struct hak_slab *s = &ss->slabs[((uintptr_t)p - (uintptr_t)ss) >> pl->slab_shift];
+	struct hak_superslab *ss;
+	struct hak_slab *s = hak_addr_slab(p, kind, &ss);
 	if (s->state == SLAB_FREE || s->cls >= HAK_NUM_CLASSES)
 		return NULL;
 	uint8_t *data = hak_slab_data(ss, s);
@@ -151,9 +150,8 @@ static inline int free_fast_checked(void *p)
 	unsigned kind = hak_registry_kind(p);
 	if (HAK_UNLIKELY(!kind))
 		return 0;
-	const struct hak_pool *pl = &hak_pools[kind - 1];
-	struct hak_superslab *ss = (struct hak_superslab *)((uintptr_t)p & ~(((uintptr_t)1 << pl->ss_shift) - 1));
-	struct hak_slab *s = &ss->slabs[((uintptr_t)p - (uintptr_t)ss) >> pl->slab_shift];
+	struct hak_superslab *ss;
+	struct hak_slab *s = hak_addr_slab(p, kind, &ss);
 	unsigned cls = s->cls;
 	uint8_t *u = p, *data = hak_slab_data(ss, s);
 	if (HAK_UNLIKELY(cls >= HAK_NUM_CLASSES || u < data))

@@ -56,6 +56,17 @@ static inline struct hak_slab *hak_block_slab(const void *p, unsigned cls, struc
 	return &ss->slabs[((uintptr_t)p - (uintptr_t)ss) >> pl->slab_shift];
 }
 
+/* The SuperSlab and slab holding any address the registry vouches for
+ * (kind from hak_registry_kind(p), nonzero). */
+static inline struct hak_slab *hak_addr_slab(const void *p, unsigned kind, struct hak_superslab **ssp)
+{
+	const struct hak_pool *pl = &hak_pools[kind - 1];
+	struct hak_superslab *ss =
+		(struct hak_superslab *)((uintptr_t)p & ~(((uintptr_t)1 << pl->ss_shift) - 1));
+	*ssp = ss;
+	return &ss->slabs[((uintptr_t)p - (uintptr_t)ss) >> pl->slab_shift];
+}
+
 /* A slab of class cls, SLAB_OWNED by owner, or NULL (errno ENOMEM). */
 HAK_INTERNAL struct hak_slab *hak_pool_acquire(unsigned cls, void *owner);
 /* The owner is done with s: it goes to the partial or empty list, or

@@ -161,9 +161,8 @@ void hak_track_inspect(void *p, struct hak_ptr_info *in)
 			in->error = HAK_ERR_FOREIGN_POINTER;
 		return;
 	}
-	struct hak_pool *pl = &hak_pools[kind - 1];
-	struct hak_superslab *ss = (struct hak_superslab *)((uintptr_t)p & ~(((uintptr_t)1 << pl->ss_shift) - 1));
-	struct hak_slab *s = &ss->slabs[((uintptr_t)p - (uintptr_t)ss) >> pl->slab_shift];
+	struct hak_superslab *ss;
+	struct hak_slab *s = hak_addr_slab(p, kind, &ss);
 	in->ss = ss;
 	in->slab = s;
 	unsigned cls = s->cls;
