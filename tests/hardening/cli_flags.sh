@@ -12,11 +12,13 @@ mkdir -p "$trace" && touch "$trace/metadata"
 
 fails=0
 n=0
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/hakmem-cli.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
 expect2() { # expect2 ARGS...: exit 2, a message, no traceback
-	local out err rc
-	err=$(timeout 60 "$hakmem" "$@" 2>&1 >/dev/null)
-	rc=$?
-	out=$(timeout 60 "$hakmem" "$@" 2>/dev/null)
+	local out err rc=0
+	timeout 60 "$hakmem" "$@" >"$tmp/out" 2>"$tmp/err" || rc=$?
+	out=$(<"$tmp/out")
+	err=$(<"$tmp/err")
 	n=$((n + 1))
 	if [ $rc -ne 2 ]; then
 		echo "FAIL: hakmem $*: exit $rc, want 2: $(tail -3 <<<"$err")" >&2

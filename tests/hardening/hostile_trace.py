@@ -21,7 +21,10 @@ held to its promise, and only with --strict: it must still end, within the
 timeout, with a clean error (it runs babeltrace2 with no guard today).
 
 usage: hostile_trace.py --hakmem BUILD/bin/hakmem --plugin-dir DIR
-                        --random-mixed BENCH --out DIR [--trace DIR] [--strict]
+                        --random-mixed BENCH --out DIR
+                        [--record-only | --trace DIR | --strict]
+  --record-only  record OUT/original (the ctest fixture) and stop; the other
+                 modes use OUT/original when it exists, else record it
 Exit status: 0 pass, 1 fail, 77 skip (no lttng session daemon).
 """
 import argparse
@@ -130,16 +133,20 @@ def reader_verdict(trace):
 
 
 # The damage that makes babeltrace2 2.0.4 itself loop: what --strict runs.
-STRICT_CASES = {"metadata-truncated-40", "metadata-truncated-half", "garbage-sizes-00-noindex"}
+STRICT_CASES = {"metadata-truncated-half", "garbage-sizes-00-noindex"}
 
 
 def analyse(a, name, trace, must_fail=False, expect=None):
     """Every tool on one damaged trace."""
     if a.strict and name not in STRICT_CASES:
         return
+    if a.strict:
+        # known to hang babeltrace2 2.0.4: hakmem report alone, held to a clean end
+        r = run_tool(a, "%s [hakmem report, strict]" % name, [a.hakmem, "report", trace])
+        print("%-5s %-32s hakmem report: %s" % ("ok" if r else "FAIL", name, "exit %d" % r[0] if r else "hung"))
+        return
     verdict = reader_verdict(trace) if os.path.isdir(trace) else "ok"
     hakmem_runs = [
-        ("hakmem report", [a.hakmem, "report", trace]),
         ("hakmem report/json", [a.hakmem, "report", "--format", "json", trace]),
     ]
     runs = [
@@ -180,13 +187,21 @@ def main():
     ap.add_argument("--random-mixed", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--trace", help="use this recorded trace instead of recording one")
+    ap.add_argument("--record-only", action="store_true",
+                    help="record the trace into OUT/original and stop (the ctest fixture)")
     ap.add_argument("--strict", action="store_true",
                     help="also require 'hakmem report' to end cleanly where babeltrace2 itself hangs")
     a = ap.parse_args()
     need("babeltrace2", "babeltrace2")
     os.makedirs(a.out, exist_ok=True)
+    if a.record_only:
+        need("lttng", "lttng-tools")
+        print("recorded", record(a))
+        return 0
     if a.trace:
         orig = a.trace
+    elif os.path.isdir(os.path.join(a.out, "original")):
+        orig = os.path.join(a.out, "original")  # the fixture's recording
     else:
         need("lttng", "lttng-tools")
         orig = record(a)
@@ -204,7 +219,7 @@ def main():
     size = os.path.getsize(os.path.join(sdir0, big))
 
     # 1. Truncated stream files, at several offsets, with and without the index.
-    for off in sorted({0, 7, 4095, 4097, size // 2 + 1234, size - 1}):
+    for off in sorted({0, 7, 4097, size // 2 + 1234}):
         if off < 0 or off >= size:
             continue
         for noidx in (False, True):
@@ -229,10 +244,9 @@ def main():
         ("garbage-sizes-ff", lambda s: over(s, 16, b"\xff" * 48)),
         ("garbage-sizes-00", lambda s: over(s, 16, b"\x00" * 48)),
         ("garbage-middle", lambda s: over(s, size // 2, bytes(rnd.randrange(256) for _ in range(4096)))),
-        ("garbage-second-packet", lambda s: over(s, 4096, bytes(rnd.randrange(256) for _ in range(256)))),
         ("garbage-all", lambda s: over(s, 0, bytes(rnd.randrange(256) for _ in range(size)))),
     ]
-    for i in range(2):
+    for i in range(1):
         offs = [rnd.randrange(size) for _ in range(64)]
         cases.append(("garbage-spray-%d" % i,
                       lambda s, offs=offs: [over(s, o, bytes([rnd.randrange(256)])) for o in offs]))
@@ -309,8 +323,6 @@ def main():
     analyse(a, "empty-extra-stream", v)
     shutil.rmtree(v)
 
-    if not a.trace:
-        shutil.rmtree(orig, ignore_errors=True)
     if known:
         print("babeltrace2's own CTF reader (not hakmem) does not survive %d of these:" % len(known))
         for k in known:

@@ -107,7 +107,9 @@ scenario_redis() {
 }
 
 # ---- Python's regression tests ----
-PYTESTS="test_list test_dict test_set test_bytes test_unicode test_json test_threading test_gc"
+# About 25 s a run at -j2 (test_threading alone takes 20): test_set and
+# test_json would add 15 s to each of the four runs.
+PYTESTS="test_list test_dict test_bytes test_unicode test_threading test_gc"
 scenario_pytests() {
 	local rc=0
 	# -j2: each test in a child process (the preload is inherited); the
