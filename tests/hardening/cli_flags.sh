@@ -3,12 +3,18 @@
 # starts with "hakmem:" (or the usage text), never a Python traceback.
 #
 # usage: cli_flags.sh BUILD/bin/hakmem TRACE_DIR
-#   TRACE_DIR: any directory with a 'metadata' file below it, so that
-#   'report' gets as far as its option checks (it is not read).
+#   TRACE_DIR: a real trace (the hostile.record fixture), so that the same
+#   command lines with good values succeed: the bad value is the only cause.
+#   Without one, a directory with an empty 'metadata' file stands in and
+#   the good-value controls are skipped.
 set -uo pipefail
 hakmem=${1:?usage: cli_flags.sh HAKMEM TRACE_DIR}
 trace=${2:?usage: cli_flags.sh HAKMEM TRACE_DIR}
-mkdir -p "$trace" && touch "$trace/metadata"
+real=1
+if ! find "$trace" -name metadata 2>/dev/null | grep -q .; then
+	real=0
+	mkdir -p "$trace" && touch "$trace/metadata"
+fi
 
 fails=0
 n=0
@@ -60,6 +66,22 @@ expect2 report --storm-window-ms=0 "$trace"
 expect2 report --storm-threshold x "$trace"
 expect2 report --storm-threshold=-1 "$trace"
 expect2 report --storm-threshold=nan "$trace"
+expect2 report --storm-threshold=inf "$trace"
+expect2 report --storm-threshold=0.5 "$trace"
+expect2 report --storm-window-ms=99999999999 "$trace"
+
+# Controls: the same options with good values work on the real trace.
+if [ $real -eq 1 ]; then
+	for args in "--storm-threshold=4" "--storm-window-ms=10" "--storm-threshold 1.5 --storm-window-ms 3600000" \
+		"--format json"; do
+		n=$((n + 1))
+		# shellcheck disable=SC2086
+		if ! timeout 60 "$hakmem" report $args "$trace" >/dev/null 2>"$tmp/err"; then
+			echo "FAIL: control hakmem report $args (good values) failed: $(tail -3 "$tmp/err")" >&2
+			fails=$((fails + 1))
+		fi
+	done
+fi
 
 if [ $fails -ne 0 ]; then
 	echo "$fails of $n bad command lines misbehaved" >&2

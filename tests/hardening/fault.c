@@ -383,6 +383,18 @@ static void matrix(void)
 		i = j + 1;
 	}
 	printf("total %d mmaps\n", nmlog);
+
+	/* The single scenarios (fault one ...) count on these positions: if
+	 * the allocator maps in another order, they must be updated. */
+	static const size_t fast_first[] = {4u << 20, 16384};
+	static const size_t full_first[] = {4u << 20, 16384, 65536, (size_t)(1u << 18) * 144, 2u << 20, 65552};
+	const size_t *want = hak_check_level == 2 ? full_first : fast_first;
+	int nwant = hak_check_level == 2 ? 6 : 2;
+	if (getenv("HAKMEM_SMALLMID") == NULL || hak_check_level == 2)
+		for (int i = 0; i < nwant; i++)
+			if (i >= nmlog || mlog[i].len != want[i])
+				PROBLEM("mmap %d is %zu bytes, the scenarios expect %zu: update fault.c's positions", i + 1,
+					i < nmlog ? mlog[i].len : 0, want[i]);
 }
 
 /* ---- sweep: one child per fault position ---- */

@@ -279,6 +279,9 @@ def main():
         ("metadata-garbage", lambda m: open(m, "wb").write(bytes(rnd.randrange(256) for _ in range(msize))), True),
         ("metadata-empty", lambda m: open(m, "wb").close(), True),
         ("metadata-text-garbage", lambda m: open(m, "w").write("/* CTF 1.8 */\nthis is { not ; TSDL\n"), True),
+        # bytes that are not UTF-8, which babeltrace2 quotes in its error
+        ("metadata-not-utf8", lambda m: open(m, "wb").write(
+            b"/* CTF 1.8 */\ntrace { major = 1; minor = 8; byte_order = le; \xff\xfe\xa7 = 1; };\n"), True),
         ("metadata-truncated-40", lambda m: os.truncate(m, 40), True),
         ("metadata-truncated-half", lambda m: os.truncate(m, msize // 2), False),
         ("metadata-truncated-end", lambda m: os.truncate(m, msize - 100), False),
