@@ -9,32 +9,29 @@
 #include <string.h>
 
 struct hak_env hak_env = {
-	.stats = 0,
-	.warm_superslabs = 4,
-	.purge_delay_ms = 1000,
-	.large_cache_mb = 64,
-	.on_error = HAK_ON_ERROR_ABORT,
-	.quarantine_kb = 256,
-	.nprewarm = 0,
+    .stats = 0,
+    .warm_superslabs = 4,
+    .purge_delay_ms = 1000,
+    .large_cache_mb = 64,
+    .on_error = HAK_ON_ERROR_ABORT,
+    .quarantine_kb = 256,
+    .nprewarm = 0,
 };
 
 int hak_env_parse_long(const char *s, long min, long max, long *out)
 {
 	char *end;
-	if (!s || !*s)
-		return -1;
+	if (!s || !*s) return -1;
 	errno = 0;
 	long v = strtol(s, &end, 10);
-	if (errno || *end || v < min || v > max)
-		return -1;
+	if (errno || *end || v < min || v > max) return -1;
 	*out = v;
 	return 0;
 }
 
 int hak_env_parse_bool(const char *s, int *out)
 {
-	if (!s)
-		return -1;
+	if (!s) return -1;
 	if (!strcmp(s, "1") || !strcmp(s, "yes") || !strcmp(s, "on") || !strcmp(s, "true"))
 		*out = 1;
 	else if (!strcmp(s, "0") || !strcmp(s, "no") || !strcmp(s, "off") || !strcmp(s, "false"))
@@ -48,30 +45,24 @@ int hak_env_parse_bool(const char *s, int *out)
 int hak_env_parse_prewarm(const char *s, struct hak_prewarm *out, unsigned max, unsigned *n)
 {
 	unsigned k = 0;
-	if (!s || !*s)
-		return -1;
+	if (!s || !*s) return -1;
 	while (*s) {
 		char *end;
 		errno = 0;
-		if (*s < '0' || *s > '9')
-			return -1; /* strtoul would accept "-1" as ULONG_MAX */
+		if (*s < '0' || *s > '9') return -1; /* strtoul would accept "-1" as ULONG_MAX */
 		unsigned long size = strtoul(s, &end, 10);
-		if (errno || end == s || *end != ':' || size == 0 || size > HAK_MID_MAX)
-			return -1;
+		if (errno || end == s || *end != ':' || size == 0 || size > HAK_MID_MAX) return -1;
 		s = end + 1;
-		if (*s < '0' || *s > '9')
-			return -1;
+		if (*s < '0' || *s > '9') return -1;
 		unsigned long slabs = strtoul(s, &end, 10);
 		if (errno || end == s || slabs == 0 || slabs > 4096 || (*end && *end != ','))
 			return -1;
-		if (k == max)
-			return -1;
+		if (k == max) return -1;
 		out[k].size = (uint32_t)size;
 		out[k].slabs = (uint32_t)slabs;
 		k++;
 		s = *end ? end + 1 : end;
-		if (*end && !*s)
-			return -1; /* trailing comma */
+		if (*end && !*s) return -1; /* trailing comma */
 	}
 	*n = k;
 	return 0;
@@ -80,15 +71,16 @@ int hak_env_parse_prewarm(const char *s, struct hak_prewarm *out, unsigned max, 
 int hak_env_parse_word(const char *s, const char *const *words)
 {
 	for (int i = 0; s && words[i]; i++)
-		if (!strcmp(s, words[i]))
-			return i;
+		if (!strcmp(s, words[i])) return i;
 	return -1;
 }
 
 static void warn_bad(const char *name, const char *value, const char *accepted, const char *dflt)
 {
-	hak_log("hakmem: ignoring %s=\"%s\": expected %s; using the default (%s)\n", name, value,
-		accepted, dflt);
+	char quoted[256];
+	hak_log_quote(quoted, sizeof quoted, value);
+	hak_log("hakmem: ignoring %s=\"%s\": expected %s; using the default (%s)\n", name, quoted,
+	        accepted, dflt);
 }
 
 static void load_long(const char *name, long min, long max, const char *accepted, long *dst)
@@ -96,8 +88,7 @@ static void load_long(const char *name, long min, long max, const char *accepted
 	const char *v = getenv(name);
 	long x;
 	char dflt[32];
-	if (!v)
-		return;
+	if (!v) return;
 	if (hak_env_parse_long(v, min, max, &x) == 0) {
 		*dst = x;
 		return;
@@ -120,12 +111,23 @@ void hak_env_load(void)
 	/* First, so that the warnings below go where the user asked. */
 	if ((v = getenv("HAKMEM_LOG")) && *v) {
 		int fd = open(v, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-		if (fd < 0)
-			hak_log("hakmem: cannot open HAKMEM_LOG=%s (%s); reports go to stderr\n", v,
-				strerrordesc_np(errno));
-		else
+		if (fd < 0) {
+			char quoted[256];
+			int err = errno;
+			hak_log_quote(quoted, sizeof quoted, v);
+			hak_log(
+			    "hakmem: cannot open HAKMEM_LOG=\"%s\" (%s); reports go to stderr\n",
+			    quoted, strerrordesc_np(err));
+		} else
 			hak_log_set_fd(fd);
 	}
+
+	/* Read by trace.c (full library); only "1" turns it on. */
+	for (const char *const *t =
+	         (const char *const[]){"HAKMEM_TRACE", "HAKMEM_TRACE_PER_CALL", NULL};
+	     *t; t++)
+		if ((v = getenv(*t)) && *v && strcmp(v, "0") && strcmp(v, "1"))
+			warn_bad(*t, v, "0 or 1 (set by hakmem trace)", "0");
 
 	if ((v = getenv("HAKMEM_STATS")) && hak_env_parse_bool(v, &hak_env.stats))
 		warn_bad("HAKMEM_STATS", v, "0 or 1", "0");
@@ -138,7 +140,7 @@ void hak_env_load(void)
 	hak_env.warm_superslabs = (unsigned)x;
 
 	load_long("HAKMEM_PURGE_DELAY_MS", -1, 3600000,
-		  "milliseconds from 0 to 3600000, or -1 to never purge", &hak_env.purge_delay_ms);
+	          "milliseconds from 0 to 3600000, or -1 to never purge", &hak_env.purge_delay_ms);
 
 	x = hak_env.large_cache_mb;
 	load_long("HAKMEM_LARGE_CACHE_MB", 0, 1 << 20, "megabytes from 0 to 1048576", &x);
@@ -151,8 +153,9 @@ void hak_env_load(void)
 			warn_bad("HAKMEM_CHECK", v, "off, fast or full", HAKMEM_CHECK_DEFAULT_NAME);
 #if defined(HAKMEM_ASAN)
 		else if (lv == HAK_CHECK_FULL) {
-			hak_log("hakmem: HAKMEM_CHECK=full is not available in the ASan build (ASan already "
-				"checks overflows and use-after-free); using fast\n");
+			hak_log("hakmem: HAKMEM_CHECK=full is not available in the ASan build "
+			        "(ASan already "
+			        "checks overflows and use-after-free); using fast\n");
 			hak_check_level = HAK_CHECK_FAST;
 		}
 #endif
@@ -161,9 +164,10 @@ void hak_env_load(void)
 			hak_check_level = lv;
 #else
 		else if (lv != HAK_CHECK_OFF)
-			hak_log("hakmem: HAKMEM_CHECK=%s ignored: libhakmem-release.so has no ptr_track; "
-				"preload libhakmem.so (or use 'hakmem run --check=%s') to check\n",
-				v, v);
+			hak_log("hakmem: HAKMEM_CHECK=%s ignored: libhakmem-release.so has no "
+			        "ptr_track; "
+			        "preload libhakmem.so (or use 'hakmem run --check=%s') to check\n",
+			        v, v);
 #endif
 	}
 	static const char *const actions[] = {"abort", "report", "ignore", NULL};
@@ -185,7 +189,8 @@ void hak_env_load(void)
 	if ((v = getenv("HAKMEM_BACKTRACE"))) {
 		int b = hak_env_parse_word(v, unwinders);
 		if (b < 0)
-			warn_bad("HAKMEM_BACKTRACE", v, "fast (frame pointers) or unwind (exact, slow)", "fast");
+			warn_bad("HAKMEM_BACKTRACE", v,
+			         "fast (frame pointers) or unwind (exact, slow)", "fast");
 		else
 			hak_env.backtrace_unwind = b;
 	}
@@ -194,8 +199,8 @@ void hak_env_load(void)
 	    hak_env_parse_prewarm(v, hak_env.prewarm, HAK_MAX_PREWARM, &hak_env.nprewarm)) {
 		hak_env.nprewarm = 0;
 		warn_bad("HAKMEM_PREWARM", v,
-			 "SIZE:SLABS[,SIZE:SLABS...] with SIZE 1..32768 bytes and SLABS 1..4096, "
-			 "at most 16 entries, e.g. 64:4,256:2",
-			 "no prewarm");
+		         "SIZE:SLABS[,SIZE:SLABS...] with SIZE 1..32768 bytes and SLABS 1..4096, "
+		         "at most 16 entries, e.g. 64:4,256:2",
+		         "no prewarm");
 	}
 }

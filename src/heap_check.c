@@ -30,20 +30,21 @@ static long check_slab(struct hak_superslab *ss, struct hak_slab *s)
 	for (void *p = s->freelist; p; p = hak_block_next(p)) {
 		long i = hak_slab_block_index(ss, s, p);
 		if (i < 0 || (uint32_t)i >= s->carved)
-			return bad + problem("freelist link outside the slab's carved blocks", ss, s->index, p);
+			return bad + problem("freelist link outside the slab's carved blocks", ss,
+			                     s->index, p);
 		uint8_t h = ((uint8_t *)p)[-1];
 		if (h != hak_hdr_live(s->cls) && h != hak_hdr_freed(s->cls))
 			bad += problem("free block has a corrupt header", ss, s->index, p);
-		if (++n > s->carved)
-			return bad + problem("freelist has a cycle", ss, s->index, p);
+		if (++n > s->carved) return bad + problem("freelist has a cycle", ss, s->index, p);
 	}
 	if (n + s->used > s->carved)
 		bad += problem("freelist and used blocks exceed carved blocks", ss, s->index, NULL);
 	uint8_t *data = hak_slab_data(ss, s);
 	for (uint32_t i = 0; i < s->carved; i++) {
-		uint8_t h = data[(size_t)i * s->stride - 1];
+		uint8_t *block = data + (size_t)i * s->stride;
+		uint8_t h = block[-1]; /* not data[i*stride - 1]: that wraps at i == 0 */
 		if (h != hak_hdr_live(s->cls) && h != hak_hdr_freed(s->cls))
-			bad += problem("block header corrupt", ss, s->index, data + (size_t)i * s->stride);
+			bad += problem("block header corrupt", ss, s->index, block);
 	}
 	return bad;
 }
@@ -59,8 +60,7 @@ static long check_pool(struct hak_pool *pl)
 		}
 		for (unsigned i = 0; i < ss->nslabs; i++) {
 			struct hak_slab *s = &ss->slabs[i];
-			if (s->state == SLAB_FREE)
-				continue;
+			if (s->state == SLAB_FREE) continue;
 			hak_spin_lock(&s->lock);
 			bad += check_slab(ss, s);
 			hak_spin_unlock(&s->lock);
@@ -73,8 +73,8 @@ static long check_pool(struct hak_pool *pl)
 static void check_large(void *p, void *arg)
 {
 	struct hak_large_hdr *h = hak_large_hdr(p);
-	if (h->magic != HAK_LARGE_MAGIC || h->tag != HAK_HDR_LARGE || (uint8_t *)p < h->base + HAK_LARGE_HDR ||
-	    h->requested > h->map_size)
+	if (h->magic != HAK_LARGE_MAGIC || h->tag != HAK_HDR_LARGE ||
+	    (uint8_t *)p < h->base + HAK_LARGE_HDR || h->requested > h->map_size)
 		*(long *)arg += problem("large span header corrupt", NULL, -1, p);
 }
 
@@ -83,7 +83,8 @@ static void check_large(void *p, void *arg)
 static void check_quarantined(const struct hak_quarantined *q, void *arg)
 {
 	uint8_t *b = q->block;
-	size_t n = hak_class_usable(q->cls) < HAK_FILL_MAX ? hak_class_usable(q->cls) : HAK_FILL_MAX;
+	size_t n =
+	    hak_class_usable(q->cls) < HAK_FILL_MAX ? hak_class_usable(q->cls) : HAK_FILL_MAX;
 	for (size_t i = 0; i < n; i++)
 		if (b[i] != HAK_FILL_FREED) {
 			struct hak_ptr_info in;
@@ -91,7 +92,8 @@ static void check_quarantined(const struct hak_quarantined *q, void *arg)
 			in.found = b[i];
 			in.expected = HAK_FILL_FREED;
 			char detail[96];
-			snprintf(detail, sizeof detail, "byte %zu of the block was overwritten while it sat freed", i);
+			snprintf(detail, sizeof detail,
+			         "byte %zu of the block was overwritten while it sat freed", i);
 			hak_report_error(HAK_ERR_USE_AFTER_FREE_WRITE, b, &in, detail, NULL);
 			*(long *)arg += 1;
 			return;
@@ -103,8 +105,7 @@ HAK_API long hak_heap_check(void)
 {
 	long bad = 0;
 #if defined(HAKMEM_CHECKS)
-	if (hak_check_level == HAK_CHECK_FULL)
-		hak_quarantine_foreach(check_quarantined, &bad);
+	if (hak_check_level == HAK_CHECK_FULL) hak_quarantine_foreach(check_quarantined, &bad);
 #endif
 	for (unsigned k = 0; k < HAK_NUM_POOLS; k++)
 		bad += check_pool(&hak_pools[k]);

@@ -9,6 +9,8 @@
 /* Test builds only (the hakmem-fault archive): HAKMEM_FAULT_MMAP=N[:K]
  * makes K mmap calls fail (default 1), starting with the N-th, so tests can
  * fail a refill, a SuperSlab map or a large span on purpose. */
+#include "log.h"
+
 #include <stdatomic.h>
 #include <stdlib.h>
 
@@ -31,19 +33,28 @@ static int fault_now(void)
 		loaded = 1;
 		if (v && *v) {
 			long n = strtol(v, &end, 10), k = 1;
-			if (*end == ':')
-				k = strtol(end + 1, &end, 10);
-			if (n > 0 && k > 0 && !*end)
+			if (*end == ':') k = strtol(end + 1, &end, 10);
+			if (n > 0 && k > 0 && !*end) {
 				hak_fault_mmap_set(n, k);
+			} else {
+				char quoted[256];
+				hak_log_quote(quoted, sizeof quoted, v);
+				hak_log("hakmem: ignoring HAKMEM_FAULT_MMAP=\"%s\": expected N or "
+				        "N:K (fail K mmaps from "
+				        "the Nth, both >= 1); no fault is injected\n",
+				        quoted);
+			}
 		}
 	}
-	if (fault_first < 0)
-		return 0;
+	if (fault_first < 0) return 0;
 	long call = atomic_fetch_add(&fault_calls, 1) + 1;
 	return call >= fault_first && call < fault_first + fault_count;
 }
 #else
-static inline int fault_now(void) { return 0; }
+static inline int fault_now(void)
+{
+	return 0;
+}
 #endif
 
 static void *map_raw(size_t size)
@@ -52,8 +63,8 @@ static void *map_raw(size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-		       -1, 0);
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED) {
 		errno = ENOMEM;
 		return NULL;
@@ -61,7 +72,10 @@ static void *map_raw(size_t size)
 	return p;
 }
 
-void *hak_os_map(size_t size) { return map_raw(size); }
+void *hak_os_map(size_t size)
+{
+	return map_raw(size);
+}
 
 /* Over-map by the alignment and trim both ends: two extra munmaps, once
  * per SuperSlab, buy a pointer-to-SuperSlab lookup that is a single mask. */
@@ -72,14 +86,11 @@ void *hak_os_map_aligned(size_t size, size_t align)
 		return NULL;
 	}
 	uint8_t *raw = map_raw(size + align);
-	if (!raw)
-		return NULL;
+	if (!raw) return NULL;
 	uint8_t *p = (uint8_t *)hak_align_up((uintptr_t)raw, align);
-	if (p > raw)
-		munmap(raw, (size_t)(p - raw));
+	if (p > raw) munmap(raw, (size_t)(p - raw));
 	size_t tail = (size_t)((raw + size + align) - (p + size));
-	if (tail)
-		munmap(p + size, tail);
+	if (tail) munmap(p + size, tail);
 	return p;
 }
 
@@ -94,8 +105,7 @@ void hak_os_unmap(void *p, size_t size)
 
 void hak_os_purge(void *p, size_t size)
 {
-	if (size)
-		madvise(p, size, MADV_DONTNEED);
+	if (size) madvise(p, size, MADV_DONTNEED);
 }
 
 uint64_t hak_now_ns(void)

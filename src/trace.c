@@ -41,8 +41,7 @@ static int provider_path(char *buf, size_t len)
 		return 0;
 	}
 	Dl_info info;
-	if (!dladdr((void *)provider_path, &info) || !info.dli_fname)
-		return -1;
+	if (!dladdr((void *)provider_path, &info) || !info.dli_fname) return -1;
 	const char *slash = strrchr(info.dli_fname, '/');
 	int dir = slash ? (int)(slash - info.dli_fname) : 1;
 	snprintf(buf, len, "%.*s/hakmem/libhakmem-tp.so", dir, slash ? info.dli_fname : ".");
@@ -53,12 +52,10 @@ static long read_rss_kb(void)
 {
 	char buf[128];
 	int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
+	if (fd < 0) return 0;
 	ssize_t n = read(fd, buf, sizeof buf - 1);
 	close(fd);
-	if (n <= 0)
-		return 0;
+	if (n <= 0) return 0;
 	buf[n] = 0;
 	char *sp = strchr(buf, ' ');
 	return sp ? strtol(sp + 1, NULL, 10) * (long)(sysconf(_SC_PAGESIZE) / 1024) : 0;
@@ -69,20 +66,20 @@ static void emit_process_stats(const struct hakmem_tp_ops *o)
 	struct rusage ru;
 	struct hak_class_counters per[HAK_NUM_CLASSES];
 	struct hakmem_tp_counters c = {
-		.superslabs_mapped = HAK_STAT_LOAD(ss_mapped),
-		.superslabs_reused = HAK_STAT_LOAD(ss_reused),
-		.superslabs_unmapped = HAK_STAT_LOAD(ss_unmapped),
-		.slab_empty = HAK_STAT_LOAD(slab_empty),
-		.slab_reuse = HAK_STAT_LOAD(slab_reuse),
-		.slab_purge = HAK_STAT_LOAD(slab_purge),
-		.large_mapped = HAK_STAT_LOAD(large_mapped),
+	    .superslabs_mapped = HAK_STAT_LOAD(ss_mapped),
+	    .superslabs_reused = HAK_STAT_LOAD(ss_reused),
+	    .superslabs_unmapped = HAK_STAT_LOAD(ss_unmapped),
+	    .slab_empty = HAK_STAT_LOAD(slab_empty),
+	    .slab_reuse = HAK_STAT_LOAD(slab_reuse),
+	    .slab_purge = HAK_STAT_LOAD(slab_purge),
+	    .large_mapped = HAK_STAT_LOAD(large_mapped),
 	};
 	hak_tcache_sum_counters(per);
 	for (unsigned k = 0; k < HAK_NUM_CLASSES; k++)
 		c.refills += per[k].refills;
 	getrusage(RUSAGE_SELF, &ru);
 	o->process_stats((uint64_t)ru.ru_minflt, (uint64_t)ru.ru_majflt, (uint64_t)read_rss_kb(),
-			 HAK_STAT_LOAD(mapped_bytes), &c);
+	                 HAK_STAT_LOAD(mapped_bytes), &c);
 }
 
 static void dispatch(const struct hakmem_tp_ops *o, const struct hak_event *e)
@@ -91,8 +88,7 @@ static void dispatch(const struct hakmem_tp_ops *o, const struct hak_event *e)
 	switch (e->type) {
 	case HAK_EV_SS_MMAP:
 		o->superslab_mmap(e->ss, e->size, e->pool, e->reason, e->ns);
-		if (++maps % STATS_EVERY_SS_MAPS == 0)
-			emit_process_stats(o);
+		if (++maps % STATS_EVERY_SS_MAPS == 0) emit_process_stats(o);
 		break;
 	case HAK_EV_SS_MUNMAP:
 		o->superslab_munmap(e->ss, e->size, e->pool, e->reason);
@@ -110,8 +106,8 @@ static void dispatch(const struct hakmem_tp_ops *o, const struct hak_event *e)
 		o->slab_purge(e->ss, e->slab, e->pages, e->pool);
 		break;
 	case HAK_EV_REFILL:
-		o->refill(e->old_class, e->pool, e->want, e->got, e->from_freelist, e->from_carve, e->new_slab,
-			  e->pages, e->refault, e->block_size);
+		o->refill(e->old_class, e->pool, e->want, e->got, e->from_freelist, e->from_carve,
+		          e->new_slab, e->pages, e->refault, e->block_size);
 		break;
 	case HAK_EV_LARGE_MMAP:
 		o->large_mmap(e->ss, e->size, e->pages);
@@ -120,7 +116,8 @@ static void dispatch(const struct hakmem_tp_ops *o, const struct hak_event *e)
 		o->large_munmap(e->ss, e->size);
 		break;
 	case HAK_EV_HEAP_ERROR:
-		o->heap_error((uint32_t)e->ns, e->ss, (uint32_t)(e->size >> 8), (uint32_t)(e->size & 0xff));
+		o->heap_error((uint32_t)e->ns, e->ss, (uint32_t)(e->size >> 8),
+		              (uint32_t)(e->size & 0xff));
 		break;
 	case HAK_EV_PROCESS_STATS:
 		emit_process_stats(o);
@@ -131,8 +128,7 @@ static void dispatch(const struct hakmem_tp_ops *o, const struct hak_event *e)
 void hak_trace_emit(const struct hak_event *e)
 {
 	const struct hakmem_tp_ops *o = hak_tp;
-	if (!o)
-		return;
+	if (!o) return;
 	if (nesting) {
 		/* The tracer itself allocated: queue, emit after the current one. */
 		if (deferred.n < DEFERRED_MAX)
@@ -153,8 +149,7 @@ void hak_trace_emit(const struct hak_event *e)
 void hak_trace_call(void *ptr, uint64_t size, int is_free)
 {
 	const struct hakmem_tp_ops *o = hak_tp;
-	if (!o || nesting)
-		return;
+	if (!o || nesting) return;
 	nesting = 1;
 	if (is_free)
 		o->free_call((uint64_t)(uintptr_t)ptr);
@@ -181,27 +176,29 @@ static void at_exit_stats(void)
 
 void hak_trace_start(void)
 {
+	/* A bad value is reported by hak_env_load, which knows HAKMEM_LOG. */
 	const char *v = getenv("HAKMEM_TRACE");
-	if (!v || strcmp(v, "1"))
-		return;
+	if (!v || strcmp(v, "1")) return;
 	char path[4096];
 	if (provider_path(path, sizeof path)) {
 		hak_log("hakmem: HAKMEM_TRACE=1 but the provider's location is unknown; set "
-			"HAKMEM_TP_PATH=/path/to/libhakmem-tp.so. Tracing is off.\n");
+		        "HAKMEM_TP_PATH=/path/to/libhakmem-tp.so. Tracing is off.\n");
 		return;
 	}
 	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	if (!h) {
-		hak_log("hakmem: HAKMEM_TRACE=1 but the tracepoint provider did not load (%s). Install "
-			"liblttng-ust1 and hakmem's lib/hakmem/libhakmem-tp.so, or set HAKMEM_TP_PATH. "
-			"Tracing is off.\n",
-			dlerror());
+		hak_log(
+		    "hakmem: HAKMEM_TRACE=1 but the tracepoint provider did not load (%s). Install "
+		    "liblttng-ust1 and hakmem's lib/hakmem/libhakmem-tp.so, or set HAKMEM_TP_PATH. "
+		    "Tracing is off.\n",
+		    dlerror());
 		return;
 	}
 	const struct hakmem_tp_ops *ops = dlsym(h, HAKMEM_TP_OPS_SYMBOL);
 	if (!ops || ops->abi_version != HAKMEM_TP_ABI_VERSION) {
-		hak_log("hakmem: %s is from another hakmem version (ABI %u, expected %u). Tracing is off.\n",
-			path, ops ? ops->abi_version : 0, HAKMEM_TP_ABI_VERSION);
+		hak_log("hakmem: %s is from another hakmem version (ABI %u, expected %u). Tracing "
+		        "is off.\n",
+		        path, ops ? ops->abi_version : 0, HAKMEM_TP_ABI_VERSION);
 		return;
 	}
 	v = getenv("HAKMEM_TRACE_PER_CALL");
@@ -221,8 +218,7 @@ void hak_trace_start(void)
 HAK_API pid_t fork(void)
 {
 	static pid_t (*next)(void);
-	if (!next)
-		next = (pid_t(*)(void))dlsym(RTLD_NEXT, "fork");
+	if (!next) next = (pid_t(*)(void))dlsym(RTLD_NEXT, "fork");
 	int saved = nesting;
 	nesting = 1;
 	pid_t r = next();

@@ -58,9 +58,11 @@ check() {
 	if [ "$nlines" -gt "$#" ]; then
 		fail "$what: $nlines lines of output for $# variable(s): ${err:0:600}"
 	fi
-	rest=${err//hakmem:/}
-	[ $(( (${#err} - ${#rest}) / 7 )) -le "$nlines" ] || fail "$what: two messages on one line"
 	while IFS= read -r line; do
+		# a value with a newline must not start a line of its own
+		[[ $line == "hakmem: "* ]] || fail "$what: a line that is not a hakmem message: ${line:0:200}"
+		[[ $line == *"(forged)"* && $line != *"\\x0a"* ]] && fail "$what: a value's newline reached the log raw"
+		[[ $line == "hakmem: double-free"* ]] && fail "$what: a value forged a report line: ${line:0:200}"
 		named=0
 		for v in "$@"; do
 			[[ $line == *"$v"* ]] && named=1 && break

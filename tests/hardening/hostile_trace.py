@@ -174,7 +174,7 @@ def analyse(a, name, trace, must_fail=False, expect=None):
 
 
 def variant(a, orig, name):
-    v = os.path.join(a.out, name)
+    v = os.path.join(a.work, name)
     shutil.rmtree(v, ignore_errors=True)
     shutil.copytree(orig, v)
     return v, stream_dir(v)
@@ -206,6 +206,9 @@ def main():
         need("lttng", "lttng-tools")
         orig = record(a)
     rnd = random.Random(20240229)
+    # hostile.trace and hostile.trace-strict run side by side: separate copies.
+    a.work = os.path.join(a.out, "strict" if a.strict else "damaged")
+    os.makedirs(a.work, exist_ok=True)
 
     # The untouched trace first: the tools must work on it, or the rest proves nothing.
     r = run_tool(a, "original", [a.hakmem, "report", orig])
@@ -294,13 +297,13 @@ def main():
         shutil.rmtree(v)
 
     # 4. Directories with no trace in them.
-    empty = os.path.join(a.out, "empty")
+    empty = os.path.join(a.work, "empty")
     shutil.rmtree(empty, ignore_errors=True)
     os.makedirs(empty)
     analyse(a, "empty-dir", empty, must_fail=True, expect=["no CTF", "metadata"])
     os.rmdir(empty)
 
-    only = os.path.join(a.out, "only-metadata")
+    only = os.path.join(a.work, "only-metadata")
     shutil.rmtree(only, ignore_errors=True)
     os.makedirs(only)
     shutil.copy(meta, os.path.join(only, "metadata"))
@@ -312,9 +315,9 @@ def main():
     analyse(a, "streams-without-metadata", nometa, must_fail=True, expect=["no CTF", "metadata"])
     shutil.rmtree(nometa)
 
-    analyse(a, "nonexistent-dir", os.path.join(a.out, "does-not-exist"), must_fail=True,
+    analyse(a, "nonexistent-dir", os.path.join(a.work, "does-not-exist"), must_fail=True,
             expect=["no such", "not"])
-    afile = os.path.join(a.out, "a-file")
+    afile = os.path.join(a.work, "a-file")
     with open(afile, "wb") as f:
         f.write(b"\x00" * 100)
     analyse(a, "a-file", afile, must_fail=True, expect=["no such", "not", "no CTF"])

@@ -23,8 +23,18 @@ static void parse_long_good(void **state)
 static void parse_long_bad(void **state)
 {
 	(void)state;
-	const char *bad[] = {"", "abc", "12x", "1 ", "1.5", "0x10", "-", "11", "-2",
-			     "99999999999999999999", "-99999999999999999999", "1,2"};
+	const char *bad[] = {"",
+	                     "abc",
+	                     "12x",
+	                     "1 ",
+	                     "1.5",
+	                     "0x10",
+	                     "-",
+	                     "11",
+	                     "-2",
+	                     "99999999999999999999",
+	                     "-99999999999999999999",
+	                     "1,2"};
 	for (unsigned i = 0; i < sizeof bad / sizeof *bad; i++) {
 		long v = 12345;
 		if (hak_env_parse_long(bad[i], -1, 10, &v) != -1)
@@ -52,8 +62,7 @@ static void parse_bool(void **state)
 	}
 	for (unsigned i = 0; i < sizeof bad / sizeof *bad; i++) {
 		v = -7;
-		if (hak_env_parse_bool(bad[i], &v) != -1)
-			fail_msg("\"%s\" accepted", bad[i]);
+		if (hak_env_parse_bool(bad[i], &v) != -1) fail_msg("\"%s\" accepted", bad[i]);
 		assert_int_equal(v, -7);
 	}
 	assert_int_equal(hak_env_parse_bool(NULL, &v), -1);
@@ -80,7 +89,8 @@ static void parse_prewarm_good(void **state)
 	/* Exactly the maximum number of entries. */
 	char buf[256] = "";
 	for (unsigned i = 0; i < HAK_MAX_PREWARM; i++)
-		snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%s%u:1", i ? "," : "", 16 * (i + 1));
+		snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%s%u:1", i ? "," : "",
+		         16 * (i + 1));
 	assert_int_equal(hak_env_parse_prewarm(buf, pw, HAK_MAX_PREWARM, &n), 0);
 	assert_int_equal(n, HAK_MAX_PREWARM);
 	assert_int_equal(pw[HAK_MAX_PREWARM - 1].size, 16 * HAK_MAX_PREWARM);
@@ -90,25 +100,25 @@ static void parse_prewarm_bad(void **state)
 {
 	(void)state;
 	const char *bad[] = {
-		"",            /* empty */
-		"64:4,",       /* trailing comma */
-		",64:4",       /* leading comma */
-		"64:4,,256:2", /* empty entry */
-		"64",          /* no slab count */
-		"64:",         /* empty slab count */
-		":4",          /* empty size */
-		"64:4:2",      /* junk after the count */
-		"64;4",        /* wrong separator */
-		"64:4x",       /* junk */
-		"abc",         /* junk */
-		"0:4",         /* zero size */
-		"64:0",        /* zero slabs */
-		"32769:1",     /* size above the Mid limit */
-		"64:4097",     /* too many slabs */
-		"-64:4",       /* negative size */
-		"64:-4",       /* negative count */
-		"99999999999999999999999:1", /* overflow */
-		"64:99999999999999999999999",
+	    "",                          /* empty */
+	    "64:4,",                     /* trailing comma */
+	    ",64:4",                     /* leading comma */
+	    "64:4,,256:2",               /* empty entry */
+	    "64",                        /* no slab count */
+	    "64:",                       /* empty slab count */
+	    ":4",                        /* empty size */
+	    "64:4:2",                    /* junk after the count */
+	    "64;4",                      /* wrong separator */
+	    "64:4x",                     /* junk */
+	    "abc",                       /* junk */
+	    "0:4",                       /* zero size */
+	    "64:0",                      /* zero slabs */
+	    "32769:1",                   /* size above the Mid limit */
+	    "64:4097",                   /* too many slabs */
+	    "-64:4",                     /* negative size */
+	    "64:-4",                     /* negative count */
+	    "99999999999999999999999:1", /* overflow */
+	    "64:99999999999999999999999",
 	};
 	struct hak_prewarm pw[HAK_MAX_PREWARM];
 	for (unsigned i = 0; i < sizeof bad / sizeof *bad; i++) {
@@ -123,7 +133,8 @@ static void parse_prewarm_bad(void **state)
 	/* One entry more than the caller's array holds. */
 	char buf[256] = "";
 	for (unsigned i = 0; i <= HAK_MAX_PREWARM; i++)
-		snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%s%u:1", i ? "," : "", 16 * (i + 1));
+		snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%s%u:1", i ? "," : "",
+		         16 * (i + 1));
 	assert_int_equal(hak_env_parse_prewarm(buf, pw, HAK_MAX_PREWARM, &n), -1);
 	assert_int_equal(hak_env_parse_prewarm("64:1,128:1,256:1", pw, 2, &n), -1);
 	assert_int_equal(n, 99);
@@ -136,13 +147,13 @@ static void parse_prewarm_rejects_wrapping_negatives(void **state)
 {
 	(void)state;
 	struct hak_prewarm pw[HAK_MAX_PREWARM];
-	const char *bad[] = {"-18446744073709551615:4", "64:-18446744073709551615", "64:-18446744073709551614",
-			     "-0:1"};
+	const char *bad[] = {"-18446744073709551615:4", "64:-18446744073709551615",
+	                     "64:-18446744073709551614", "-0:1"};
 	for (unsigned i = 0; i < sizeof bad / sizeof *bad; i++) {
 		unsigned n = 99;
 		if (hak_env_parse_prewarm(bad[i], pw, HAK_MAX_PREWARM, &n) != -1)
-			fail_msg("\"%s\" accepted as %u:%u (strtoul negated the value)", bad[i], pw[0].size,
-				 pw[0].slabs);
+			fail_msg("\"%s\" accepted as %u:%u (strtoul negated the value)", bad[i],
+			         pw[0].size, pw[0].slabs);
 	}
 }
 
@@ -164,7 +175,6 @@ static void assert_env_equal(const struct hak_env *a, const struct hak_env *b)
 	assert_memory_equal(a->prewarm, b->prewarm, a->nprewarm * sizeof a->prewarm[0]);
 }
 
-
 static void parse_word(void **state)
 {
 	(void)state;
@@ -178,10 +188,18 @@ static void parse_word(void **state)
 	assert_int_equal(hak_env_parse_word(NULL, words), -1);
 }
 
-static const char *env_vars[] = {"HAKMEM_STATS",         "HAKMEM_SMALLMID",      "HAKMEM_WARM_SUPERSLABS",
-				 "HAKMEM_PURGE_DELAY_MS", "HAKMEM_LARGE_CACHE_MB", "HAKMEM_CHECK",
-				 "HAKMEM_ON_ERROR",       "HAKMEM_CHECK_AT_EXIT", "HAKMEM_QUARANTINE_KB",
-				 "HAKMEM_BACKTRACE",      "HAKMEM_LOG",           "HAKMEM_PREWARM"};
+static const char *env_vars[] = {"HAKMEM_STATS",
+                                 "HAKMEM_SMALLMID",
+                                 "HAKMEM_WARM_SUPERSLABS",
+                                 "HAKMEM_PURGE_DELAY_MS",
+                                 "HAKMEM_LARGE_CACHE_MB",
+                                 "HAKMEM_CHECK",
+                                 "HAKMEM_ON_ERROR",
+                                 "HAKMEM_CHECK_AT_EXIT",
+                                 "HAKMEM_QUARANTINE_KB",
+                                 "HAKMEM_BACKTRACE",
+                                 "HAKMEM_LOG",
+                                 "HAKMEM_PREWARM"};
 static struct hak_env saved_env;
 static int saved_level;
 
@@ -360,13 +378,46 @@ static void load_log_file_unopenable(void **state)
 	struct capture cap;
 	const char *out = load_with(&cap, "HAKMEM_LOG", "/nonexistent-dir/hakmem.log");
 	assert_int_equal(count_lines(out), 1);
-	assert_non_null(strstr(out, "HAKMEM_LOG=/nonexistent-dir/hakmem.log"));
+	assert_non_null(strstr(out, "HAKMEM_LOG=\"/nonexistent-dir/hakmem.log\""));
 	assert_int_equal(hak_log_fd(), 2); /* still stderr */
 	/* Set but empty: ignored. */
 	assert_string_equal(load_with(&cap, "HAKMEM_LOG", ""), "");
 }
 
 /* With no log fd redirection the warning goes to stderr (fd 2). */
+/* A value is printed escaped: its newline cannot start a forged report
+ * line (bug: values were printed raw), and a long one is cut. */
+static void bad_value_is_quoted_on_one_line(void **state)
+{
+	(void)state;
+	struct capture cap;
+	const char *out =
+	    load_with(&cap, "HAKMEM_CHECK", "1\nhakmem: double-free at 0x1234 (forged)");
+	assert_int_equal(count_lines(out), 1);
+	assert_non_null(strstr(out, "HAKMEM_CHECK=\"1\\x0ahakmem: double-free"));
+	static char big[4000];
+	memset(big, 'z', sizeof big - 1);
+	out = load_with(&cap, "HAKMEM_WARM_SUPERSLABS", big);
+	assert_int_equal(count_lines(out), 1);
+	assert_true(strlen(out) < 400);
+	assert_non_null(strstr(out, "using the default"));
+}
+
+/* HAKMEM_TRACE is read by trace.c, but a bad value is reported here, after
+ * HAKMEM_LOG (bug: it went to stderr whatever HAKMEM_LOG said). */
+static void trace_values_checked(void **state)
+{
+	(void)state;
+	struct capture cap;
+	assert_string_equal(load_with(&cap, "HAKMEM_TRACE", "0"), "");
+	assert_string_equal(load_with(&cap, "HAKMEM_TRACE", "1"), "");
+	const char *out = load_with(&cap, "HAKMEM_TRACE", "yes");
+	assert_int_equal(count_lines(out), 1);
+	assert_non_null(strstr(out, "HAKMEM_TRACE=\"yes\""));
+	out = load_with(&cap, "HAKMEM_TRACE_PER_CALL", "2");
+	assert_non_null(strstr(out, "HAKMEM_TRACE_PER_CALL=\"2\""));
+}
+
 static void warning_goes_to_stderr_by_default(void **state)
 {
 	(void)state;
@@ -392,21 +443,28 @@ static void warning_goes_to_stderr_by_default(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(parse_long_good),
-		cmocka_unit_test(parse_long_bad),
-		cmocka_unit_test(parse_bool),
-		cmocka_unit_test(parse_prewarm_good),
-		cmocka_unit_test(parse_prewarm_bad),
-		cmocka_unit_test(parse_prewarm_rejects_wrapping_negatives),
-		cmocka_unit_test(parse_word),
-		cmocka_unit_test_setup_teardown(load_defaults_without_environment, env_setup, env_teardown),
-		cmocka_unit_test_setup_teardown(load_good_values, env_setup, env_teardown),
-		cmocka_unit_test_setup_teardown(load_bad_values_warn_and_keep_default, env_setup, env_teardown),
-		cmocka_unit_test_setup_teardown(load_bad_prewarm_clears_entries, env_setup, env_teardown),
-		cmocka_unit_test_setup_teardown(load_two_bad_values, env_setup, env_teardown),
-		cmocka_unit_test_setup_teardown(load_log_file, env_setup, env_teardown),
-		cmocka_unit_test_setup_teardown(load_log_file_unopenable, env_setup, env_teardown),
-		cmocka_unit_test_setup_teardown(warning_goes_to_stderr_by_default, env_setup, env_teardown),
+	    cmocka_unit_test(parse_long_good),
+	    cmocka_unit_test(parse_long_bad),
+	    cmocka_unit_test(parse_bool),
+	    cmocka_unit_test(parse_prewarm_good),
+	    cmocka_unit_test(parse_prewarm_bad),
+	    cmocka_unit_test(parse_prewarm_rejects_wrapping_negatives),
+	    cmocka_unit_test(parse_word),
+	    cmocka_unit_test_setup_teardown(load_defaults_without_environment, env_setup,
+	                                    env_teardown),
+	    cmocka_unit_test_setup_teardown(load_good_values, env_setup, env_teardown),
+	    cmocka_unit_test_setup_teardown(load_bad_values_warn_and_keep_default, env_setup,
+	                                    env_teardown),
+	    cmocka_unit_test_setup_teardown(load_bad_prewarm_clears_entries, env_setup,
+	                                    env_teardown),
+	    cmocka_unit_test_setup_teardown(load_two_bad_values, env_setup, env_teardown),
+	    cmocka_unit_test_setup_teardown(load_log_file, env_setup, env_teardown),
+	    cmocka_unit_test_setup_teardown(load_log_file_unopenable, env_setup, env_teardown),
+	    cmocka_unit_test_setup_teardown(bad_value_is_quoted_on_one_line, env_setup,
+	                                    env_teardown),
+	    cmocka_unit_test_setup_teardown(trace_values_checked, env_setup, env_teardown),
+	    cmocka_unit_test_setup_teardown(warning_goes_to_stderr_by_default, env_setup,
+	                                    env_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

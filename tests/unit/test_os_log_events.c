@@ -13,15 +13,19 @@
 static void map_aligned(void **state)
 {
 	(void)state;
-	const size_t sizes[][2] = {{2 * MIB, 2 * MIB}, {MIB, MIB}, {64 * 1024, 64 * 1024}, {4 * MIB, 2 * MIB},
-				   {HAK_PAGE, HAK_PAGE}};
+	const size_t sizes[][2] = {{2 * MIB, 2 * MIB},
+	                           {MIB, MIB},
+	                           {64 * 1024, 64 * 1024},
+	                           {4 * MIB, 2 * MIB},
+	                           {HAK_PAGE, HAK_PAGE}};
 	for (unsigned i = 0; i < sizeof sizes / sizeof *sizes; i++) {
 		size_t size = sizes[i][0], align = sizes[i][1];
 		uint8_t *p = hak_os_map_aligned(size, align);
 		assert_non_null(p);
 		assert_int_equal((uintptr_t)p % align, 0);
 		/* Fresh, zeroed, writable over its whole length, and nothing faulted yet. */
-		assert_int_equal(resident_pages(p, size < 1024 * HAK_PAGE ? size : 1024 * HAK_PAGE), 0);
+		assert_int_equal(resident_pages(p, size < 1024 * HAK_PAGE ? size : 1024 * HAK_PAGE),
+		                 0);
 		assert_int_equal(p[0], 0);
 		assert_int_equal(p[size - 1], 0);
 		p[0] = 1;
@@ -117,6 +121,46 @@ static void log_truncates_long_messages(void **state)
 	assert_int_equal(strspn(out, "x"), 1023);
 }
 
+/* A cut line still ends in its newline, so the next report starts a line
+ * of its own (bug: the newline was cut with the rest). */
+static void log_cut_line_keeps_its_newline(void **state)
+{
+	(void)state;
+	static char big[3000];
+	memset(big, 'y', sizeof big - 1);
+	struct capture cap;
+	capture_begin(&cap);
+	hak_log("hakmem: %s\n", big);
+	hak_log("next\n");
+	const char *out = capture_end(&cap);
+	const char *nl = strchr(out, '\n');
+	assert_non_null(nl);
+	assert_int_equal(nl - out, 1022);
+	assert_memory_equal(nl - 3, "...", 3);
+	assert_string_equal(nl + 1, "next\n");
+}
+
+/* Untrusted values (environment) are quoted: no raw newline or control
+ * byte reaches the log, quotes are escaped, long values are cut. */
+static void log_quote_escapes_and_cuts(void **state)
+{
+	(void)state;
+	char q[256];
+	hak_log_quote(q, sizeof q, "1\nhakmem: double-free at 0x1234");
+	assert_string_equal(q, "1\\x0ahakmem: double-free at 0x1234");
+	hak_log_quote(q, sizeof q, "a\"b\\c\x7f\xff\t");
+	assert_string_equal(q, "a\\\"b\\\\c\\x7f\\xff\\x09");
+	hak_log_quote(q, sizeof q, "");
+	assert_string_equal(q, "");
+	static char big[5000];
+	memset(big, '\n', sizeof big - 1);
+	size_t n = hak_log_quote(q, sizeof q, big);
+	assert_true(n < sizeof q);
+	assert_int_equal(strlen(q), n);
+	assert_null(strchr(q, '\n'));
+	assert_memory_equal(q + n - 3, "...", 3);
+}
+
 /* Logging must not disturb errno (the allocator logs on paths that also
  * set errno for the caller), and a dead fd is not fatal. */
 static void log_keeps_errno_and_survives_bad_fd(void **state)
@@ -148,7 +192,8 @@ static void event_buffer_bounded_and_emptied(void **state)
 	b.n = 0;
 	assert_false(hak_events_full(&b));
 	for (unsigned i = 0; i < HAK_EVENT_BUF + 5; i++)
-		hak_event_add(&b, (struct hak_event){.type = HAK_EV_SLAB_EMPTY, .slab = (uint8_t)i, .ss = i});
+		hak_event_add(
+		    &b, (struct hak_event){.type = HAK_EV_SLAB_EMPTY, .slab = (uint8_t)i, .ss = i});
 	/* The full library records events; extra ones are dropped, not overrun. */
 	assert_int_equal(b.n, HAK_EVENT_BUF);
 	assert_true(hak_events_full(&b));
@@ -171,14 +216,16 @@ static void event_buffer_bounded_and_emptied(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(map_aligned),
-		cmocka_unit_test(map_failures_set_enomem),
-		cmocka_unit_test(purge_gives_pages_back),
-		cmocka_unit_test(now_is_monotonic_nanoseconds),
-		cmocka_unit_test(log_goes_to_the_set_fd),
-		cmocka_unit_test(log_truncates_long_messages),
-		cmocka_unit_test(log_keeps_errno_and_survives_bad_fd),
-		cmocka_unit_test(event_buffer_bounded_and_emptied),
+	    cmocka_unit_test(map_aligned),
+	    cmocka_unit_test(map_failures_set_enomem),
+	    cmocka_unit_test(purge_gives_pages_back),
+	    cmocka_unit_test(now_is_monotonic_nanoseconds),
+	    cmocka_unit_test(log_goes_to_the_set_fd),
+	    cmocka_unit_test(log_truncates_long_messages),
+	    cmocka_unit_test(log_cut_line_keeps_its_newline),
+	    cmocka_unit_test(log_quote_escapes_and_cuts),
+	    cmocka_unit_test(log_keeps_errno_and_survives_bad_fd),
+	    cmocka_unit_test(event_buffer_bounded_and_emptied),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

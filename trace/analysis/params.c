@@ -18,15 +18,24 @@ struct parse_ctx {
 static const char *type_name(bt_value_type t)
 {
 	switch (t) {
-	case BT_VALUE_TYPE_NULL: return "null";
-	case BT_VALUE_TYPE_BOOL: return "a boolean";
-	case BT_VALUE_TYPE_UNSIGNED_INTEGER: return "an unsigned integer";
-	case BT_VALUE_TYPE_SIGNED_INTEGER: return "a signed integer";
-	case BT_VALUE_TYPE_REAL: return "a real number";
-	case BT_VALUE_TYPE_STRING: return "a string";
-	case BT_VALUE_TYPE_ARRAY: return "an array";
-	case BT_VALUE_TYPE_MAP: return "a map";
-	default: return "an unknown type";
+	case BT_VALUE_TYPE_NULL:
+		return "null";
+	case BT_VALUE_TYPE_BOOL:
+		return "a boolean";
+	case BT_VALUE_TYPE_UNSIGNED_INTEGER:
+		return "an unsigned integer";
+	case BT_VALUE_TYPE_SIGNED_INTEGER:
+		return "a signed integer";
+	case BT_VALUE_TYPE_REAL:
+		return "a real number";
+	case BT_VALUE_TYPE_STRING:
+		return "a string";
+	case BT_VALUE_TYPE_ARRAY:
+		return "an array";
+	case BT_VALUE_TYPE_MAP:
+		return "a map";
+	default:
+		return "an unknown type";
 	}
 }
 
@@ -36,8 +45,7 @@ static int get_int(const bt_value *v, int64_t min, int64_t *out)
 {
 	if (bt_value_get_type(v) == BT_VALUE_TYPE_UNSIGNED_INTEGER) {
 		uint64_t u = bt_value_integer_unsigned_get(v);
-		if (u > (uint64_t)INT64_MAX)
-			return -1;
+		if (u > (uint64_t)INT64_MAX) return -1;
 		*out = (int64_t)u;
 	} else if (bt_value_get_type(v) == BT_VALUE_TYPE_SIGNED_INTEGER) {
 		*out = bt_value_integer_signed_get(v);
@@ -47,7 +55,8 @@ static int get_int(const bt_value *v, int64_t min, int64_t *out)
 	return *out < min ? -1 : 0;
 }
 
-static bt_value_map_foreach_entry_const_func_status one_param(const char *key, const bt_value *v, void *data)
+static bt_value_map_foreach_entry_const_func_status one_param(const char *key, const bt_value *v,
+                                                              void *data)
 {
 	struct parse_ctx *c = data;
 	struct hk_params *p = c->p;
@@ -55,23 +64,24 @@ static bt_value_map_foreach_entry_const_func_status one_param(const char *key, c
 	int64_t iv;
 
 	if (!strcmp(key, "format")) {
-		if (t != BT_VALUE_TYPE_STRING)
-			goto type;
+		if (t != BT_VALUE_TYPE_STRING) goto type;
 		const char *s = bt_value_string_get(v);
 		if (!strcmp(s, "text"))
 			p->format = HK_FORMAT_TEXT;
 		else if (!strcmp(s, "json"))
 			p->format = HK_FORMAT_JSON;
 		else {
-			snprintf(c->err, c->errlen, "parameter `format`: expected \"text\" or \"json\", got \"%s\"", s);
+			snprintf(c->err, c->errlen,
+			         "parameter `format`: expected \"text\" or \"json\", got \"%s\"",
+			         s);
 			goto fail;
 		}
 	} else if (!strcmp(key, "path")) {
-		if (t != BT_VALUE_TYPE_STRING)
-			goto type;
+		if (t != BT_VALUE_TYPE_STRING) goto type;
 		const char *s = bt_value_string_get(v);
 		if (!*s) {
-			snprintf(c->err, c->errlen, "parameter `path`: expected a file name, got an empty string");
+			snprintf(c->err, c->errlen,
+			         "parameter `path`: expected a file name, got an empty string");
 			goto fail;
 		}
 		free(p->path);
@@ -79,11 +89,12 @@ static bt_value_map_foreach_entry_const_func_status one_param(const char *key, c
 	} else if (!strcmp(key, "storm-window-ms") || !strcmp(key, "churn-window-ms")) {
 		int storm = key[0] == 's';
 		int rc = get_int(v, storm ? 1 : 0, &iv);
-		if (rc == -2)
-			goto type;
+		if (rc == -2) goto type;
 		if (rc || iv > 3600000) {
-			snprintf(c->err, c->errlen, "parameter `%s`: expected an integer number of milliseconds from %d to 3600000",
-				 key, storm ? 1 : 0);
+			snprintf(c->err, c->errlen,
+			         "parameter `%s`: expected an integer number of milliseconds from "
+			         "%d to 3600000",
+			         key, storm ? 1 : 0);
 			goto fail;
 		}
 		if (storm)
@@ -98,25 +109,31 @@ static bt_value_map_foreach_entry_const_func_status one_param(const char *key, c
 			d = (double)iv;
 		else
 			goto type;
-		if (!(d > 0) || !isfinite(d)) {
-			snprintf(c->err, c->errlen, "parameter `storm-threshold`: expected a positive real number (a multiple of the median window fault count), got %g", d);
+		/* Below 1 every ordinary window would be a "storm". */
+		if (!(d >= 1) || !isfinite(d)) {
+			snprintf(c->err, c->errlen,
+			         "parameter `storm-threshold`: expected a finite real number >= 1 "
+			         "(a multiple of the median window fault count), got %g",
+			         d);
 			goto fail;
 		}
 		p->storm_threshold = d;
 	} else {
-		snprintf(c->err, c->errlen,
-			 "unknown parameter `%s`; known parameters: format (string \"text\"|\"json\"), path (string), "
-			 "storm-window-ms (integer), storm-threshold (real), churn-window-ms (integer)",
-			 key);
+		snprintf(
+		    c->err, c->errlen,
+		    "unknown parameter `%s`; known parameters: format (string \"text\"|\"json\"), "
+		    "path (string), "
+		    "storm-window-ms (integer), storm-threshold (real), churn-window-ms (integer)",
+		    key);
 		goto fail;
 	}
 	return BT_VALUE_MAP_FOREACH_ENTRY_CONST_FUNC_STATUS_OK;
 
-type: {
-	const char *want = !strcmp(key, "format") ? "a string (\"text\" or \"json\")"
-			   : !strcmp(key, "path")     ? "a string (an output file name)"
-			   : !strcmp(key, "storm-threshold") ? "a real number"
-							     : "an integer (milliseconds)";
+type : {
+	const char *want = !strcmp(key, "format")            ? "a string (\"text\" or \"json\")"
+	                   : !strcmp(key, "path")            ? "a string (an output file name)"
+	                   : !strcmp(key, "storm-threshold") ? "a real number"
+	                                                     : "an integer (milliseconds)";
 	snprintf(c->err, c->errlen, "parameter `%s`: expected %s, got %s", key, want, type_name(t));
 }
 fail:
@@ -131,10 +148,10 @@ int hk_params_parse(const struct bt_value *params, struct hk_params *p, char *er
 	p->storm_window_ns = 10 * 1000000ull;
 	p->storm_threshold = 4.0;
 	p->churn_window_ns = 100 * 1000000ull;
-	if (!params || bt_value_get_type(params) == BT_VALUE_TYPE_NULL)
-		return 0;
+	if (!params || bt_value_get_type(params) == BT_VALUE_TYPE_NULL) return 0;
 	if (bt_value_get_type(params) != BT_VALUE_TYPE_MAP) {
-		snprintf(err, errlen, "parameters: expected a map, got %s", type_name(bt_value_get_type(params)));
+		snprintf(err, errlen, "parameters: expected a map, got %s",
+		         type_name(bt_value_get_type(params)));
 		return -1;
 	}
 	struct parse_ctx c = {.p = p, .err = err, .errlen = errlen};

@@ -20,8 +20,12 @@ several hosts) and says why page faults dominate and what to change.
   -o FILE        write the report to FILE instead of stdout
   --html FILE    also render a self-contained HTML report to FILE
   --storm-window-ms N, --storm-threshold X
-                 storm detection: windows of N ms whose fault rate is more
-                 than X times the run's median (defaults 10 and 4)
+                 storm detection: windows of N ms (1 to 3600000) whose fault
+                 rate is more than X (>= 1) times the run's median
+                 (defaults 10 and 4)
+  --timeout S    give up on babeltrace2 after S seconds (default: 10 s plus
+                 1 s per MiB of trace; 0 waits for ever). Babeltrace 2.0's
+                 CTF reader can loop for ever on a damaged trace.
 """
 
 
@@ -32,7 +36,70 @@ def has_ctf(path):
     return False
 
 
-def run_sink(layout, traces, fmt, out, extra):
+def trace_bytes(traces):
+    total = 0
+    for t in traces:
+        for root, _dirs, files in os.walk(t):
+            for f in files:
+                try:
+                    total += os.path.getsize(os.path.join(root, f))
+                except OSError:
+                    pass
+    return total
+
+
+# Packetized CTF metadata (what LTTng writes): a 37-byte header per packet.
+METADATA_MAGIC = 0x75D11D57
+METADATA_HEADER = 37
+
+
+def metadata_problem(path):
+    """Why a packetized metadata file is damaged, or None. babeltrace2 2.0
+    loops for ever on a truncated one instead of failing, so we look first."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        return "cannot read it (%s)" % e.strerror
+    if len(data) < 4:
+        return "it is empty or truncated (%d bytes)" % len(data)
+    magic_le = int.from_bytes(data[:4], "little")
+    magic_be = int.from_bytes(data[:4], "big")
+    if METADATA_MAGIC not in (magic_le, magic_be):
+        return None  # plain-text TSDL (or garbage): babeltrace2 reports it itself
+    order = "little" if magic_le == METADATA_MAGIC else "big"
+    off, n = 0, 0
+    while off < len(data):
+        if len(data) - off < METADATA_HEADER:
+            return "it is truncated: packet %d at byte %d has a partial header" % (n, off)
+        if int.from_bytes(data[off:off + 4], order) != METADATA_MAGIC:
+            return "packet %d at byte %d has no packet magic (corrupt)" % (n, off)
+        content = int.from_bytes(data[off + 24:off + 28], order)
+        size = int.from_bytes(data[off + 28:off + 32], order)
+        if size == 0 or size % 8 or content > size or content < METADATA_HEADER * 8:
+            return "packet %d at byte %d has impossible sizes (content %d bits, packet %d bits): corrupt" % (
+                n, off, content, size)
+        if off + size // 8 > len(data):
+            return "it is truncated: packet %d at byte %d needs %d bytes, the file ends after %d" % (
+                n, off, size // 8, len(data) - off)
+        off += size // 8
+        n += 1
+    return None
+
+
+def check_metadata(traces):
+    for t in traces:
+        for root, _dirs, files in os.walk(t):
+            if "metadata" in files:
+                m = os.path.join(root, "metadata")
+                why = metadata_problem(m)
+                if why:
+                    die("could not analyse %s: its metadata file %s is damaged: %s. The trace cannot be "
+                        "read; record it again (a snapshot, or a session stopped with 'lttng stop' before the "
+                        "copy, gives whole files)" % (t, m, why), 1)
+
+
+def run_sink(layout, traces, fmt, out, extra, timeout):
     plugin_dir = layout.plugin_dir()
     if not os.path.exists(os.path.join(plugin_dir, "babeltrace-plugin-hakmem.so")):
         die("the analysis plugin is missing from %s; build hakmem with libbabeltrace2-dev installed" % plugin_dir)
@@ -42,29 +109,44 @@ def run_sink(layout, traces, fmt, out, extra):
     params += extra
     cmd = ["babeltrace2", "--plugin-path=" + plugin_dir] + traces + \
           ["-c", "sink.hakmem.report", "-p", ",".join(params)]
-    p = subprocess.run(cmd, stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen(cmd, stderr=subprocess.PIPE)
+    try:
+        _out, err = p.communicate(timeout=timeout or None)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.communicate()
+        die("could not analyse %s: babeltrace2 was still reading after %d s, which for %.1f MiB of trace means "
+            "it is stuck: Babeltrace 2.0's CTF reader loops for ever on some corrupt or truncated packets "
+            "(a zero packet size, a stream cut mid-packet without its index). Check the trace with "
+            "'babeltrace2 %s -o dummy'; if the trace is just large, raise the limit with --timeout SECONDS "
+            "(0: none)" % (" ".join(traces), timeout, trace_bytes(traces) / 2**20, " ".join(traces)), 1)
+    # babeltrace2 quotes the damaged input, which need not be UTF-8.
+    err = err.decode("utf-8", errors="replace")
     if p.returncode != 0:
-        msg = p.stderr.strip().splitlines()
+        msg = err.strip().splitlines()
         why = next((l for l in msg if "ERROR" in l or "rror" in l), msg[-1] if msg else "")
-        die("could not analyse %s: babeltrace2 failed (exit %d). The trace may be truncated or corrupt "
+        if p.returncode < 0:
+            why = "killed by signal %d" % -p.returncode
+        die("could not analyse %s: babeltrace2 failed (%s). The trace may be truncated or corrupt "
             "(for example the traced process or the session daemon was killed mid-write). babeltrace2 said:\n  %s"
-            % (" ".join(traces), p.returncode, "\n  ".join(msg[-8:]) if msg else why), 1)
-    if p.stderr:
-        sys.stderr.write(p.stderr)
+            % (" ".join(traces), "exit %d" % p.returncode if p.returncode > 0 else why,
+               "\n  ".join(msg[-8:]) if msg else why), 1)
+    if err:
+        sys.stderr.write(err)
 
 
-def number(text, kind, name, expected):
+def number(text, kind, name, expected, lo, hi):
     try:
         v = kind(text)
     except ValueError:
         v = None
-    if v is None or v <= 0:
+    if v is None or v != v or not (lo <= v <= hi):
         die("%s %s: expected %s" % (name, text, expected))
     return v
 
 
 def main(layout, args):
-    traces, fmt, out, html, extra = [], "text", None, None, []
+    traces, fmt, out, html, extra, timeout = [], "text", None, None, [], None
     i = 0
     while i < len(args):
         a = args[i]
@@ -84,11 +166,16 @@ def main(layout, args):
             continue
         if a == "--storm-window-ms" or a.startswith("--storm-window-ms="):
             v, i = option_value(args, i, "--storm-window-ms")
-            extra.append("storm-window-ms=%d" % number(v, int, "--storm-window-ms", "a whole number of ms >= 1"))
+            extra.append("storm-window-ms=%d" % number(v, int, "--storm-window-ms", "a whole number of ms from 1 to 3600000", 1, 3600000))
             continue
         if a == "--storm-threshold" or a.startswith("--storm-threshold="):
             v, i = option_value(args, i, "--storm-threshold")
-            extra.append("storm-threshold=%f" % number(v, float, "--storm-threshold", "a number > 1, e.g. 4"))
+            extra.append("storm-threshold=%r" % number(v, float, "--storm-threshold", "a finite number >= 1, e.g. 4",
+                                                       1.0, 1e12))
+            continue
+        if a == "--timeout" or a.startswith("--timeout="):
+            v, i = option_value(args, i, "--timeout")
+            timeout = number(v, float, "--timeout", "seconds, 0 for none", 0, 1e9)
             continue
         if a.startswith("-"):
             die("report: unknown option %s (see hakmem report --help)" % a)
@@ -104,11 +191,14 @@ def main(layout, args):
         if not has_ctf(t):
             die("%s holds no CTF trace (no 'metadata' file below it); pass the directory 'hakmem trace' "
                 "printed" % t)
-    run_sink(layout, traces, fmt, out, extra)
+    check_metadata(traces)
+    if timeout is None:
+        timeout = 10 + trace_bytes(traces) / 2**20
+    run_sink(layout, traces, fmt, out, extra, timeout)
     if html:
         with tempfile.TemporaryDirectory() as tmp:
             js = os.path.join(tmp, "report.json")
-            run_sink(layout, traces, "json", js, extra)
+            run_sink(layout, traces, "json", js, extra, timeout)
             render = os.path.join(layout.viz_dir(), "render.py")
             if not os.path.exists(render):
                 die("the HTML renderer is missing (%s)" % render)
