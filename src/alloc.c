@@ -81,8 +81,7 @@ static inline __attribute__((always_inline)) void *malloc_impl(size_t n CALLER_A
 		p = alloc_big(n PASS_CALLER);
 	}
 #if defined(HAKMEM_ASAN)
-	if (p)
-		HAK_ASAN_UNPOISON(p, n);
+	if (p) HAK_ASAN_UNPOISON(p, n);
 #endif
 	HAK_TRACE_MALLOC(p, n);
 	return p;
@@ -106,18 +105,14 @@ HAK_API void *hak_malloc(size_t n)
 static uint8_t *aligned_block(void *p, unsigned *cls)
 {
 	unsigned kind = hak_registry_kind(p);
-	if (!kind)
-		return NULL;
+	if (!kind) return NULL;
 	struct hak_superslab *ss;
 	struct hak_slab *s = hak_addr_slab(p, kind, &ss);
-	if (s->state == SLAB_FREE || s->cls >= HAK_NUM_CLASSES)
-		return NULL;
+	if (s->state == SLAB_FREE || s->cls >= HAK_NUM_CLASSES) return NULL;
 	uint8_t *data = hak_slab_data(ss, s);
-	if ((uint8_t *)p <= data)
-		return NULL;
+	if ((uint8_t *)p <= data) return NULL;
 	uint8_t *b = data + hak_slab_div(s, (size_t)((uint8_t *)p - data)) * s->stride;
-	if (*(uintptr_t *)((uint8_t *)p - 16) != ((uintptr_t)b ^ HAK_ALIGNED_KEY))
-		return NULL;
+	if (*(uintptr_t *)((uint8_t *)p - 16) != ((uintptr_t)b ^ HAK_ALIGNED_KEY)) return NULL;
 	*cls = s->cls;
 	return b;
 }
@@ -148,14 +143,12 @@ static __attribute__((noinline)) void free_special(void *p)
 static inline int free_fast_checked(void *p)
 {
 	unsigned kind = hak_registry_kind(p);
-	if (HAK_UNLIKELY(!kind))
-		return 0;
+	if (HAK_UNLIKELY(!kind)) return 0;
 	struct hak_superslab *ss;
 	struct hak_slab *s = hak_addr_slab(p, kind, &ss);
 	unsigned cls = s->cls;
 	uint8_t *u = p, *data = hak_slab_data(ss, s);
-	if (HAK_UNLIKELY(cls >= HAK_NUM_CLASSES || u < data))
-		return 0;
+	if (HAK_UNLIKELY(cls >= HAK_NUM_CLASSES || u < data)) return 0;
 	size_t off = (size_t)(u - data), idx = hak_slab_div(s, off);
 	if (HAK_UNLIKELY(idx * s->stride != off || idx >= s->carved || u[-1] != hak_hdr_live(cls)))
 		return 0;
@@ -168,13 +161,11 @@ static inline int free_fast_checked(void *p)
 
 HAK_API void hak_free(void *p)
 {
-	if (HAK_UNLIKELY(p == NULL))
-		return;
+	if (HAK_UNLIKELY(p == NULL)) return;
 	HAK_TRACE_FREE(p);
 #if defined(HAKMEM_CHECKS)
 	if (HAK_CHECKING()) {
-		if (HAK_LIKELY(hak_check_level == HAK_CHECK_FAST) && free_fast_checked(p))
-			return;
+		if (HAK_LIKELY(hak_check_level == HAK_CHECK_FAST) && free_fast_checked(p)) return;
 		hak_track_free(p, __builtin_return_address(0), __builtin_frame_address(0));
 		return;
 	}
@@ -200,33 +191,39 @@ void hak_free_large_checked(void *p)
 	hak_large_free(p);
 }
 
-HAK_API size_t hak_malloc_usable_size(void *p)
+static size_t usable_size(void *p)
 {
-	if (!p)
-		return 0;
 #if defined(HAKMEM_CHECKS)
 	if (HAK_CHECKING()) {
 		struct hak_ptr_info in;
 		hak_track_inspect(p, &in);
-		if (in.error)
-			return 0;
+		if (in.error) return 0;
 		/* Full mode guards the slack with a canary: report only what was
 		 * asked for, so code that trusts this size never trips it. */
 		if (in.rec && in.rec->state == TRACK_LIVE)
 			return in.rec->requested - (size_t)((uint8_t *)p - in.block);
+		if (in.large && HAK_CHECKING_FULL()) return hak_large_hdr(p)->requested;
 		return in.usable;
 	}
 #endif
 	uint8_t h = ((uint8_t *)p)[-1];
 	unsigned c = hak_hdr_class[h];
-	if (c < HAK_NUM_CLASSES)
-		return hak_class_usable(c);
+	if (c < HAK_NUM_CLASSES) return hak_class_usable(c);
 	if (h == HAK_HDR_LARGE && hak_large_hdr(p)->magic == HAK_LARGE_MAGIC)
 		return hak_large_usable(p);
 	uint8_t *b;
 	if (h == HAK_HDR_ALIGNED && (b = aligned_block(p, &c)))
 		return (size_t)(b + hak_class_usable(c) - (uint8_t *)p);
 	return 0;
+}
+
+HAK_API size_t hak_malloc_usable_size(void *p)
+{
+	if (!p) return 0;
+	size_t u = usable_size(p);
+	/* glibc lets the program use all of it: the ASan flavour must too. */
+	HAK_ASAN_UNPOISON(p, u);
+	return u;
 }
 
 HAK_API void *hak_calloc(size_t nmemb, size_t size)
@@ -238,15 +235,13 @@ HAK_API void *hak_calloc(size_t nmemb, size_t size)
 		return NULL;
 	}
 	void *p = MALLOC(n);
-	if (p)
-		memset(p, 0, n);
+	if (p) memset(p, 0, n);
 	return p;
 }
 
 static void *aligned_alloc_impl(size_t align, size_t n CALLER_ARGS)
 {
-	if (align <= HAK_ALIGN)
-		return malloc_impl(n PASS_CALLER);
+	if (align <= HAK_ALIGN) return malloc_impl(n PASS_CALLER);
 	if (n > PTRDIFF_MAX - align) {
 		errno = ENOMEM;
 		return NULL;
@@ -255,8 +250,7 @@ static void *aligned_alloc_impl(size_t align, size_t n CALLER_ARGS)
 	if (align <= HAK_PAGE && need <= HAK_MID_MAX) {
 		unsigned c = hak_size_class(need);
 		uint8_t *b = alloc_class(c);
-		if (!b)
-			return NULL;
+		if (!b) return NULL;
 		uint8_t *p = (uint8_t *)hak_align_up((uintptr_t)b, align);
 		(void)TRACK_CLASS(b, c, (size_t)(p - b) + n);
 		if (p != b) {
@@ -268,8 +262,7 @@ static void *aligned_alloc_impl(size_t align, size_t n CALLER_ARGS)
 	}
 	hak_init();
 	void *p = hak_large_alloc(n, align);
-	if (p)
-		HAK_ASAN_UNPOISON(p, n);
+	if (p) HAK_ASAN_UNPOISON(p, n);
 	return TRACK_LARGE(p, n);
 }
 
@@ -279,7 +272,10 @@ static void *aligned_alloc_impl(size_t align, size_t n CALLER_ARGS)
 #define ALIGNED(a, n) aligned_alloc_impl(a, n)
 #endif
 
-static int is_pow2(size_t x) { return x && !(x & (x - 1)); }
+static int is_pow2(size_t x)
+{
+	return x && !(x & (x - 1));
+}
 
 HAK_API void *hak_memalign(size_t align, size_t n)
 {
@@ -301,8 +297,7 @@ HAK_API void *hak_memalign(size_t align, size_t n)
 HAK_API int hak_posix_memalign(void **out, size_t align, size_t n)
 {
 	ENTRY;
-	if (!is_pow2(align) || align % sizeof(void *))
-		return EINVAL;
+	if (!is_pow2(align) || align % sizeof(void *)) return EINVAL;
 	int saved = errno;
 	void *p = ALIGNED(align, n);
 	if (!p) {
@@ -360,20 +355,23 @@ static void *realloc_checked(void *p, size_t n, void *ret, void *frame)
 		asan_resized(p, in.usable, n);
 		return p;
 	}
+	if (in.large && HAK_CHECKING_FULL())
+		hak_track_large_canary(
+		    p, &in, ret); /* reports an overrun, then goes on as for slab blocks */
 	if (in.large && (n > HAK_MID_MAX || n > in.usable / 2)) {
 		void *q = hak_large_resize(p, n);
 		if (q) {
 			asan_resized(q, hak_large_usable(q), n);
-			return q;
+			return TRACK_LARGE(q, n); /* a new canary after the new size */
 		}
 	}
 	HAK_ASAN_UNPOISON(p, in.usable);
 	size_t keep = in.usable;
+	if (in.large && HAK_CHECKING_FULL()) keep = hak_large_hdr(p)->requested;
 	if (in.rec && in.rec->state == TRACK_LIVE)
 		keep = in.rec->requested - (size_t)((uint8_t *)p - in.block);
 	void *q = malloc_impl(n, ret, frame);
-	if (!q)
-		return NULL;
+	if (!q) return NULL;
 	memcpy(q, p, n < keep ? n : keep);
 	hak_track_free(p, ret, frame);
 	return q;
@@ -383,15 +381,13 @@ static void *realloc_checked(void *p, size_t n, void *ret, void *frame)
 HAK_API void *hak_realloc(void *p, size_t n)
 {
 	ENTRY;
-	if (!p)
-		return MALLOC(n);
+	if (!p) return MALLOC(n);
 	if (n == 0) {
 		hak_free(p); /* glibc: realloc(p, 0) frees and returns NULL */
 		return NULL;
 	}
 #if defined(HAKMEM_CHECKS)
-	if (HAK_CHECKING())
-		return realloc_checked(p, n, ret, frame);
+	if (HAK_CHECKING()) return realloc_checked(p, n, ret, frame);
 #endif
 	uint8_t h = ((uint8_t *)p)[-1];
 	unsigned c = hak_hdr_class[h];
@@ -413,9 +409,8 @@ HAK_API void *hak_realloc(void *p, size_t n)
 			}
 		}
 	} else {
-		usable = hak_malloc_usable_size(p);
-		if (!usable)
-			return NULL; /* not ours: leave it alone */
+		usable = usable_size(p);
+		if (!usable) return NULL; /* not ours: leave it alone */
 		if (n <= usable) {
 			asan_resized(p, usable, n);
 			return p;
@@ -423,8 +418,7 @@ HAK_API void *hak_realloc(void *p, size_t n)
 	}
 	HAK_ASAN_UNPOISON(p, usable);
 	void *q = MALLOC(n);
-	if (!q)
-		return NULL; /* the old block stays valid, as POSIX asks */
+	if (!q) return NULL; /* the old block stays valid, as POSIX asks */
 	memcpy(q, p, n < usable ? n : usable);
 	hak_free(p);
 	return q;
@@ -440,7 +434,10 @@ HAK_API void *hak_reallocarray(void *p, size_t nmemb, size_t size)
 	return hak_realloc(p, n);
 }
 
-HAK_API void hak_thread_flush(void) { hak_tcache_flush_all(&hak_tc); }
+HAK_API void hak_thread_flush(void)
+{
+	hak_tcache_flush_all(&hak_tc);
+}
 
 /* glibc's malloc_trim: give back now what the purge delay would give back
  * later. Returns 1 when memory may have been released. */
@@ -465,7 +462,8 @@ HAK_API const char *hak_version(void)
 #if defined(HAKMEM_OVERRIDE)
 /* The libc names are aliases of the hak_* functions: one body, no extra
  * call on the fast path. */
-#define HAK_ALIAS(name, target) extern __typeof(target) name __attribute__((alias(#target), visibility("default")))
+#define HAK_ALIAS(name, target)                                                                    \
+	extern __typeof(target) name __attribute__((alias(#target), visibility("default")))
 HAK_ALIAS(malloc, hak_malloc);
 HAK_ALIAS(free, hak_free);
 HAK_ALIAS(calloc, hak_calloc);

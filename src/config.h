@@ -38,13 +38,21 @@
 /* Large blocks: metadata in the 64 bytes before the user pointer. */
 #define HAK_LARGE_HDR 64u
 
-enum hak_pool_kind { HAK_POOL_TINY = 0, HAK_POOL_MID = 1, HAK_POOL_SMALLMID = 2, HAK_NUM_POOLS = 3 };
+enum hak_pool_kind {
+	HAK_POOL_TINY = 0,
+	HAK_POOL_MID = 1,
+	HAK_POOL_SMALLMID = 2,
+	HAK_NUM_POOLS = 3
+};
 
 #define HAK_LIKELY(x) __builtin_expect(!!(x), 1)
 #define HAK_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define HAK_INTERNAL __attribute__((visibility("hidden")))
 #define HAK_API __attribute__((visibility("default")))
 
-static inline uintptr_t hak_align_up(uintptr_t x, uintptr_t a) { return (x + a - 1) & ~(a - 1); }
+static inline uintptr_t hak_align_up(uintptr_t x, uintptr_t a)
+{
+	return (x + a - 1) & ~(a - 1);
+}
 
 #endif

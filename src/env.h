@@ -12,16 +12,16 @@ struct hak_prewarm {
 #define HAK_MAX_PREWARM 16
 
 struct hak_env {
-	int stats;                  /* HAKMEM_STATS: print the table at exit */
-	int smallmid;               /* HAKMEM_SMALLMID: 256 B..1 KiB in their own pool */
-	unsigned warm_superslabs;   /* HAKMEM_WARM_SUPERSLABS: kept mapped per pool */
-	long purge_delay_ms;        /* HAKMEM_PURGE_DELAY_MS: -1 never purges */
-	unsigned large_cache_mb;    /* HAKMEM_LARGE_CACHE_MB */
-	int on_error;               /* HAKMEM_ON_ERROR: enum hak_on_error */
-	int check_at_exit;          /* HAKMEM_CHECK_AT_EXIT: hak_heap_check() at exit */
-	unsigned quarantine_kb;     /* HAKMEM_QUARANTINE_KB: full-mode quarantine bound */
-	int backtrace_unwind;       /* HAKMEM_BACKTRACE=unwind: exact stacks, slow */
-	unsigned nprewarm;          /* HAKMEM_PREWARM=SIZE:SLABS,... */
+	int stats;                /* HAKMEM_STATS: print the table at exit */
+	int smallmid;             /* HAKMEM_SMALLMID: 256 B..1 KiB in their own pool */
+	unsigned warm_superslabs; /* HAKMEM_WARM_SUPERSLABS: kept mapped per pool */
+	long purge_delay_ms;      /* HAKMEM_PURGE_DELAY_MS: -1 never purges */
+	unsigned large_cache_mb;  /* HAKMEM_LARGE_CACHE_MB */
+	int on_error;             /* HAKMEM_ON_ERROR: enum hak_on_error */
+	int check_at_exit;        /* HAKMEM_CHECK_AT_EXIT: hak_heap_check() at exit */
+	unsigned quarantine_kb;   /* HAKMEM_QUARANTINE_KB: full-mode quarantine bound */
+	int backtrace_unwind;     /* HAKMEM_BACKTRACE=unwind: exact stacks, slow */
+	unsigned nprewarm;        /* HAKMEM_PREWARM=SIZE:SLABS,... */
 	struct hak_prewarm prewarm[HAK_MAX_PREWARM];
 };
 
@@ -36,6 +36,7 @@ HAK_INTERNAL int hak_env_parse_word(const char *s, const char *const *words);
 /* Parsers, exposed for unit tests. Return 0 on success, -1 on a bad value. */
 HAK_INTERNAL int hak_env_parse_long(const char *s, long min, long max, long *out);
 HAK_INTERNAL int hak_env_parse_bool(const char *s, int *out);
-HAK_INTERNAL int hak_env_parse_prewarm(const char *s, struct hak_prewarm *out, unsigned max, unsigned *n);
+HAK_INTERNAL int hak_env_parse_prewarm(const char *s, struct hak_prewarm *out, unsigned max,
+                                       unsigned *n);
 
 #endif

@@ -24,7 +24,11 @@ enum hak_event_type {
 /* superslab_mmap reasons */
 enum { HAK_MMAP_REASON_REFILL = 0, HAK_MMAP_REASON_PREWARM = 1 };
 /* superslab_munmap reasons */
-enum { HAK_MUNMAP_REASON_WARM_LIMIT = 0, HAK_MUNMAP_REASON_PURGE_DELAY = 1, HAK_MUNMAP_REASON_FAILED = 2 };
+enum {
+	HAK_MUNMAP_REASON_WARM_LIMIT = 0,
+	HAK_MUNMAP_REASON_PURGE_DELAY = 1,
+	HAK_MUNMAP_REASON_FAILED = 2
+};
 
 struct hak_event {
 	uint8_t type;
@@ -35,11 +39,11 @@ struct hak_event {
 	uint8_t new_class;
 	uint8_t new_slab;
 	uint8_t refault;
-	uint32_t pages;      /* slab events; refill: new_pages; large_mmap: new pages */
+	uint32_t pages; /* slab events; refill: new_pages; large_mmap: new pages */
 	uint32_t want, got, from_freelist, from_carve, block_size; /* refill */
-	uintptr_t ss;        /* also large addr, heap_error addr */
-	uint64_t size;       /* heap_error: found << 8 | expected */
-	uint64_t ns;         /* heap_error: kind */
+	uintptr_t ss;  /* also large addr, heap_error addr */
+	uint64_t size; /* heap_error: found << 8 | expected */
+	uint64_t ns;   /* heap_error: kind */
 };
 
 #define HAK_EVENT_BUF 24
@@ -49,13 +53,15 @@ struct hak_event_buf {
 	struct hak_event ev[HAK_EVENT_BUF];
 };
 
-static inline int hak_events_full(const struct hak_event_buf *b) { return b->n >= HAK_EVENT_BUF; }
+static inline int hak_events_full(const struct hak_event_buf *b)
+{
+	return b->n >= HAK_EVENT_BUF;
+}
 
 static inline void hak_event_add(struct hak_event_buf *b, struct hak_event e)
 {
 #if !defined(HAKMEM_RELEASE)
-	if (b->n < HAK_EVENT_BUF)
-		b->ev[b->n++] = e;
+	if (b->n < HAK_EVENT_BUF) b->ev[b->n++] = e;
 #else
 	(void)b;
 	(void)e;
@@ -66,7 +72,10 @@ static inline void hak_event_add(struct hak_event_buf *b, struct hak_event e)
 #if defined(HAKMEM_TRACE_HOOKS)
 HAK_INTERNAL void hak_events_emit(struct hak_event_buf *b);
 #else
-static inline void hak_events_emit(struct hak_event_buf *b) { b->n = 0; }
+static inline void hak_events_emit(struct hak_event_buf *b)
+{
+	b->n = 0;
+}
 #endif
 
 #endif

@@ -1,6 +1,7 @@
 #include "heap_report.h"
 #include "check.h"
 #include "env.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "stack_depot.h"
 #include "trace_hooks.h"
@@ -10,26 +11,33 @@
 #include <string.h>
 
 static const char *const names[] = {
-	[HAK_ERR_DOUBLE_FREE] = "double-free",
-	[HAK_ERR_INVALID_FREE] = "invalid-free",
-	[HAK_ERR_INTERIOR_FREE] = "interior-free",
-	[HAK_ERR_HEADER_CORRUPT] = "header-corrupt",
-	[HAK_ERR_OVERFLOW] = "overflow",
-	[HAK_ERR_USE_AFTER_FREE_WRITE] = "use-after-free-write",
-	[HAK_ERR_FOREIGN_POINTER] = "foreign-pointer",
+    [HAK_ERR_DOUBLE_FREE] = "double-free",
+    [HAK_ERR_INVALID_FREE] = "invalid-free",
+    [HAK_ERR_INTERIOR_FREE] = "interior-free",
+    [HAK_ERR_HEADER_CORRUPT] = "header-corrupt",
+    [HAK_ERR_OVERFLOW] = "overflow",
+    [HAK_ERR_USE_AFTER_FREE_WRITE] = "use-after-free-write",
+    [HAK_ERR_FOREIGN_POINTER] = "foreign-pointer",
 };
 
 /* What the reader should do next, per kind. */
 static const char *const advice[] = {
-	[HAK_ERR_DOUBLE_FREE] = "the block was freed twice; the first free is above when HAKMEM_CHECK=full",
-	[HAK_ERR_INVALID_FREE] = "the address is inside a hakmem SuperSlab but not a block that was ever handed out",
-	[HAK_ERR_INTERIOR_FREE] = "the pointer points inside a block, not at its start; free the pointer malloc returned",
-	[HAK_ERR_HEADER_CORRUPT] = "the byte before the block was overwritten, usually by an overflow of the block before it "
-				   "or an underflow of this one; rerun with HAKMEM_CHECK=full to catch the write",
-	[HAK_ERR_OVERFLOW] = "the program wrote past the size it asked for; look at the code that fills this block",
-	[HAK_ERR_USE_AFTER_FREE_WRITE] = "the program wrote to the block after freeing it; look at users of the free stack above",
-	[HAK_ERR_FOREIGN_POINTER] = "hakmem never allocated this address (another allocator's block, a stack or static "
-				    "address, or garbage); nothing was written to it",
+    [HAK_ERR_DOUBLE_FREE] =
+        "the block was freed twice; the first free is above when HAKMEM_CHECK=full",
+    [HAK_ERR_INVALID_FREE] =
+        "the address is inside a hakmem SuperSlab but not a block that was ever handed out",
+    [HAK_ERR_INTERIOR_FREE] =
+        "the pointer points inside a block, not at its start; free the pointer malloc returned",
+    [HAK_ERR_HEADER_CORRUPT] =
+        "the byte before the block was overwritten, usually by an overflow of the block before it "
+        "or an underflow of this one; rerun with HAKMEM_CHECK=full to catch the write",
+    [HAK_ERR_OVERFLOW] =
+        "the program wrote past the size it asked for; look at the code that fills this block",
+    [HAK_ERR_USE_AFTER_FREE_WRITE] =
+        "the program wrote to the block after freeing it; look at users of the free stack above",
+    [HAK_ERR_FOREIGN_POINTER] =
+        "hakmem never allocated this address (another allocator's block, a stack or static "
+        "address, or garbage); nothing was written to it",
 };
 
 const char *hak_error_name(int kind)
@@ -41,21 +49,16 @@ static __thread int in_report __attribute__((tls_model("initial-exec")));
 
 static const char *header_state(uint8_t h)
 {
-	if ((h & 0xf0) == 0xa0 || (h & 0xf0) == 0x90 || (h & 0xf0) == 0xb0)
-		return "live";
-	if ((h & 0xf0) == 0xe0 || (h & 0xf0) == 0xd0 || (h & 0xf0) == 0xf0)
-		return "freed";
-	if (h == 0)
-		return "zero";
-	if (h >= 0x20 && h < 0x7f)
-		return "ASCII";
+	if ((h & 0xf0) == 0xa0 || (h & 0xf0) == 0x90 || (h & 0xf0) == 0xb0) return "live";
+	if ((h & 0xf0) == 0xe0 || (h & 0xf0) == 0xd0 || (h & 0xf0) == 0xf0) return "freed";
+	if (h == 0) return "zero";
+	if (h >= 0x20 && h < 0x7f) return "ASCII";
 	return "not a header";
 }
 
 static void print_stack(int fd, const char *title, void *const *frames, unsigned n)
 {
-	if (!n)
-		return;
+	if (!n) return;
 	hak_log_fd_printf(fd, "  %s:\n", title);
 	/* backtrace_symbols_fd symbolises through dladdr and never allocates. */
 	for (unsigned i = 0; i < n; i++) {
@@ -71,35 +74,43 @@ static void print_depot_stack(int fd, const char *title, uint32_t id)
 	print_stack(fd, title, frames, n);
 }
 
-void hak_report_error(int kind, const void *p, const struct hak_ptr_info *in, const char *detail, void *ret)
+void hak_report_error(int kind, const void *p, const struct hak_ptr_info *in, const char *detail,
+                      void *ret)
 {
+	/* A bad free can be the process's first call: HAKMEM_LOG and
+	 * HAKMEM_ON_ERROR must apply to it too. */
+	hak_init();
 	HAK_TRACE_HEAP_ERROR(kind, (uintptr_t)p, in ? in->found : 0, in ? in->expected : 0);
-	if (hak_env.on_error == HAK_ON_ERROR_IGNORE || in_report)
-		return;
+	if (hak_env.on_error == HAK_ON_ERROR_IGNORE || in_report) return;
 	in_report = 1;
 	int fd = hak_log_fd();
 
 	if (in && in->slab)
-		hak_log_fd_printf(fd, "hakmem: %s at %p (class %u, superslab %p, slab %u)\n", hak_error_name(kind), p,
-				  in->cls, (void *)in->ss, in->slab->index);
+		hak_log_fd_printf(fd, "hakmem: %s at %p (class %u, superslab %p, slab %u)\n",
+		                  hak_error_name(kind), p, in->cls, (void *)in->ss,
+		                  in->slab->index);
 	else if (in && in->large)
 		hak_log_fd_printf(fd, "hakmem: %s at %p (large span)\n", hak_error_name(kind), p);
 	else
-		hak_log_fd_printf(fd, "hakmem: %s at %p (no hakmem SuperSlab or large span holds it)\n",
-				  hak_error_name(kind), p);
+		hak_log_fd_printf(fd,
+		                  "hakmem: %s at %p (no hakmem SuperSlab or large span holds it)\n",
+		                  hak_error_name(kind), p);
 	if (kind == HAK_ERR_INTERIOR_FREE && in && in->block)
 		hak_log_fd_printf(fd, "  the pointer is %zu bytes into the block at %p\n",
-				  (size_t)((const uint8_t *)p - in->block), (void *)in->block);
-	else if (in && in->expected && kind != HAK_ERR_OVERFLOW && kind != HAK_ERR_USE_AFTER_FREE_WRITE)
-		hak_log_fd_printf(fd, "  header byte at %p: expected 0x%02x (live), found 0x%02x (%s)\n",
-				  in->block ? (void *)(in->block - 1) : (void *)((const uint8_t *)p - 1), in->expected,
-				  in->found, header_state(in->found));
-	if (detail)
-		hak_log_fd_printf(fd, "  %s\n", detail);
+		                  (size_t)((const uint8_t *)p - in->block), (void *)in->block);
+	else if (in && in->expected && kind != HAK_ERR_OVERFLOW &&
+	         kind != HAK_ERR_USE_AFTER_FREE_WRITE)
+		hak_log_fd_printf(
+		    fd, "  header byte at %p: expected 0x%02x (live), found 0x%02x (%s)\n",
+		    in->block ? (void *)(in->block - 1) : (void *)((const uint8_t *)p - 1),
+		    in->expected, in->found, header_state(in->found));
+	if (detail) hak_log_fd_printf(fd, "  %s\n", detail);
 	if (in && in->block)
 		hak_log_fd_printf(fd, "  block %p: %zu usable bytes%s\n", (void *)in->block,
-				  hak_class_usable(in->cls),
-				  in->block != p && kind != HAK_ERR_INTERIOR_FREE ? ", reached through an aligned pointer" : "");
+		                  hak_class_usable(in->cls),
+		                  in->block != p && kind != HAK_ERR_INTERIOR_FREE
+		                      ? ", reached through an aligned pointer"
+		                      : "");
 	if (in && in->rec && in->rec->state != TRACK_NONE)
 		hak_log_fd_printf(fd, "  requested %u bytes\n", in->rec->requested);
 
@@ -112,18 +123,21 @@ void hak_report_error(int kind, const void *p, const struct hak_ptr_info *in, co
 			from = i;
 			break;
 		}
-	print_stack(fd, kind == HAK_ERR_USE_AFTER_FREE_WRITE ? "detected at" : "this call", frames + from,
-		    (unsigned)(got - from));
+	print_stack(fd, kind == HAK_ERR_USE_AFTER_FREE_WRITE ? "detected at" : "this call",
+	            frames + from, (unsigned)(got - from));
 	if (in && in->rec) {
 		print_depot_stack(fd, "allocated at", in->rec->alloc_stack);
 		print_depot_stack(fd, "first freed at", in->rec->free_stack);
 	} else if (hak_check_level != HAK_CHECK_FULL) {
-		hak_log_fd_printf(fd, "  (HAKMEM_CHECK=full also records where the block was allocated and freed)\n");
+		hak_log_fd_printf(
+		    fd,
+		    "  (HAKMEM_CHECK=full also records where the block was allocated and freed)\n");
 	}
 	hak_log_fd_printf(fd, "  what to do: %s\n", advice[kind]);
 	if (hak_env.on_error == HAK_ON_ERROR_ABORT)
-		hak_log_fd_printf(fd, "  aborting (HAKMEM_ON_ERROR=abort); set HAKMEM_ON_ERROR=report to continue\n");
+		hak_log_fd_printf(
+		    fd,
+		    "  aborting (HAKMEM_ON_ERROR=abort); set HAKMEM_ON_ERROR=report to continue\n");
 	in_report = 0;
-	if (hak_env.on_error == HAK_ON_ERROR_ABORT)
-		abort();
+	if (hak_env.on_error == HAK_ON_ERROR_ABORT) abort();
 }

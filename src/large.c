@@ -19,7 +19,10 @@ static pthread_mutex_t large_lock = PTHREAD_MUTEX_INITIALIZER;
 static uintptr_t *table;
 static size_t table_cap, table_used, table_live;
 
-static size_t hash_ptr(uintptr_t p, size_t cap) { return (size_t)((p >> 4) * 0x9E3779B97F4A7C15ull >> 7) & (cap - 1); }
+static size_t hash_ptr(uintptr_t p, size_t cap)
+{
+	return (size_t)((p >> 4) * 0x9E3779B97F4A7C15ull >> 7) & (cap - 1);
+}
 
 static int table_insert_raw(uintptr_t *t, size_t cap, uintptr_t p)
 {
@@ -37,11 +40,9 @@ static int table_grow(void)
 	if (table_live * 4 < table_cap)
 		cap = table_cap; /* mostly tombstones: rehash in place size */
 	uintptr_t *t = hak_os_map(cap * sizeof *t);
-	if (!t)
-		return -1;
+	if (!t) return -1;
 	for (size_t i = 0; i < table_cap; i++)
-		if (table[i] > TOMBSTONE)
-			table_insert_raw(t, cap, table[i]);
+		if (table[i] > TOMBSTONE) table_insert_raw(t, cap, table[i]);
 	hak_os_unmap(table, table_cap * sizeof *table);
 	table = t;
 	table_cap = cap;
@@ -54,17 +55,14 @@ static long table_find(uintptr_t p)
 	if (!table_cap || p <= TOMBSTONE) /* 0 and 1 mark empty and deleted slots */
 		return -1;
 	for (size_t i = hash_ptr(p, table_cap);; i = (i + 1) & (table_cap - 1)) {
-		if (table[i] == p)
-			return (long)i;
-		if (table[i] == 0)
-			return -1;
+		if (table[i] == p) return (long)i;
+		if (table[i] == 0) return -1;
 	}
 }
 
 static int table_add(uintptr_t p)
 {
-	if ((table_used + 1) * 2 > table_cap && table_grow())
-		return -1;
+	if ((table_used + 1) * 2 > table_cap && table_grow()) return -1;
 	table_used += table_insert_raw(table, table_cap, p);
 	table_live++;
 	return 0;
@@ -108,8 +106,7 @@ static uint8_t *cache_take(size_t need, size_t *size)
 	for (unsigned i = 0; i < cache_n; i++)
 		if (cache[i].size >= need && (best < 0 || cache[i].size < cache[best].size))
 			best = i;
-	if (best < 0)
-		return NULL;
+	if (best < 0) return NULL;
 	uint8_t *b = cache[best].base;
 	*size = cache[best].size;
 	cache_remove((unsigned)best);
@@ -133,7 +130,7 @@ static unsigned cache_evict(struct cached_span *out, uint64_t now, int force)
 	long delay = hak_env.purge_delay_ms;
 	while (cache_n && n < CACHE_SLOTS &&
 	       (force || cache_bytes > limit ||
-		(delay >= 0 && now - cache[0].freed_ns >= (uint64_t)delay * 1000000u))) {
+	        (delay >= 0 && now - cache[0].freed_ns >= (uint64_t)delay * 1000000u))) {
 		out[n++] = cache[0];
 		cache_remove(0);
 	}
@@ -156,8 +153,7 @@ static void *place(uint8_t *base, size_t map_size, size_t n, size_t align)
 
 void *hak_large_alloc(size_t n, size_t align)
 {
-	if (align < HAK_LARGE_HDR)
-		align = HAK_LARGE_HDR;
+	if (align < HAK_LARGE_HDR) align = HAK_LARGE_HDR;
 	size_t slack = align == HAK_LARGE_HDR ? HAK_LARGE_HDR : align + HAK_LARGE_HDR;
 	if (n > SIZE_MAX - slack - HAK_PAGE) {
 		errno = ENOMEM;
@@ -171,13 +167,11 @@ void *hak_large_alloc(size_t n, size_t align)
 		pthread_mutex_lock(&large_lock);
 		base = cache_take(need, &size);
 		pthread_mutex_unlock(&large_lock);
-		if (base)
-			HAK_STAT_ADD(large_reused, 1);
+		if (base) HAK_STAT_ADD(large_reused, 1);
 	}
 	if (!base) {
 		base = hak_os_map(need);
-		if (!base)
-			return NULL;
+		if (!base) return NULL;
 		HAK_STAT_ADD(large_mapped, 1);
 		HAK_STAT_ADD(mapped_bytes, need);
 		HAK_TRACE_LARGE_MMAP((uint64_t)(uintptr_t)base, need, need / HAK_PAGE);
@@ -206,11 +200,11 @@ void hak_large_free(void *p)
 
 	pthread_mutex_lock(&large_lock);
 	long i = table_find((uintptr_t)p);
-	if (i >= 0)
-		table_del(i);
+	if (i >= 0) table_del(i);
 	h->magic = 0;
 	h->tag = 0;
-	int cacheable = size <= ((size_t)hak_env.large_cache_mb << 20) && (uint8_t *)p == base + HAK_LARGE_HDR;
+	int cacheable =
+	    size <= ((size_t)hak_env.large_cache_mb << 20) && (uint8_t *)p == base + HAK_LARGE_HDR;
 	if (cacheable) {
 		if (cache_n == CACHE_SLOTS) {
 			evicted[nevict++] = cache[0];
@@ -224,8 +218,7 @@ void hak_large_free(void *p)
 
 	HAK_STAT_SUB(large_live, 1);
 	HAK_STAT_SUB(large_live_bytes, size);
-	if (!cacheable)
-		unmap_span(base, size);
+	if (!cacheable) unmap_span(base, size);
 	for (unsigned k = 0; k < nevict; k++)
 		unmap_span(evicted[k].base, evicted[k].size);
 }
@@ -234,8 +227,7 @@ void *hak_large_resize(void *p, size_t n)
 {
 	struct hak_large_hdr *h = hak_large_hdr(p);
 	size_t offset = (size_t)((uint8_t *)p - h->base);
-	if (n > PTRDIFF_MAX || n > SIZE_MAX - offset - HAK_PAGE)
-		return NULL;
+	if (n > PTRDIFF_MAX || n > SIZE_MAX - offset - HAK_PAGE) return NULL;
 	size_t need = hak_align_up(offset + n, HAK_PAGE);
 	if (need <= h->map_size) {
 		h->requested = n;
@@ -253,8 +245,7 @@ void *hak_large_resize(void *p, size_t n)
 	void *np = nb + HAK_LARGE_HDR;
 	if (np != p) {
 		long i = table_find((uintptr_t)p);
-		if (i >= 0)
-			table_del(i);
+		if (i >= 0) table_del(i);
 		table_add((uintptr_t)np);
 	}
 	h = hak_large_hdr(np);
@@ -279,8 +270,7 @@ void hak_large_foreach(void (*fn)(void *p, void *arg), void *arg)
 {
 	pthread_mutex_lock(&large_lock);
 	for (size_t i = 0; i < table_cap; i++)
-		if (table[i] > TOMBSTONE)
-			fn((void *)table[i], arg);
+		if (table[i] > TOMBSTONE) fn((void *)table[i], arg);
 	pthread_mutex_unlock(&large_lock);
 }
 
@@ -294,6 +284,15 @@ void hak_large_trim(int force)
 		unmap_span(evicted[k].base, evicted[k].size);
 }
 
-void hak_large_fork_prepare(void) { pthread_mutex_lock(&large_lock); }
-void hak_large_fork_parent(void) { pthread_mutex_unlock(&large_lock); }
-void hak_large_fork_child(void) { pthread_mutex_init(&large_lock, NULL); }
+void hak_large_fork_prepare(void)
+{
+	pthread_mutex_lock(&large_lock);
+}
+void hak_large_fork_parent(void)
+{
+	pthread_mutex_unlock(&large_lock);
+}
+void hak_large_fork_child(void)
+{
+	pthread_mutex_init(&large_lock, NULL);
+}

@@ -21,7 +21,10 @@ struct hak_large_hdr {
 
 _Static_assert(sizeof(struct hak_large_hdr) == HAK_LARGE_HDR, "large header is 64 bytes");
 
-static inline struct hak_large_hdr *hak_large_hdr(void *p) { return (struct hak_large_hdr *)p - 1; }
+static inline struct hak_large_hdr *hak_large_hdr(void *p)
+{
+	return (struct hak_large_hdr *)p - 1;
+}
 
 static inline size_t hak_large_usable(void *p)
 {

@@ -20,9 +20,9 @@ HAK_INTERNAL void hak_registry_fork_prepare(void);
 HAK_INTERNAL void hak_registry_fork_parent(void);
 HAK_INTERNAL void hak_registry_fork_child(void);
 
-/* Lock order: ptr_track (depot, recent large), thread-cache list, pools (each pool, then its slabs), large
- * spans, registry. The child re-initialises rather than unlocks: the
- * threads that held nothing are gone, and so is any waiter. */
+/* Lock order: ptr_track (depot, recent large), thread-cache list, pools (each pool, then its
+ * slabs), large spans, registry. The child re-initialises rather than unlocks: the threads that
+ * held nothing are gone, and so is any waiter. */
 static void fork_prepare(void)
 {
 #if defined(HAKMEM_CHECKS)
@@ -62,8 +62,8 @@ static void prewarm(void)
 		unsigned cls = hak_size_class(hak_env.prewarm[i].size);
 		if (hak_pool_prewarm(cls, hak_env.prewarm[i].slabs) < 0)
 			hak_log("hakmem: HAKMEM_PREWARM: could not map %u slabs for %u-byte blocks "
-				"(out of memory); continuing without them\n",
-				hak_env.prewarm[i].slabs, hak_env.prewarm[i].size);
+			        "(out of memory); continuing without them\n",
+			        hak_env.prewarm[i].slabs, hak_env.prewarm[i].size);
 	}
 }
 
@@ -76,8 +76,7 @@ void hak_init_slow(void)
 #if defined(HAKMEM_CHECKS)
 		hak_track_init_key();
 #endif
-		if (hak_env.smallmid)
-			hak_smallmid_enable();
+		if (hak_env.smallmid) hak_smallmid_enable();
 		hak_tcache_global_init();
 		pthread_atfork(fork_prepare, fork_parent, fork_child);
 		prewarm();
@@ -86,8 +85,7 @@ void hak_init_slow(void)
 		return;
 	}
 	/* Our own set-up allocating: defaults are good enough for that. */
-	if (in_init)
-		return;
+	if (in_init) return;
 	while (atomic_load_explicit(&hak_init_state, memory_order_acquire) != 2)
 		sched_yield();
 }
@@ -95,17 +93,19 @@ void hak_init_slow(void)
 #if defined(HAKMEM_TRACE_HOOKS)
 /* dlopen is safe here, after libc is up and outside any allocator lock;
  * it is not from inside the first malloc. */
-__attribute__((constructor)) static void hak_ctor(void) { hak_trace_start(); }
+__attribute__((constructor)) static void hak_ctor(void)
+{
+	hak_trace_start();
+}
 #endif
 
 __attribute__((destructor)) static void hak_at_exit(void)
 {
-	if (atomic_load(&hak_init_state) != 2)
-		return;
+	if (atomic_load(&hak_init_state) != 2) return;
 	if (hak_env.check_at_exit) {
 		long bad = hak_heap_check();
-		hak_log("hakmem: heap check at exit: %s (%ld problem%s)\n", bad ? "FAILED" : "clean", bad,
-			bad == 1 ? "" : "s");
+		hak_log("hakmem: heap check at exit: %s (%ld problem%s)\n",
+		        bad ? "FAILED" : "clean", bad, bad == 1 ? "" : "s");
 	}
 	hak_stats_at_exit();
 }

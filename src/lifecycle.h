@@ -11,8 +11,7 @@ HAK_INTERNAL void hak_init_slow(void);
 /* Safe before any constructor has run: everything is static or mmap'd. */
 static inline void hak_init(void)
 {
-	if (HAK_LIKELY(atomic_load_explicit(&hak_init_state, memory_order_acquire) == 2))
-		return;
+	if (HAK_LIKELY(atomic_load_explicit(&hak_init_state, memory_order_acquire) == 2)) return;
 	hak_init_slow();
 }
 

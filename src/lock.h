@@ -23,8 +23,7 @@ typedef struct {
 static inline void hak_spin_lock(hak_spin_t *l)
 {
 	for (unsigned spins = 0;; spins++) {
-		if (!atomic_exchange_explicit(&l->v, 1, memory_order_acquire))
-			return;
+		if (!atomic_exchange_explicit(&l->v, 1, memory_order_acquire)) return;
 		while (atomic_load_explicit(&l->v, memory_order_relaxed)) {
 			/* On 2 cores the holder may be preempted: yield soon. */
 			if (++spins > 64)
@@ -35,7 +34,13 @@ static inline void hak_spin_lock(hak_spin_t *l)
 	}
 }
 
-static inline void hak_spin_unlock(hak_spin_t *l) { atomic_store_explicit(&l->v, 0, memory_order_release); }
-static inline void hak_spin_init(hak_spin_t *l) { atomic_store_explicit(&l->v, 0, memory_order_relaxed); }
+static inline void hak_spin_unlock(hak_spin_t *l)
+{
+	atomic_store_explicit(&l->v, 0, memory_order_release);
+}
+static inline void hak_spin_init(hak_spin_t *l)
+{
+	atomic_store_explicit(&l->v, 0, memory_order_relaxed);
+}
 
 #endif

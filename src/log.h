@@ -13,6 +13,7 @@ HAK_INTERNAL int hak_log_fd(void);
  * about 160 bytes. Returns its length; dst needs cap >= 176. */
 HAK_INTERNAL size_t hak_log_quote(char *dst, size_t cap, const char *s);
 HAK_INTERNAL void hak_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-HAK_INTERNAL void hak_log_fd_printf(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+HAK_INTERNAL void hak_log_fd_printf(int fd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -16,10 +16,11 @@
 	       .class_count = count}
 
 struct hak_pool hak_pools[HAK_NUM_POOLS] = {
-	POOL_INIT(HAK_POOL_TINY, HAK_SS_SHIFT_TINY, HAK_SLAB_SHIFT_TINY, 0, HAK_TINY_CLASSES),
-	POOL_INIT(HAK_POOL_MID, HAK_SS_SHIFT_MID, HAK_SLAB_SHIFT_MID, HAK_TINY_CLASSES, HAK_MID_CLASSES),
-	POOL_INIT(HAK_POOL_SMALLMID, HAK_SS_SHIFT_SMALLMID, HAK_SLAB_SHIFT_SMALLMID, HAK_SMALLMID_FIRST,
-		  HAK_SMALLMID_CLASSES),
+    POOL_INIT(HAK_POOL_TINY, HAK_SS_SHIFT_TINY, HAK_SLAB_SHIFT_TINY, 0, HAK_TINY_CLASSES),
+    POOL_INIT(HAK_POOL_MID, HAK_SS_SHIFT_MID, HAK_SLAB_SHIFT_MID, HAK_TINY_CLASSES,
+              HAK_MID_CLASSES),
+    POOL_INIT(HAK_POOL_SMALLMID, HAK_SS_SHIFT_SMALLMID, HAK_SLAB_SHIFT_SMALLMID, HAK_SMALLMID_FIRST,
+              HAK_SMALLMID_CLASSES),
 };
 
 /* ---- intrusive lists ---- */
@@ -80,8 +81,7 @@ static void with_free_add(struct hak_pool *pl, struct hak_superslab *ss)
 {
 	ss->free_prev = NULL;
 	ss->free_next = pl->with_free;
-	if (pl->with_free)
-		pl->with_free->free_prev = ss;
+	if (pl->with_free) pl->with_free->free_prev = ss;
 	pl->with_free = ss;
 }
 
@@ -91,8 +91,7 @@ static void with_free_remove(struct hak_pool *pl, struct hak_superslab *ss)
 		ss->free_prev->free_next = ss->free_next;
 	else
 		pl->with_free = ss->free_next;
-	if (ss->free_next)
-		ss->free_next->free_prev = ss->free_prev;
+	if (ss->free_next) ss->free_next->free_prev = ss->free_prev;
 	ss->free_next = ss->free_prev = NULL;
 }
 
@@ -110,8 +109,7 @@ static void lru_touch(struct hak_pool *pl, unsigned cls, struct hak_superslab *s
 static int lru_has(struct hak_pool *pl, unsigned cls, struct hak_superslab *ss)
 {
 	for (unsigned i = 0; i < HAK_POOL_LRU; i++)
-		if (pl->lru[cls - pl->class_first][i] == ss)
-			return 1;
+		if (pl->lru[cls - pl->class_first][i] == ss) return 1;
 	return 0;
 }
 
@@ -119,8 +117,7 @@ static void lru_forget(struct hak_pool *pl, struct hak_superslab *ss)
 {
 	for (unsigned c = 0; c < pl->class_count; c++)
 		for (unsigned i = 0; i < HAK_POOL_LRU; i++)
-			if (pl->lru[c][i] == ss)
-				pl->lru[c][i] = NULL;
+			if (pl->lru[c][i] == ss) pl->lru[c][i] = NULL;
 }
 
 static struct hak_slab_list *partial_list(struct hak_pool *pl, unsigned cls)
@@ -130,33 +127,40 @@ static struct hak_slab_list *partial_list(struct hak_pool *pl, unsigned cls)
 
 /* ---- SuperSlab life cycle ---- */
 
-static struct hak_superslab *ss_map_new(struct hak_pool *pl, unsigned reason, struct hak_event_buf *ev)
+static struct hak_superslab *ss_map_new(struct hak_pool *pl, unsigned reason,
+                                        struct hak_event_buf *ev)
 {
 	uint64_t t0 = hak_now_ns();
 	struct hak_superslab *ss = hak_superslab_map(pl->kind, pl->ss_shift, pl->slab_shift);
-	if (!ss)
-		return NULL;
+	if (!ss) return NULL;
 	sslist_push(&pl->active, ss);
 	with_free_add(pl, ss);
 	HAK_STAT_ADD(ss_mapped, 1);
 	HAK_STAT_ADD(ss_live, 1);
 	HAK_STAT_ADD(mapped_bytes, ss->size);
 	HAK_STAT_ADD(pages_touched, 1);
-	hak_event_add(ev, (struct hak_event){.type = HAK_EV_SS_MMAP, .pool = pl->kind, .reason = (uint8_t)reason,
-					     .ss = (uintptr_t)ss, .size = ss->size, .ns = hak_now_ns() - t0});
+	hak_event_add(ev, (struct hak_event){.type = HAK_EV_SS_MMAP,
+	                                     .pool = pl->kind,
+	                                     .reason = (uint8_t)reason,
+	                                     .ss = (uintptr_t)ss,
+	                                     .size = ss->size,
+	                                     .ns = hak_now_ns() - t0});
 	return ss;
 }
 
 static void ss_unmap(struct hak_pool *pl, struct hak_ss_list *from, struct hak_superslab *ss,
-		     unsigned reason, struct hak_event_buf *ev)
+                     unsigned reason, struct hak_event_buf *ev)
 {
 	sslist_remove(from, ss);
 	HAK_STAT_ADD(ss_unmapped, 1);
 	HAK_STAT_SUB(ss_live, 1);
 	HAK_STAT_SUB(ss_warm, 1);
 	HAK_STAT_SUB(mapped_bytes, ss->size);
-	hak_event_add(ev, (struct hak_event){.type = HAK_EV_SS_MUNMAP, .pool = pl->kind, .reason = (uint8_t)reason,
-					     .ss = (uintptr_t)ss, .size = ss->size});
+	hak_event_add(ev, (struct hak_event){.type = HAK_EV_SS_MUNMAP,
+	                                     .pool = pl->kind,
+	                                     .reason = (uint8_t)reason,
+	                                     .ss = (uintptr_t)ss,
+	                                     .size = ss->size});
 	hak_superslab_unmap(ss);
 }
 
@@ -172,8 +176,7 @@ static void ss_to_warm(struct hak_pool *pl, struct hak_superslab *ss, uint64_t n
 		s->state = SLAB_FREE;
 		s->cls = HAK_NO_CLASS;
 	}
-	if (ss->free_slots)
-		with_free_remove(pl, ss);
+	if (ss->free_slots) with_free_remove(pl, ss);
 	ss->free_slots = ss->nslabs == 32 ? 0xffffffffu : (1u << ss->nslabs) - 1;
 	sslist_remove(&pl->active, ss);
 	lru_forget(pl, ss);
@@ -187,8 +190,7 @@ static struct hak_superslab *ss_from_warm(struct hak_pool *pl, struct hak_event_
 {
 	struct hak_ss_list *l = pl->warm.tail ? &pl->warm : &pl->warm_purged;
 	struct hak_superslab *ss = l->tail; /* hottest first */
-	if (!ss)
-		return NULL;
+	if (!ss) return NULL;
 	sslist_remove(l, ss);
 	ss->warm = 0;
 	ss->purged = 0;
@@ -196,7 +198,8 @@ static struct hak_superslab *ss_from_warm(struct hak_pool *pl, struct hak_event_
 	with_free_add(pl, ss);
 	HAK_STAT_ADD(ss_reused, 1);
 	HAK_STAT_SUB(ss_warm, 1);
-	hak_event_add(ev, (struct hak_event){.type = HAK_EV_SS_REUSE, .pool = pl->kind, .ss = (uintptr_t)ss});
+	hak_event_add(
+	    ev, (struct hak_event){.type = HAK_EV_SS_REUSE, .pool = pl->kind, .ss = (uintptr_t)ss});
 	return ss;
 }
 
@@ -207,16 +210,17 @@ static void slab_to_empty(struct hak_pool *pl, struct hak_slab *s, struct hak_ev
 {
 	uint64_t now = hak_now_ns();
 	struct hak_superslab *ss = hak_slab_ss(s);
-	if (s->state == SLAB_PARTIAL)
-		slist_remove(partial_list(pl, s->cls), s);
+	if (s->state == SLAB_PARTIAL) slist_remove(partial_list(pl, s->cls), s);
 	s->state = SLAB_EMPTY;
 	s->empty_since_ns = now;
 	slist_push(&pl->empty, s);
 	HAK_STAT_ADD(slab_empty, 1);
-	hak_event_add(ev, (struct hak_event){.type = HAK_EV_SLAB_EMPTY, .pool = pl->kind, .ss = (uintptr_t)ss,
-					     .slab = s->index, .old_class = s->cls});
-	if (--ss->in_use == 0)
-		ss_to_warm(pl, ss, now);
+	hak_event_add(ev, (struct hak_event){.type = HAK_EV_SLAB_EMPTY,
+	                                     .pool = pl->kind,
+	                                     .ss = (uintptr_t)ss,
+	                                     .slab = s->index,
+	                                     .old_class = s->cls});
+	if (--ss->in_use == 0) ss_to_warm(pl, ss, now);
 }
 
 /* Unowned slab: file it where its counts say it belongs. */
@@ -255,8 +259,11 @@ static void slab_purge(struct hak_pool *pl, struct hak_slab *s, struct hak_event
 	s->on_purged = 1;
 	HAK_STAT_ADD(slab_purge, 1);
 	HAK_STAT_ADD(pages_purged, pages);
-	hak_event_add(ev, (struct hak_event){.type = HAK_EV_SLAB_PURGE, .pool = pl->kind, .ss = (uintptr_t)ss,
-					     .slab = s->index, .pages = pages});
+	hak_event_add(ev, (struct hak_event){.type = HAK_EV_SLAB_PURGE,
+	                                     .pool = pl->kind,
+	                                     .ss = (uintptr_t)ss,
+	                                     .slab = s->index,
+	                                     .pages = pages});
 }
 
 /* Gives back what has sat unused past the purge delay: empty slabs are
@@ -265,14 +272,13 @@ static void slab_purge(struct hak_pool *pl, struct hak_slab *s, struct hak_event
 static void pool_maintain(struct hak_pool *pl, uint64_t now, int force, struct hak_event_buf *ev)
 {
 	long delay = hak_env.purge_delay_ms;
-	if (delay < 0 && !force)
-		return;
+	if (delay < 0 && !force) return;
 	uint64_t due = force ? UINT64_MAX : now - (uint64_t)delay * 1000000u;
-	if (!force && now < (uint64_t)delay * 1000000u)
-		return;
+	if (!force && now < (uint64_t)delay * 1000000u) return;
 	unsigned work = force ? UINT32_MAX : 8;
 
-	while (work && !hak_events_full(ev) && pl->empty.head && pl->empty.head->empty_since_ns <= due) {
+	while (work && !hak_events_full(ev) && pl->empty.head &&
+	       pl->empty.head->empty_since_ns <= due) {
 		slab_purge(pl, pl->empty.head, ev);
 		work--;
 	}
@@ -281,20 +287,25 @@ static void pool_maintain(struct hak_pool *pl, uint64_t now, int force, struct h
 	while (work && !hak_events_full(ev)) {
 		struct hak_ss_list *l = pl->warm_purged.head ? &pl->warm_purged : &pl->warm;
 		struct hak_superslab *ss = l->head;
-		if (!ss || ss->warm_since_ns > due || pl->warm.n + pl->warm_purged.n <= hak_env.warm_superslabs)
+		if (!ss || ss->warm_since_ns > due ||
+		    pl->warm.n + pl->warm_purged.n <= hak_env.warm_superslabs)
 			break;
 		ss_unmap(pl, l, ss, HAK_MUNMAP_REASON_WARM_LIMIT, ev);
 		work--;
 	}
-	while (work && !hak_events_full(ev) && pl->warm.head && pl->warm.head->warm_since_ns <= due) {
+	while (work && !hak_events_full(ev) && pl->warm.head &&
+	       pl->warm.head->warm_since_ns <= due) {
 		struct hak_superslab *ss = pl->warm.head;
 		size_t pages = hak_superslab_purge(ss);
 		sslist_remove(&pl->warm, ss);
 		sslist_push(&pl->warm_purged, ss);
 		HAK_STAT_ADD(slab_purge, 1);
 		HAK_STAT_ADD(pages_purged, pages);
-		hak_event_add(ev, (struct hak_event){.type = HAK_EV_SLAB_PURGE, .pool = pl->kind,
-						     .ss = (uintptr_t)ss, .slab = 0xff, .pages = (uint32_t)pages});
+		hak_event_add(ev, (struct hak_event){.type = HAK_EV_SLAB_PURGE,
+		                                     .pool = pl->kind,
+		                                     .ss = (uintptr_t)ss,
+		                                     .slab = 0xff,
+		                                     .pages = (uint32_t)pages});
 		work--;
 	}
 }
@@ -313,38 +324,35 @@ static struct hak_slab *take_empty(struct hak_pool *pl, unsigned cls, struct hak
 			pick = s;
 			break;
 		}
-		if (!near && lru_has(pl, cls, hak_slab_ss(s)))
-			near = s;
+		if (!near && lru_has(pl, cls, hak_slab_ss(s))) near = s;
 	}
-	if (!pick)
-		pick = near ? near : l->tail;
-	if (!pick)
-		return NULL;
+	if (!pick) pick = near ? near : l->tail;
+	if (!pick) return NULL;
 	slist_remove(l, pick);
 	pick->on_purged = 0;
 	unsigned old = pick->cls;
 	struct hak_superslab *ss = hak_slab_ss(pick);
-	if (old != cls)
-		hak_slab_format(ss, pick, cls);
+	if (old != cls) hak_slab_format(ss, pick, cls);
 	ss->in_use++;
 	HAK_STAT_ADD(slab_reuse, 1);
-	if (old != cls)
-		HAK_STAT_ADD(slab_class_changes, 1);
-	hak_event_add(ev, (struct hak_event){.type = HAK_EV_SLAB_REUSE, .pool = pl->kind, .ss = (uintptr_t)ss,
-					     .slab = pick->index, .old_class = (uint8_t)old,
-					     .new_class = (uint8_t)cls, .pages = pick->touched_pages});
+	if (old != cls) HAK_STAT_ADD(slab_class_changes, 1);
+	hak_event_add(ev, (struct hak_event){.type = HAK_EV_SLAB_REUSE,
+	                                     .pool = pl->kind,
+	                                     .ss = (uintptr_t)ss,
+	                                     .slab = pick->index,
+	                                     .old_class = (uint8_t)old,
+	                                     .new_class = (uint8_t)cls,
+	                                     .pages = pick->touched_pages});
 	return pick;
 }
 
 static struct hak_slab *take_free_slot(struct hak_pool *pl, unsigned cls)
 {
 	struct hak_superslab *ss = pl->with_free;
-	if (!ss)
-		return NULL;
+	if (!ss) return NULL;
 	unsigned i = (unsigned)__builtin_ctz(ss->free_slots);
 	ss->free_slots &= ~(1u << i);
-	if (!ss->free_slots)
-		with_free_remove(pl, ss);
+	if (!ss->free_slots) with_free_remove(pl, ss);
 	struct hak_slab *s = &ss->slabs[i];
 	hak_slab_format(ss, s, cls);
 	ss->in_use++;
@@ -353,18 +361,17 @@ static struct hak_slab *take_free_slot(struct hak_pool *pl, unsigned cls)
 
 /* Partial (unless fresh_only: prewarm must not take back what it filed),
  * empty, free slot, warm SuperSlab, mmap. */
-static struct hak_slab *pool_find_slab(struct hak_pool *pl, unsigned cls, unsigned reason, int fresh_only,
-				       struct hak_event_buf *ev)
+static struct hak_slab *pool_find_slab(struct hak_pool *pl, unsigned cls, unsigned reason,
+                                       int fresh_only, struct hak_event_buf *ev)
 {
 	struct hak_slab_list *pl_partial = partial_list(pl, cls);
 	struct hak_slab *s = fresh_only ? NULL : pl_partial->tail;
 	if (s)
 		slist_remove(pl_partial, s);
 	else if (!(s = take_empty(pl, cls, ev)) && !(s = take_free_slot(pl, cls)) &&
-		 (ss_from_warm(pl, ev) || ss_map_new(pl, reason, ev)))
+	         (ss_from_warm(pl, ev) || ss_map_new(pl, reason, ev)))
 		s = take_free_slot(pl, cls);
-	if (s)
-		lru_touch(pl, cls, hak_slab_ss(s));
+	if (s) lru_touch(pl, cls, hak_slab_ss(s));
 	return s;
 }
 
@@ -384,8 +391,7 @@ struct hak_slab *hak_pool_acquire(unsigned cls, void *owner)
 	}
 	pthread_mutex_unlock(&pl->lock);
 	hak_events_emit(&ev);
-	if (!s)
-		errno = ENOMEM;
+	if (!s) errno = ENOMEM;
 	return s;
 }
 
@@ -465,8 +471,7 @@ int hak_pool_prewarm(unsigned cls, unsigned slabs)
 		}
 		pthread_mutex_unlock(&pl->lock);
 		hak_events_emit(&ev);
-		if (!s)
-			return -1;
+		if (!s) return -1;
 	}
 	return done;
 }

@@ -29,40 +29,45 @@ struct hak_pool {
 	uint8_t slab_shift;
 	uint8_t class_first;
 	uint8_t class_count;
-	struct hak_slab_list partial[16];    /* per class, unowned slabs with free blocks */
-	struct hak_slab_list empty;          /* used == 0, pages resident; oldest first */
-	struct hak_slab_list empty_purged;   /* used == 0, pages given back */
-	struct hak_ss_list active;           /* SuperSlabs in service */
-	struct hak_ss_list warm;             /* wholly empty, resident; oldest first */
-	struct hak_ss_list warm_purged;      /* wholly empty, purged, still mapped */
-	struct hak_superslab *with_free;     /* active SuperSlabs with a SLAB_FREE slot */
+	struct hak_slab_list partial[16];  /* per class, unowned slabs with free blocks */
+	struct hak_slab_list empty;        /* used == 0, pages resident; oldest first */
+	struct hak_slab_list empty_purged; /* used == 0, pages given back */
+	struct hak_ss_list active;         /* SuperSlabs in service */
+	struct hak_ss_list warm;           /* wholly empty, resident; oldest first */
+	struct hak_ss_list warm_purged;    /* wholly empty, purged, still mapped */
+	struct hak_superslab *with_free;   /* active SuperSlabs with a SLAB_FREE slot */
 	/* Per class, the SuperSlabs it took slabs from lately, newest first: a
 	 * class's slabs stay together, so its SuperSlabs empty together. */
 	struct hak_superslab *lru[16][HAK_POOL_LRU];
-	atomic_uint transitions_in_flight;   /* frees between slab and pool lock: no unmap */
+	atomic_uint transitions_in_flight; /* frees between slab and pool lock: no unmap */
 };
 
 HAK_INTERNAL extern struct hak_pool hak_pools[HAK_NUM_POOLS];
 
-static inline struct hak_pool *hak_pool_of_class(unsigned cls) { return &hak_pools[hak_class_pool(cls)]; }
+static inline struct hak_pool *hak_pool_of_class(unsigned cls)
+{
+	return &hak_pools[hak_class_pool(cls)];
+}
 
 /* The slab holding block p of class cls. */
-static inline struct hak_slab *hak_block_slab(const void *p, unsigned cls, struct hak_superslab **ssp)
+static inline struct hak_slab *hak_block_slab(const void *p, unsigned cls,
+                                              struct hak_superslab **ssp)
 {
 	const struct hak_pool *pl = hak_pool_of_class(cls);
 	struct hak_superslab *ss =
-		(struct hak_superslab *)((uintptr_t)p & ~(((uintptr_t)1 << pl->ss_shift) - 1));
+	    (struct hak_superslab *)((uintptr_t)p & ~(((uintptr_t)1 << pl->ss_shift) - 1));
 	*ssp = ss;
 	return &ss->slabs[((uintptr_t)p - (uintptr_t)ss) >> pl->slab_shift];
 }
 
 /* The SuperSlab and slab holding any address the registry vouches for
  * (kind from hak_registry_kind(p), nonzero). */
-static inline struct hak_slab *hak_addr_slab(const void *p, unsigned kind, struct hak_superslab **ssp)
+static inline struct hak_slab *hak_addr_slab(const void *p, unsigned kind,
+                                             struct hak_superslab **ssp)
 {
 	const struct hak_pool *pl = &hak_pools[kind - 1];
 	struct hak_superslab *ss =
-		(struct hak_superslab *)((uintptr_t)p & ~(((uintptr_t)1 << pl->ss_shift) - 1));
+	    (struct hak_superslab *)((uintptr_t)p & ~(((uintptr_t)1 << pl->ss_shift) - 1));
 	*ssp = ss;
 	return &ss->slabs[((uintptr_t)p - (uintptr_t)ss) >> pl->slab_shift];
 }

@@ -41,10 +41,13 @@ void *hak_link_corrupt(void *p, uintptr_t decoded)
 	in.error = HAK_ERR_USE_AFTER_FREE_WRITE;
 	char detail[160];
 	snprintf(detail, sizeof detail,
-		 "the free-list link in the first 8 bytes of the freed block was overwritten (it decodes to %p, "
-		 "not a hakmem block); the list is cut there",
-		 (void *)decoded);
+	         "the free-list link in the first 8 bytes of the freed block was overwritten (it "
+	         "decodes to %p, "
+	         "not a hakmem block); the list is cut there",
+	         (void *)decoded);
 	hak_report_error(HAK_ERR_USE_AFTER_FREE_WRITE, p, &in, detail, NULL);
+	/* End the list here for good: the next walk must not report it again. */
+	hak_block_set_next(p, NULL);
 	return NULL;
 }
 
@@ -58,11 +61,11 @@ static size_t track_bytes(struct hak_slab *s)
 
 struct hak_track_rec *hak_track_rec(struct hak_slab *s, long index, int create)
 {
-	struct hak_track_rec *t = atomic_load_explicit((_Atomic(void *) *)&s->track, memory_order_acquire);
+	struct hak_track_rec *t =
+	    atomic_load_explicit((_Atomic(void *) *)&s->track, memory_order_acquire);
 	if (!t && create) {
 		struct hak_track_rec *fresh = hak_os_map(track_bytes(s));
-		if (!fresh)
-			return NULL;
+		if (!fresh) return NULL;
 		void *expected = NULL;
 		if (atomic_compare_exchange_strong((_Atomic(void *) *)&s->track, &expected, fresh))
 			t = fresh;
@@ -77,8 +80,7 @@ struct hak_track_rec *hak_track_rec(struct hak_slab *s, long index, int create)
 /* A slab formatted anew must not show its old blocks' stacks. */
 void hak_track_slab_reset(struct hak_slab *s)
 {
-	if (s->track)
-		hak_os_purge(s->track, track_bytes(s));
+	if (s->track) hak_os_purge(s->track, track_bytes(s));
 }
 
 void hak_track_slab_release(struct hak_slab *s)
@@ -188,13 +190,12 @@ void hak_track_inspect(void *p, struct hak_ptr_info *in)
 	in->block = b;
 	in->found = b[-1];
 	if (b != u && !(u[-1] == HAK_HDR_ALIGNED && u - 16 >= b &&
-			*(uintptr_t *)(u - 16) == ((uintptr_t)b ^ HAK_ALIGNED_KEY))) {
+	                *(uintptr_t *)(u - 16) == ((uintptr_t)b ^ HAK_ALIGNED_KEY))) {
 		in->error = HAK_ERR_INTERIOR_FREE;
 		return;
 	}
 	in->usable = (size_t)(b + hak_class_usable(cls) - u);
-	if (hak_check_level == HAK_CHECK_FULL)
-		in->rec = hak_track_rec(s, (long)idx, 0);
+	if (hak_check_level == HAK_CHECK_FULL) in->rec = hak_track_rec(s, (long)idx, 0);
 	if (in->found == hak_hdr_freed(cls))
 		in->error = HAK_ERR_DOUBLE_FREE;
 	else if (in->found != in->expected)
@@ -222,16 +223,20 @@ static const uint8_t *find_not(const uint8_t *from, const uint8_t *to, uint8_t v
 		atomic_store_explicit(&ready[k], 1, memory_order_release);
 	}
 	size_t n = (size_t)(to - from);
-	if (n > HAK_FILL_MAX || !memcmp(from, pattern[k], n))
-		return n > HAK_FILL_MAX ? from : NULL;
+	if (n > HAK_FILL_MAX || !memcmp(from, pattern[k], n)) return n > HAK_FILL_MAX ? from : NULL;
 	for (; from < to; from++)
-		if (*from != v)
-			return from;
+		if (*from != v) return from;
 	return NULL;
 }
 
-static size_t capped(size_t n) { return n < HAK_FILL_MAX ? n : HAK_FILL_MAX; }
-static size_t canary_len(size_t n) { return n < HAK_CANARY_MAX ? n : HAK_CANARY_MAX; }
+static size_t capped(size_t n)
+{
+	return n < HAK_FILL_MAX ? n : HAK_FILL_MAX;
+}
+static size_t canary_len(size_t n)
+{
+	return n < HAK_CANARY_MAX ? n : HAK_CANARY_MAX;
+}
 
 void *hak_track_on_alloc_full(void *p, unsigned cls, size_t n, void *ret, void *frame)
 {
@@ -243,13 +248,22 @@ void *hak_track_on_alloc_full(void *p, unsigned cls, size_t n, void *ret, void *
 	size_t usable = hak_class_usable(cls);
 	if (rec && rec->state == TRACK_FREED) {
 		/* The first word carried the freelist link. */
-		const uint8_t *bad = find_not(b + sizeof(void *), b + capped(usable), HAK_FILL_FREED);
+		const uint8_t *bad =
+		    find_not(b + sizeof(void *), b + capped(usable), HAK_FILL_FREED);
 		if (bad) {
-			struct hak_ptr_info in = {.cls = cls, .ss = ss, .slab = s, .index = idx, .block = b,
-						  .usable = usable, .found = *bad, .expected = HAK_FILL_FREED, .rec = rec};
+			struct hak_ptr_info in = {.cls = cls,
+			                          .ss = ss,
+			                          .slab = s,
+			                          .index = idx,
+			                          .block = b,
+			                          .usable = usable,
+			                          .found = *bad,
+			                          .expected = HAK_FILL_FREED,
+			                          .rec = rec};
 			char detail[96];
-			snprintf(detail, sizeof detail, "byte %zu of the freed block was overwritten after free",
-				 (size_t)(bad - b));
+			snprintf(detail, sizeof detail,
+			         "byte %zu of the freed block was overwritten after free",
+			         (size_t)(bad - b));
 			hak_report_error(HAK_ERR_USE_AFTER_FREE_WRITE, b, &in, detail, ret);
 		}
 	}
@@ -259,8 +273,7 @@ void *hak_track_on_alloc_full(void *p, unsigned cls, size_t n, void *ret, void *
 		rec->free_stack = 0;
 		rec->state = TRACK_LIVE;
 	}
-	if (n < usable)
-		memset(b + n, HAK_FILL_CANARY, canary_len(usable - n));
+	if (n < usable) memset(b + n, HAK_FILL_CANARY, canary_len(usable - n));
 	return p;
 }
 
@@ -270,28 +283,48 @@ void *hak_track_on_alloc_large(void *p, size_t n, void *ret, void *frame)
 		struct hak_large_hdr *h = hak_large_hdr(p);
 		h->reserved[0] = capture(ret, frame);
 		size_t usable = hak_large_usable(p);
-		if (n < usable)
-			memset((uint8_t *)p + n, HAK_FILL_CANARY, canary_len(usable - n));
+		if (n < usable) memset((uint8_t *)p + n, HAK_FILL_CANARY, canary_len(usable - n));
 	}
 	return p;
 }
 
 /* ---- free ---- */
 
+int hak_track_large_canary(void *p, struct hak_ptr_info *in, void *ret)
+{
+	struct hak_large_hdr *h = hak_large_hdr(p);
+	size_t usable = hak_large_usable(p), req = h->requested;
+	if (req >= usable) return 0;
+	const uint8_t *bad = find_not(
+	    (uint8_t *)p + req, (uint8_t *)p + req + canary_len(usable - req), HAK_FILL_CANARY);
+	if (!bad) return 0;
+	char detail[128];
+	snprintf(detail, sizeof detail,
+	         "byte %zu written, past the %zu bytes requested (canary 0x%02x found 0x%02x)",
+	         (size_t)(bad - (uint8_t *)p), req, HAK_FILL_CANARY, *bad);
+	in->found = *bad;
+	in->expected = HAK_FILL_CANARY;
+	hak_report_error(HAK_ERR_OVERFLOW, p, in, detail, ret);
+	/* Re-armed: a realloc that then frees the block must not report it twice. */
+	memset((uint8_t *)p + req, HAK_FILL_CANARY, canary_len(usable - req));
+	return 1;
+}
+
 static int check_canary(uint8_t *b, struct hak_ptr_info *in, void *ret)
 {
 	struct hak_track_rec *rec = in->rec;
-	if (!rec || rec->state != TRACK_LIVE)
-		return 0;
+	if (!rec || rec->state != TRACK_LIVE) return 0;
 	size_t usable = hak_class_usable(in->cls);
 	size_t req = rec->requested;
 	if (req < usable) {
-		const uint8_t *bad = find_not(b + req, b + req + canary_len(usable - req), HAK_FILL_CANARY);
+		const uint8_t *bad =
+		    find_not(b + req, b + req + canary_len(usable - req), HAK_FILL_CANARY);
 		if (bad) {
 			char detail[128];
 			snprintf(detail, sizeof detail,
-				 "byte %zu written, past the %zu bytes requested (canary 0x%02x found 0x%02x)",
-				 (size_t)(bad - b), req, HAK_FILL_CANARY, *bad);
+			         "byte %zu written, past the %zu bytes requested (canary 0x%02x "
+			         "found 0x%02x)",
+			         (size_t)(bad - b), req, HAK_FILL_CANARY, *bad);
 			in->found = *bad;
 			in->expected = HAK_FILL_CANARY;
 			hak_report_error(HAK_ERR_OVERFLOW, b, in, detail, ret);
@@ -304,8 +337,10 @@ static int check_canary(uint8_t *b, struct hak_ptr_info *in, void *ret)
 		if (h != hak_hdr_live(in->cls) && h != hak_hdr_freed(in->cls)) {
 			char detail[128];
 			snprintf(detail, sizeof detail,
-				 "the next block's header (at %p) was overwritten: found 0x%02x, expected 0x%02x or 0x%02x",
-				 (void *)(b + in->slab->stride - 1), h, hak_hdr_live(in->cls), hak_hdr_freed(in->cls));
+			         "the next block's header (at %p) was overwritten: found 0x%02x, "
+			         "expected 0x%02x or 0x%02x",
+			         (void *)(b + in->slab->stride - 1), h, hak_hdr_live(in->cls),
+			         hak_hdr_freed(in->cls));
 			hak_report_error(HAK_ERR_OVERFLOW, b, in, detail, ret);
 			return 1;
 		}
@@ -325,8 +360,9 @@ static void release_quarantined(struct hak_quarantined *q, unsigned n)
 			struct hak_ptr_info in;
 			hak_track_inspect(b, &in);
 			char detail[96];
-			snprintf(detail, sizeof detail, "byte %zu of the block was overwritten while it sat freed",
-				 (size_t)(bad - b));
+			snprintf(detail, sizeof detail,
+			         "byte %zu of the block was overwritten while it sat freed",
+			         (size_t)(bad - b));
 			in.found = *bad;
 			in.expected = HAK_FILL_FREED;
 			hak_report_error(HAK_ERR_USE_AFTER_FREE_WRITE, b, &in, detail, NULL);
@@ -352,6 +388,7 @@ void hak_track_free(void *p, void *ret, void *frame)
 		return; /* never write to what failed the checks */
 	}
 	if (in.large) {
+		if (hak_check_level == HAK_CHECK_FULL) hak_track_large_canary(p, &in, ret);
 		recent_large_add(p);
 		hak_free_large_checked(p);
 		return;
@@ -366,7 +403,8 @@ void hak_track_free(void *p, void *ret, void *frame)
 		memset(b, HAK_FILL_FREED, capped(hak_class_usable(in.cls)));
 		b[-1] = hak_hdr_freed(in.cls);
 		struct hak_quarantined out[8];
-		unsigned n = hak_quarantine_push((struct hak_quarantined){b, in.cls, in.slab->stride}, out, 8);
+		unsigned n = hak_quarantine_push(
+		    (struct hak_quarantined){b, in.cls, in.slab->stride}, out, 8);
 		release_quarantined(out, n);
 		return;
 	}
@@ -378,18 +416,15 @@ int hak_track_check_live(void *p, struct hak_ptr_info *in, void *ret, void *fram
 {
 	(void)frame;
 	hak_track_inspect(p, in);
-	if (in->error)
-		hak_report_error(in->error, p, in, NULL, ret);
+	if (in->error) hak_report_error(in->error, p, in, NULL, ret);
 	return in->error;
 }
 
 void hak_track_resized(void *p, struct hak_ptr_info *in, size_t n)
 {
-	if (!in->rec || in->large)
-		return;
+	if (!in->rec || in->large) return;
 	size_t req = (size_t)((uint8_t *)p - in->block) + n;
 	size_t usable = hak_class_usable(in->cls);
 	in->rec->requested = (uint32_t)req;
-	if (req < usable)
-		memset(in->block + req, HAK_FILL_CANARY, canary_len(usable - req));
+	if (req < usable) memset(in->block + req, HAK_FILL_CANARY, canary_len(usable - req));
 }

@@ -28,14 +28,14 @@ enum { TRACK_NONE = 0, TRACK_LIVE = 1, TRACK_FREED = 2 };
 
 /* What ptr_track learned about a pointer. */
 struct hak_ptr_info {
-	int error;       /* 0, or enum hak_error_kind */
-	int large;       /* a large span rather than a slab block */
-	unsigned cls;    /* slab blocks */
+	int error;    /* 0, or enum hak_error_kind */
+	int large;    /* a large span rather than a slab block */
+	unsigned cls; /* slab blocks */
 	struct hak_superslab *ss;
 	struct hak_slab *slab;
-	long index;      /* block index in the slab */
-	uint8_t *block;  /* block start: differs from p for aligned pointers */
-	size_t usable;   /* from p to the end of the block */
+	long index;     /* block index in the slab */
+	uint8_t *block; /* block start: differs from p for aligned pointers */
+	size_t usable;  /* from p to the end of the block */
 	uint8_t found, expected;
 	struct hak_track_rec *rec; /* full mode, when known */
 };
@@ -47,6 +47,9 @@ HAK_INTERNAL struct hak_track_rec *hak_track_rec(struct hak_slab *s, long index,
 HAK_INTERNAL void hak_track_slab_reset(struct hak_slab *s);
 HAK_INTERNAL void hak_track_slab_release(struct hak_slab *s);
 
+/* Full mode: the canary after a large block's request; 1 if reported. */
+HAK_INTERNAL int hak_track_large_canary(void *p, struct hak_ptr_info *in, void *ret);
+
 /* Checked entry points, used by alloc.c while HAK_CHECKING(). */
 HAK_INTERNAL void *hak_track_on_alloc_full(void *p, unsigned cls, size_t n, void *ret, void *frame);
 
@@ -54,8 +57,7 @@ HAK_INTERNAL void *hak_track_on_alloc_full(void *p, unsigned cls, size_t n, void
 static inline void *hak_track_on_alloc(void *p, unsigned cls, size_t n, void *ret, void *frame)
 {
 	((uint8_t *)p)[-1] = hak_hdr_live(cls);
-	if (HAK_CHECKING_FULL())
-		return hak_track_on_alloc_full(p, cls, n, ret, frame);
+	if (HAK_CHECKING_FULL()) return hak_track_on_alloc_full(p, cls, n, ret, frame);
 	return p;
 }
 HAK_INTERNAL void *hak_track_on_alloc_large(void *p, size_t n, void *ret, void *frame);

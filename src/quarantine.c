@@ -15,8 +15,7 @@ static __thread struct qring *my_ring __attribute__((tls_model("initial-exec")))
 
 static struct qring *ring_get(void)
 {
-	if (!my_ring)
-		my_ring = hak_os_map(sizeof(struct qring));
+	if (!my_ring) my_ring = hak_os_map(sizeof(struct qring));
 	return my_ring;
 }
 
@@ -29,7 +28,8 @@ unsigned hak_quarantine_push(struct hak_quarantined q, struct hak_quarantined *o
 		out[0] = q;
 		return 1;
 	}
-	while (r->count && n < max && (r->count == HAK_QUARANTINE_SLOTS || r->bytes + q.bytes > limit)) {
+	while (r->count && n < max &&
+	       (r->count == HAK_QUARANTINE_SLOTS || r->bytes + q.bytes > limit)) {
 		out[n++] = r->slot[r->head];
 		r->bytes -= r->slot[r->head].bytes;
 		r->head = (r->head + 1) % HAK_QUARANTINE_SLOTS;
@@ -69,5 +69,11 @@ void hak_quarantine_foreach(void (*fn)(const struct hak_quarantined *q, void *ar
 		fn(&r->slot[(r->head + i) % HAK_QUARANTINE_SLOTS], arg);
 }
 
-size_t hak_quarantine_bytes(void) { return my_ring ? my_ring->bytes : 0; }
-unsigned hak_quarantine_count(void) { return my_ring ? my_ring->count : 0; }
+size_t hak_quarantine_bytes(void)
+{
+	return my_ring ? my_ring->bytes : 0;
+}
+unsigned hak_quarantine_count(void)
+{
+	return my_ring ? my_ring->count : 0;
+}

@@ -29,33 +29,40 @@ HAK_INTERNAL extern const uint8_t hak_mid_index[129];
 HAK_INTERNAL extern const uint8_t hak_hdr_class[256];
 HAK_INTERNAL extern const uint32_t hak_class_stride[HAK_NUM_CLASSES];
 
-static inline unsigned hak_tiny_class(size_t n) { return hak_tiny_index[(n + 16) >> 4]; }
+static inline unsigned hak_tiny_class(size_t n)
+{
+	return hak_tiny_index[(n + 16) >> 4];
+}
 
 /* Any size served from slabs; HAK_NO_CLASS for large. */
 static inline unsigned hak_size_class(size_t n)
 {
-	if (HAK_LIKELY(n <= HAK_TINY_MAX))
-		return hak_tiny_class(n);
-	if (n <= HAK_MID_MAX)
-		return hak_mid_index[(n + 255) >> 8];
+	if (HAK_LIKELY(n <= HAK_TINY_MAX)) return hak_tiny_class(n);
+	if (n <= HAK_MID_MAX) return hak_mid_index[(n + 255) >> 8];
 	return HAK_NO_CLASS;
 }
 
 static inline unsigned hak_class_pool(unsigned c)
 {
-	return c < HAK_TINY_CLASSES ? HAK_POOL_TINY : c < HAK_SMALLMID_FIRST ? HAK_POOL_MID : HAK_POOL_SMALLMID;
+	return c < HAK_TINY_CLASSES     ? HAK_POOL_TINY
+	       : c < HAK_SMALLMID_FIRST ? HAK_POOL_MID
+	                                : HAK_POOL_SMALLMID;
 }
-static inline size_t hak_class_usable(unsigned c) { return hak_class_stride[c] - 1; }
+static inline size_t hak_class_usable(unsigned c)
+{
+	return hak_class_stride[c] - 1;
+}
 
 static inline uint8_t hak_hdr_live(unsigned c)
 {
-	if (c < HAK_TINY_CLASSES)
-		return (uint8_t)(HAK_HDR_TINY | c);
-	if (c < HAK_SMALLMID_FIRST)
-		return (uint8_t)(HAK_HDR_MID | (c - HAK_TINY_CLASSES));
+	if (c < HAK_TINY_CLASSES) return (uint8_t)(HAK_HDR_TINY | c);
+	if (c < HAK_SMALLMID_FIRST) return (uint8_t)(HAK_HDR_MID | (c - HAK_TINY_CLASSES));
 	return (uint8_t)(HAK_HDR_SMALLMID | (c - HAK_SMALLMID_FIRST));
 }
-static inline uint8_t hak_hdr_freed(unsigned c) { return hak_hdr_live(c) ^ HAK_HDR_FREED_BIT; }
+static inline uint8_t hak_hdr_freed(unsigned c)
+{
+	return hak_hdr_live(c) ^ HAK_HDR_FREED_BIT;
+}
 
 /* Blocks moved per refill and the cache bound: small blocks in batches of
  * 16, big ones fewer so one refill does not pin a whole slab. */

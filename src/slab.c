@@ -21,13 +21,12 @@ void hak_slab_format(struct hak_superslab *ss, struct hak_slab *s, unsigned cls)
 static uint32_t pages_for_carved(const struct hak_slab *s, uint32_t carved, size_t slab_size)
 {
 	size_t end = s->data_offset + (size_t)carved * s->stride;
-	if (end > slab_size)
-		end = slab_size;
+	if (end > slab_size) end = slab_size;
 	return (uint32_t)((end + HAK_PAGE - 1) / HAK_PAGE);
 }
 
 void hak_slab_take(struct hak_superslab *ss, struct hak_slab *s, unsigned want, void **head,
-		   void **tail, struct hak_take *t)
+                   void **tail, struct hak_take *t)
 {
 	void *h = NULL, *last = NULL;
 	uint32_t got = 0;
@@ -47,8 +46,7 @@ void hak_slab_take(struct hak_superslab *ss, struct hak_slab *s, unsigned want, 
 	t->from_freelist = got;
 
 	uint32_t carve = want - got;
-	if (carve > s->capacity - s->carved)
-		carve = s->capacity - s->carved;
+	if (carve > s->capacity - s->carved) carve = s->capacity - s->carved;
 	if (carve) {
 		uint8_t *p = hak_slab_data(ss, s) + (size_t)s->carved * s->stride;
 		/* Under ptr_track a block is live only while the user holds it. */
@@ -70,8 +68,7 @@ void hak_slab_take(struct hak_superslab *ss, struct hak_slab *s, unsigned want, 
 			t->refault = s->purged;
 			s->touched_pages = hw;
 			/* Past the old high-water mark, faults are first touches again. */
-			if (hw >= s->refault_below)
-				s->purged = 0;
+			if (hw >= s->refault_below) s->purged = 0;
 		}
 	}
 	s->used += got;

@@ -42,8 +42,14 @@ static inline void hak_block_set_next(void *p, void *next)
 		*(void **)p = next;
 }
 #else
-static inline void *hak_block_next(void *p) { return *(void **)p; }
-static inline void hak_block_set_next(void *p, void *next) { *(void **)p = next; }
+static inline void *hak_block_next(void *p)
+{
+	return *(void **)p;
+}
+static inline void hak_block_set_next(void *p, void *next)
+{
+	*(void **)p = next;
+}
 #endif
 
 static inline int hak_slab_has_free(const struct hak_slab *s)
@@ -55,7 +61,7 @@ HAK_INTERNAL void hak_slab_format(struct hak_superslab *ss, struct hak_slab *s, 
 /* Takes up to want blocks into a list *head..*tail (tail's next is left
  * unset); fills *t. */
 HAK_INTERNAL void hak_slab_take(struct hak_superslab *ss, struct hak_slab *s, unsigned want,
-				void **head, void **tail, struct hak_take *t);
+                                void **head, void **tail, struct hak_take *t);
 /* Pushes a chain of n blocks (tail's next is overwritten). */
 static inline void hak_slab_put(struct hak_slab *s, void *head, void *tail, uint32_t n)
 {

@@ -37,22 +37,20 @@ static uint64_t hash_frames(void *const *f, unsigned n)
 
 static int depot_ready(void)
 {
-	if (records)
-		return 1;
-	records = hak_os_map((size_t)DEPOT_RECORDS * sizeof *records);
-	index_slots = hak_os_map((size_t)INDEX_SLOTS * sizeof *index_slots);
+	/* Each map on its own: if one fails, the next capture retries it
+	 * (bug: records mapped and index not counted as ready). */
+	if (!records) records = hak_os_map((size_t)DEPOT_RECORDS * sizeof *records);
+	if (!index_slots) index_slots = hak_os_map((size_t)INDEX_SLOTS * sizeof *index_slots);
 	return records && index_slots;
 }
 
 uint32_t hak_stack_intern(void *const *frames, unsigned depth)
 {
-	if (depth > HAK_STACK_MAX_DEPTH)
-		depth = HAK_STACK_MAX_DEPTH;
+	if (depth > HAK_STACK_MAX_DEPTH) depth = HAK_STACK_MAX_DEPTH;
 	uint64_t h = hash_frames(frames, depth);
 	uint32_t id = 0;
 	hak_spin_lock(&depot_lock);
-	if (!depot_ready())
-		goto out;
+	if (!depot_ready()) goto out;
 	for (uint32_t i = (uint32_t)h & (INDEX_SLOTS - 1);; i = (i + 1) & (INDEX_SLOTS - 1)) {
 		uint32_t cand = index_slots[i];
 		if (!cand) {
@@ -66,7 +64,8 @@ uint32_t hak_stack_intern(void *const *frames, unsigned depth)
 			goto out;
 		}
 		struct record *r = &records[cand - 1];
-		if (r->hash == h && r->depth == depth && !memcmp(r->frames, frames, depth * sizeof *frames)) {
+		if (r->hash == h && r->depth == depth &&
+		    !memcmp(r->frames, frames, depth * sizeof *frames)) {
 			id = cand;
 			goto out;
 		}
@@ -78,14 +77,16 @@ out:
 
 unsigned hak_stack_get(uint32_t id, void **frames)
 {
-	if (!id || id > nrecords)
-		return 0;
+	if (!id || id > nrecords) return 0;
 	struct record *r = &records[id - 1];
 	memcpy(frames, r->frames, r->depth * sizeof *frames);
 	return r->depth;
 }
 
-uint32_t hak_stack_count(void) { return nrecords; }
+uint32_t hak_stack_count(void)
+{
+	return nrecords;
+}
 
 void hak_stack_depot_lock(int lock)
 {
@@ -111,8 +112,7 @@ static unsigned walk_frames(void *ret, void *frame, uintptr_t lo, uintptr_t hi, 
 {
 	unsigned n = 0;
 	out[n++] = ret;
-	if (!frame || !hi)
-		return n;
+	if (!frame || !hi) return n;
 	void **fp = ((void **)frame)[0];
 	uintptr_t prev = (uintptr_t)frame;
 	/* fp <= hi - 16, not fp + 16 <= hi: a garbage fp near the top of the
@@ -120,8 +120,7 @@ static unsigned walk_frames(void *ret, void *frame, uintptr_t lo, uintptr_t hi, 
 	while (n < HAK_STACK_MAX_DEPTH && ((uintptr_t)fp & 7) == 0 && (uintptr_t)fp > prev &&
 	       (uintptr_t)fp >= lo && hi >= 16 && (uintptr_t)fp <= hi - 16) {
 		void *pc = fp[1];
-		if ((uintptr_t)pc < 4096)
-			break;
+		if ((uintptr_t)pc < 4096) break;
 		out[n++] = pc;
 		prev = (uintptr_t)fp;
 		fp = (void **)fp[0];
@@ -147,16 +146,13 @@ uint32_t hak_stack_capture(void *ret, void *frame, uintptr_t lo, uintptr_t hi)
 			}
 		in_unwind = 0;
 	}
-	if (!n)
-		n = walk_frames(ret, frame, lo, hi, frames);
-	if (n > HAK_STACK_MAX_DEPTH)
-		n = HAK_STACK_MAX_DEPTH;
+	if (!n) n = walk_frames(ret, frame, lo, hi, frames);
+	if (n > HAK_STACK_MAX_DEPTH) n = HAK_STACK_MAX_DEPTH;
 	/* Most allocations come from a few hot stacks: a per-thread cache of
 	 * hash -> id skips the depot lock for them. */
 	uint64_t h = hash_frames(frames, n);
 	struct recent *r = &recent_ids[h & (RECENT_IDS - 1)];
-	if (r->hash == h && r->id)
-		return r->id;
+	if (r->hash == h && r->id) return r->id;
 	uint32_t id = hak_stack_intern(frames, n);
 	r->hash = h;
 	r->id = id;

@@ -20,8 +20,7 @@ static void count_slabs(struct hak_stats *out)
 		for (struct hak_superslab *ss = pl->active.head; ss; ss = ss->next)
 			for (unsigned i = 0; i < ss->nslabs; i++) {
 				struct hak_slab *s = &ss->slabs[i];
-				if (s->state == SLAB_FREE || s->cls >= HAK_NUM_CLASSES)
-					continue;
+				if (s->state == SLAB_FREE || s->cls >= HAK_NUM_CLASSES) continue;
 				out->classes[s->cls].blocks_held += s->used;
 				out->classes[s->cls].slabs_live++;
 			}
@@ -69,43 +68,46 @@ HAK_API void hak_stats_get(struct hak_stats *out)
 	count_slabs(out);
 }
 
-static const char *pool_name(unsigned p) { return p == HAK_POOL_TINY ? "tiny" : p == HAK_POOL_MID ? "mid" : "smallmid"; }
+static const char *pool_name(unsigned p)
+{
+	return p == HAK_POOL_TINY ? "tiny" : p == HAK_POOL_MID ? "mid" : "smallmid";
+}
 
 HAK_API void hak_stats_print(int fd)
 {
 	struct hak_stats st;
 	hak_stats_get(&st);
 	hak_log_fd_printf(fd, "hakmem stats (%s)\n", hak_version());
-	hak_log_fd_printf(fd, "%-8s %6s %12s %10s %12s %12s %10s %8s %10s\n", "pool", "class", "block_bytes",
-			  "held", "refills", "blocks", "carved", "slabs", "pages");
+	hak_log_fd_printf(fd, "%-8s %6s %12s %10s %12s %12s %10s %8s %10s\n", "pool", "class",
+	                  "block_bytes", "held", "refills", "blocks", "carved", "slabs", "pages");
 	for (unsigned c = 0; c < st.nclasses; c++) {
 		struct hak_class_stats *cs = &st.classes[c];
-		if (!cs->refills && !cs->blocks_held && !cs->slabs_live)
-			continue;
-		hak_log_fd_printf(fd, "%-8s %6u %12u %10llu %12llu %12llu %10llu %8llu %10llu\n",
-				  pool_name(cs->pool), c, cs->block_size, (unsigned long long)cs->blocks_held,
-				  (unsigned long long)cs->refills, (unsigned long long)cs->refill_blocks,
-				  (unsigned long long)cs->from_carve, (unsigned long long)cs->slabs_live,
-				  (unsigned long long)cs->pages_touched);
+		if (!cs->refills && !cs->blocks_held && !cs->slabs_live) continue;
+		hak_log_fd_printf(
+		    fd, "%-8s %6u %12u %10llu %12llu %12llu %10llu %8llu %10llu\n",
+		    pool_name(cs->pool), c, cs->block_size, (unsigned long long)cs->blocks_held,
+		    (unsigned long long)cs->refills, (unsigned long long)cs->refill_blocks,
+		    (unsigned long long)cs->from_carve, (unsigned long long)cs->slabs_live,
+		    (unsigned long long)cs->pages_touched);
 	}
-	hak_log_fd_printf(fd,
-			  "superslabs: mapped %llu reused %llu unmapped %llu live %llu warm %llu\n"
-			  "slabs: empty %llu reused %llu class-changes %llu purged %llu (%llu pages)\n"
-			  "large: mapped %llu reused %llu unmapped %llu live %llu (%llu bytes)\n"
-			  "pages first touched %llu, mapped now %llu bytes\n",
-			  (unsigned long long)st.superslabs_mapped, (unsigned long long)st.superslabs_reused,
-			  (unsigned long long)st.superslabs_unmapped, (unsigned long long)st.superslabs_live,
-			  (unsigned long long)st.superslabs_warm, (unsigned long long)st.slab_empty,
-			  (unsigned long long)st.slab_reuse, (unsigned long long)st.slab_class_changes,
-			  (unsigned long long)st.slab_purge, (unsigned long long)st.pages_purged,
-			  (unsigned long long)st.large_mapped, (unsigned long long)st.large_reused,
-			  (unsigned long long)st.large_unmapped, (unsigned long long)st.large_live,
-			  (unsigned long long)st.large_live_bytes, (unsigned long long)st.pages_touched,
-			  (unsigned long long)st.mapped_bytes);
+	hak_log_fd_printf(
+	    fd,
+	    "superslabs: mapped %llu reused %llu unmapped %llu live %llu warm %llu\n"
+	    "slabs: empty %llu reused %llu class-changes %llu purged %llu (%llu pages)\n"
+	    "large: mapped %llu reused %llu unmapped %llu live %llu (%llu bytes)\n"
+	    "pages first touched %llu, mapped now %llu bytes\n",
+	    (unsigned long long)st.superslabs_mapped, (unsigned long long)st.superslabs_reused,
+	    (unsigned long long)st.superslabs_unmapped, (unsigned long long)st.superslabs_live,
+	    (unsigned long long)st.superslabs_warm, (unsigned long long)st.slab_empty,
+	    (unsigned long long)st.slab_reuse, (unsigned long long)st.slab_class_changes,
+	    (unsigned long long)st.slab_purge, (unsigned long long)st.pages_purged,
+	    (unsigned long long)st.large_mapped, (unsigned long long)st.large_reused,
+	    (unsigned long long)st.large_unmapped, (unsigned long long)st.large_live,
+	    (unsigned long long)st.large_live_bytes, (unsigned long long)st.pages_touched,
+	    (unsigned long long)st.mapped_bytes);
 }
 
 void hak_stats_at_exit(void)
 {
-	if (hak_env.stats)
-		hak_stats_print(hak_log_fd());
+	if (hak_env.stats) hak_stats_print(hak_log_fd());
 }

@@ -8,8 +8,7 @@ struct hak_superslab *hak_superslab_map(unsigned pool, unsigned ss_shift, unsign
 {
 	size_t size = (size_t)1 << ss_shift;
 	struct hak_superslab *ss = hak_os_map_aligned(size, size);
-	if (!ss)
-		return NULL;
+	if (!ss) return NULL;
 	if (hak_registry_add(ss, size, pool)) {
 		hak_os_unmap(ss, size);
 		return NULL;

@@ -23,8 +23,8 @@ struct hak_slab {
 	uint8_t cls;     /* HAK_NO_CLASS while SLAB_FREE */
 	uint8_t state;
 	uint8_t index;
-	uint8_t purged;      /* pages below refault_below were given back: touching them is a refault */
-	uint8_t on_purged;   /* which empty list holds it: pool.empty_purged rather than pool.empty */
+	uint8_t purged; /* pages below refault_below were given back: touching them is a refault */
+	uint8_t on_purged; /* which empty list holds it: pool.empty_purged rather than pool.empty */
 	uint32_t stride;
 	uint32_t capacity;
 	uint32_t carved;        /* blocks carved so far (bump) */
@@ -71,29 +71,35 @@ static inline uint8_t *hak_slab_data(struct hak_superslab *ss, const struct hak_
 
 static inline struct hak_superslab *hak_slab_ss(struct hak_slab *s)
 {
-	return (struct hak_superslab *)((uint8_t *)(s - s->index) - offsetof(struct hak_superslab, slabs));
+	return (struct hak_superslab *)((uint8_t *)(s - s->index) -
+	                                offsetof(struct hak_superslab, slabs));
 }
 
-static inline size_t hak_ss_slab_size(const struct hak_superslab *ss) { return (size_t)1 << ss->slab_shift; }
+static inline size_t hak_ss_slab_size(const struct hak_superslab *ss)
+{
+	return (size_t)1 << ss->slab_shift;
+}
 
 /* off / stride, exact for every offset inside a slab (off < 2^18,
  * stride < 2^16, so off * stride < 2^40). */
-static inline size_t hak_slab_div(const struct hak_slab *s, size_t off) { return (size_t)((off * s->recip) >> 40); }
+static inline size_t hak_slab_div(const struct hak_slab *s, size_t off)
+{
+	return (size_t)((off * s->recip) >> 40);
+}
 
 /* Block index of p in its slab, or -1 when p is not a block start. */
 static inline long hak_slab_block_index(struct hak_superslab *ss, struct hak_slab *s, const void *p)
 {
 	uint8_t *data = hak_slab_data(ss, s);
-	if ((const uint8_t *)p < data)
-		return -1;
+	if ((const uint8_t *)p < data) return -1;
 	size_t off = (size_t)((const uint8_t *)p - data);
 	size_t i = hak_slab_div(s, off);
-	if (i >= s->capacity || i * s->stride != off)
-		return -1;
+	if (i >= s->capacity || i * s->stride != off) return -1;
 	return (long)i;
 }
 
-HAK_INTERNAL struct hak_superslab *hak_superslab_map(unsigned pool, unsigned ss_shift, unsigned slab_shift);
+HAK_INTERNAL struct hak_superslab *hak_superslab_map(unsigned pool, unsigned ss_shift,
+                                                     unsigned slab_shift);
 HAK_INTERNAL void hak_superslab_unmap(struct hak_superslab *ss);
 /* madvise every slab's pages except the header page; slabs become pristine. */
 HAK_INTERNAL size_t hak_superslab_purge(struct hak_superslab *ss);

@@ -36,16 +36,14 @@ static char direct_owner;
 static void *direct_alloc(unsigned cls)
 {
 	struct hak_slab *s = hak_pool_acquire(cls, &direct_owner);
-	if (!s)
-		return NULL;
+	if (!s) return NULL;
 	void *head, *tail;
 	struct hak_take t;
 	hak_spin_lock(&s->lock);
 	hak_slab_take(hak_slab_ss(s), s, 1, &head, &tail, &t);
 	hak_spin_unlock(&s->lock);
 	hak_pool_release(s);
-	if (!t.got)
-		errno = ENOMEM;
+	if (!t.got) errno = ENOMEM;
 	return t.got ? head : NULL;
 }
 
@@ -78,14 +76,16 @@ static void tcache_teardown(void *arg)
 		tc->prev->next = tc->next;
 	else
 		list_head = tc->next;
-	if (tc->next)
-		tc->next->prev = tc->prev;
+	if (tc->next) tc->next->prev = tc->prev;
 	pthread_mutex_unlock(&list_lock);
 	/* Frees from later destructors of this thread go straight to slabs. */
 	tc->state = TC_DEAD;
 }
 
-void hak_tcache_global_init(void) { pthread_key_create(&exit_key, tcache_teardown); }
+void hak_tcache_global_init(void)
+{
+	pthread_key_create(&exit_key, tcache_teardown);
+}
 
 /* pthread_getattr_np may allocate: callers are still in TC_INIT, so
  * those allocations take the direct path. */
@@ -94,8 +94,7 @@ static void find_stack_bounds(struct hak_tcache *tc)
 	pthread_attr_t attr;
 	void *addr;
 	size_t size;
-	if (pthread_getattr_np(pthread_self(), &attr))
-		return;
+	if (pthread_getattr_np(pthread_self(), &attr)) return;
 	if (!pthread_attr_getstack(&attr, &addr, &size)) {
 		tc->stack_lo = (uintptr_t)addr;
 		tc->stack_hi = (uintptr_t)addr + size;
@@ -106,10 +105,8 @@ static void find_stack_bounds(struct hak_tcache *tc)
 /* Returns 1 when tc is ready to cache blocks. */
 static int tcache_ready(struct hak_tcache *tc)
 {
-	if (HAK_LIKELY(tc->state == TC_READY))
-		return 1;
-	if (tc->state != TC_UNINIT)
-		return 0; /* exiting, or re-entered from our own set-up */
+	if (HAK_LIKELY(tc->state == TC_READY)) return 1;
+	if (tc->state != TC_UNINIT) return 0; /* exiting, or re-entered from our own set-up */
 	tc->state = TC_INIT;
 	hak_init();
 	/* Room for 64 small blocks (at most 65 KiB a class): a loop that frees
@@ -119,13 +116,11 @@ static int tcache_ready(struct hak_tcache *tc)
 	pthread_mutex_lock(&list_lock);
 	tc->next = list_head;
 	tc->prev = NULL;
-	if (list_head)
-		list_head->prev = tc;
+	if (list_head) list_head->prev = tc;
 	list_head = tc;
 	pthread_mutex_unlock(&list_lock);
 	pthread_setspecific(exit_key, tc);
-	if (HAK_CHECKING_FULL())
-		find_stack_bounds(tc);
+	if (HAK_CHECKING_FULL()) find_stack_bounds(tc);
 	tc->state = TC_READY;
 	return 1;
 }
@@ -134,8 +129,7 @@ static int tcache_ready(struct hak_tcache *tc)
 
 void *hak_tcache_refill(struct hak_tcache *tc, unsigned cls)
 {
-	if (!tcache_ready(tc))
-		return direct_alloc(cls);
+	if (!tcache_ready(tc)) return direct_alloc(cls);
 
 	unsigned want = hak_class_batch(cls);
 	struct hak_slab *s = tc->cur[cls];
@@ -147,13 +141,11 @@ void *hak_tcache_refill(struct hak_tcache *tc, unsigned cls)
 			hak_spin_lock(&s->lock);
 			hak_slab_take(hak_slab_ss(s), s, want, &head, &tail, &t);
 			hak_spin_unlock(&s->lock);
-			if (t.got)
-				break;
+			if (t.got) break;
 			hak_pool_release(s); /* spent: another thread's frees may revive it */
 		}
 		s = tc->cur[cls] = hak_pool_acquire(cls, tc);
-		if (!s)
-			return NULL;
+		if (!s) return NULL;
 		new_slab = 1;
 		tc->ctr[cls].new_slabs++;
 	}
@@ -163,15 +155,18 @@ void *hak_tcache_refill(struct hak_tcache *tc, unsigned cls)
 	k->from_freelist += t.from_freelist;
 	k->from_carve += t.from_carve;
 	k->pages_touched += t.new_pages;
-	HAK_TRACE_REFILL(cls, hak_class_pool(cls), want, t.got, t.from_freelist, t.from_carve, new_slab,
-			 t.new_pages, t.refault, (uint32_t)hak_class_usable(cls));
+	HAK_TRACE_REFILL(cls, hak_class_pool(cls), want, t.got, t.from_freelist, t.from_carve,
+	                 new_slab, t.new_pages, t.refault, (uint32_t)hak_class_usable(cls));
 	(void)new_slab;
 
 	if (t.got > 1) {
 		struct hak_bin *b = &tc->bins[cls];
-		hak_block_set_next(tail, b->head);
+		/* The bin is empty here (malloc found its head NULL), so the count
+		 * is set, not added to: that also heals a count left stale when
+		 * full mode cut the list at a damaged link. */
+		hak_block_set_next(tail, NULL);
 		b->head = hak_block_next(head);
-		b->count += t.got - 1;
+		b->count = t.got - 1;
 	}
 	return head;
 }
@@ -188,8 +183,7 @@ static void return_chain(void *p, unsigned cls)
 		p = hak_block_next(p);
 		while (p) {
 			struct hak_superslab *ss2;
-			if (hak_block_slab(p, cls, &ss2) != s)
-				break;
+			if (hak_block_slab(p, cls, &ss2) != s) break;
 			tail = p;
 			n++;
 			p = hak_block_next(p);
@@ -201,16 +195,24 @@ static void return_chain(void *p, unsigned cls)
 /* Keeps the newest `keep` blocks (they are the cache-hot ones). */
 static void flush_bin(struct hak_bin *b, unsigned cls, uint32_t keep)
 {
-	if (b->count <= keep)
-		return;
+	if (b->count <= keep) return;
 	void *chain;
 	if (keep == 0) {
 		chain = b->head;
 		b->head = NULL;
 	} else {
 		void *last = b->head;
-		for (uint32_t i = 1; i < keep; i++)
+		for (uint32_t i = 1; i < keep && last; i++)
 			last = hak_block_next(last);
+		if (!last) {
+			/* Shorter than its count: full mode cut it at a damaged link
+			 * (already reported). Nothing to flush; recount. */
+			uint32_t n = 0;
+			for (void *q = b->head; q; q = hak_block_next(q))
+				n++;
+			b->count = n;
+			return;
+		}
 		chain = hak_block_next(last);
 		hak_block_set_next(last, NULL);
 	}
@@ -247,7 +249,10 @@ uint32_t hak_bin_cap(unsigned cls)
 	return cap > first ? cap : first;
 }
 
-uint32_t hak_bin_initial(unsigned cls) { return hak_class_stride[cls] <= 1040 ? 64 : 2 * hak_class_batch(cls); }
+uint32_t hak_bin_initial(unsigned cls)
+{
+	return hak_class_stride[cls] <= 1040 ? 64 : 2 * hak_class_batch(cls);
+}
 
 void hak_tcache_flush_all(struct hak_tcache *tc)
 {
@@ -266,8 +271,14 @@ void hak_tcache_sum_counters(struct hak_class_counters *out)
 
 /* ---- fork ---- */
 
-void hak_tcache_fork_prepare(void) { pthread_mutex_lock(&list_lock); }
-void hak_tcache_fork_parent(void) { pthread_mutex_unlock(&list_lock); }
+void hak_tcache_fork_prepare(void)
+{
+	pthread_mutex_lock(&list_lock);
+}
+void hak_tcache_fork_parent(void)
+{
+	pthread_mutex_unlock(&list_lock);
+}
 
 /* Only the forking thread lives on in the child: hand the other threads'
  * current slabs back to the pool so their free space is not lost. Blocks
@@ -281,8 +292,7 @@ void hak_tcache_fork_child(void)
 		struct hak_tcache *next = tc->next;
 		if (tc != self) {
 			for (unsigned c = 0; c < HAK_NUM_CLASSES; c++)
-				if (tc->cur[c])
-					hak_pool_release(tc->cur[c]);
+				if (tc->cur[c]) hak_pool_release(tc->cur[c]);
 			add_counters(exited, tc->ctr);
 		}
 		tc = next;

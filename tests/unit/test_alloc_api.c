@@ -28,18 +28,18 @@ static int group_setup(void **state)
 static uint8_t *block_of(void *p, unsigned *cls)
 {
 	unsigned kind = hak_registry_kind(p);
-	if (!kind)
-		return NULL;
+	if (!kind) return NULL;
 	struct hak_pool *pl = &hak_pools[kind - 1];
-	struct hak_superslab *ss = (struct hak_superslab *)((uintptr_t)p & ~(((uintptr_t)1 << pl->ss_shift) - 1));
+	struct hak_superslab *ss =
+	    (struct hak_superslab *)((uintptr_t)p & ~(((uintptr_t)1 << pl->ss_shift) - 1));
 	struct hak_slab *s = &ss->slabs[((uintptr_t)p - (uintptr_t)ss) >> pl->slab_shift];
 	uint8_t *data = hak_slab_data(ss, s);
 	*cls = s->cls;
 	return data + ((size_t)((uint8_t *)p - data) / s->stride) * s->stride;
 }
 
-/* Usable size: the block's bytes from p; in full mode, for slab blocks,
- * exactly what was asked for (the rest is canary). */
+/* Usable size: the block's bytes from p; in full mode exactly what was
+ * asked for (the rest is canary), large blocks included. */
 static void check_usable(void *p, size_t n)
 {
 	size_t u = hak_malloc_usable_size(p);
@@ -50,6 +50,8 @@ static void check_usable(void *p, size_t n)
 		assert_int_equal(u, n);
 	else if (b)
 		assert_int_equal(u, (size_t)(b + hak_class_usable(c) - (uint8_t *)p));
+	else if (level == HAK_CHECK_FULL)
+		assert_int_equal(u, n);
 	else
 		assert_int_equal(u, hak_large_usable(p));
 }
@@ -80,8 +82,8 @@ static void sizes_alignment_and_usable(void **state)
 static void enomem_on_impossible_sizes(void **state)
 {
 	(void)state;
-	const size_t huge[] = {SIZE_MAX, SIZE_MAX - HAK_PAGE, (size_t)PTRDIFF_MAX + 1, (size_t)PTRDIFF_MAX,
-			       (size_t)1 << 62};
+	const size_t huge[] = {SIZE_MAX, SIZE_MAX - HAK_PAGE, (size_t)PTRDIFF_MAX + 1,
+	                       (size_t)PTRDIFF_MAX, (size_t)1 << 62};
 	for (unsigned i = 0; i < sizeof huge / sizeof *huge; i++) {
 		errno = 0;
 		assert_null(hak_malloc(huge[i]));
@@ -109,8 +111,10 @@ static void enomem_on_impossible_sizes(void **state)
 static void calloc_and_reallocarray_overflow(void **state)
 {
 	(void)state;
-	const size_t pairs[][2] = {{SIZE_MAX / 2 + 1, 2}, {SIZE_MAX, SIZE_MAX}, {(size_t)1 << 32, (size_t)1 << 32},
-				   {3, SIZE_MAX / 3 + 1}};
+	const size_t pairs[][2] = {{SIZE_MAX / 2 + 1, 2},
+	                           {SIZE_MAX, SIZE_MAX},
+	                           {(size_t)1 << 32, (size_t)1 << 32},
+	                           {3, SIZE_MAX / 3 + 1}};
 	for (unsigned i = 0; i < 4; i++) {
 		errno = 0;
 		assert_null(hak_calloc(pairs[i][0], pairs[i][1]));
@@ -151,8 +155,7 @@ static void calloc_zeroes(void **state)
 		uint8_t *p = hak_calloc(1, n);
 		assert_non_null(p);
 		for (size_t j = 0; j < n; j++)
-			if (p[j])
-				fail_msg("calloc(1, %zu): byte %zu is 0x%02x", n, j, p[j]);
+			if (p[j]) fail_msg("calloc(1, %zu): byte %zu is 0x%02x", n, j, p[j]);
 		hak_free(p);
 	}
 }
@@ -174,7 +177,8 @@ static void check_fill(const uint8_t *p, size_t n, unsigned seed)
 static void realloc_keeps_contents(void **state)
 {
 	(void)state;
-	const size_t steps[] = {10, 500, 1039, 1040, 5000, 32768, 32769, 100000, 3 * MIB, 20000, 100, 8, 70000, 1};
+	const size_t steps[] = {10,     500,     1039,  1040, 5000, 32768, 32769,
+	                        100000, 3 * MIB, 20000, 100,  8,    70000, 1};
 	size_t cur = 0;
 	uint8_t *p = NULL;
 	for (unsigned i = 0; i < sizeof steps / sizeof *steps; i++) {
@@ -253,7 +257,8 @@ static void realloc_huge_on_aligned_large_block(void **state)
 	errno = 0;
 	void *q = hak_realloc(p, SIZE_MAX - 2 * HAK_PAGE);
 	if (q)
-		fail_msg("realloc(p, SIZE_MAX - 8192) returned %p (p = %p) instead of NULL/ENOMEM", q, (void *)p);
+		fail_msg("realloc(p, SIZE_MAX - 8192) returned %p (p = %p) instead of NULL/ENOMEM",
+		         q, (void *)p);
 	assert_int_equal(errno, ENOMEM);
 	check_fill(p, 40000, 5);
 	hak_free(p);
@@ -284,8 +289,7 @@ static void check_aligned(uint8_t *p, size_t align, size_t n)
 	}
 	assert_int_equal(b[-1], hak_hdr_live(c));
 	hak_free(p);
-	if (level != HAK_CHECK_OFF)
-		assert_int_equal(b[-1], hak_hdr_freed(c));
+	if (level != HAK_CHECK_OFF) assert_int_equal(b[-1], hak_hdr_freed(c));
 	if (level != HAK_CHECK_FULL) {
 		/* LIFO thread cache: the freed block is the next one of its class. */
 		void *again = hak_malloc(size_of_class(c));
@@ -376,8 +380,7 @@ static void foreign_pointers_untouched(void **state)
 		hak_free(buf + 16);
 		const char *out = capture_end(&cap);
 		assert_memory_equal(buf, before, sizeof buf);
-		if (level != HAK_CHECK_OFF)
-			assert_non_null(strstr(out, "hakmem: foreign-pointer"));
+		if (level != HAK_CHECK_OFF) assert_non_null(strstr(out, "hakmem: foreign-pointer"));
 		assert_int_equal(hak_malloc_usable_size(buf + 16), 0);
 	}
 	hak_env.on_error = saved_on_error;
@@ -396,8 +399,7 @@ static void *use_one_block_and_exit(void *arg)
 static void purged_slab_reused_without_false_reports(void **state)
 {
 	(void)state;
-	if (level != HAK_CHECK_FULL)
-		skip();
+	if (level != HAK_CHECK_FULL) skip();
 	/* A Tiny class (Small-Mid or not) that nothing here used before: its
 	 * slab shares the SuperSlab of this thread's class-0 slab. */
 	const size_t n = 150;
@@ -422,7 +424,8 @@ static void purged_slab_reused_without_false_reports(void **state)
 	const char *out = capture_end(&cap);
 	hak_env.on_error = saved_on_error;
 	if (*out)
-		fail_msg("malloc(%zu) from the purged slab reported: %.*s", n, (int)strcspn(out, "\n"), out);
+		fail_msg("malloc(%zu) from the purged slab reported: %.*s", n,
+		         (int)strcspn(out, "\n"), out);
 	hak_free(p);
 }
 
@@ -443,7 +446,8 @@ static void smallmid_routing(void **state)
 		}
 		assert_int_equal(p[-1] & 0xf0, 0xb0);
 		assert_int_equal(hak_registry_kind(p), HAK_POOL_SMALLMID + 1);
-		struct hak_superslab *ss = (struct hak_superslab *)((uintptr_t)p & ~(((uintptr_t)1 << 20) - 1));
+		struct hak_superslab *ss =
+		    (struct hak_superslab *)((uintptr_t)p & ~(((uintptr_t)1 << 20) - 1));
 		assert_int_equal(ss->magic, HAK_SS_MAGIC);
 		assert_int_equal(ss->size, (size_t)1 << 20);
 		assert_int_equal(ss->nslabs, 16);
@@ -497,21 +501,22 @@ static void malloc_trim_gives_back_everything(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(purged_slab_reused_without_false_reports), /* first: needs a fresh pool */
-		cmocka_unit_test(sizes_alignment_and_usable),
-		cmocka_unit_test(enomem_on_impossible_sizes),
-		cmocka_unit_test(calloc_and_reallocarray_overflow),
-		cmocka_unit_test(calloc_zeroes),
-		cmocka_unit_test(realloc_keeps_contents),
-		cmocka_unit_test(realloc_edges),
-		cmocka_unit_test(realloc_aligned_pointer),
-		cmocka_unit_test(aligned_family),
-		cmocka_unit_test(alignment_errors),
-		cmocka_unit_test(foreign_pointers_untouched),
-		cmocka_unit_test(smallmid_routing),
-		cmocka_unit_test(version_string),
-		cmocka_unit_test(realloc_huge_on_aligned_large_block),
-		cmocka_unit_test(malloc_trim_gives_back_everything),
+	    cmocka_unit_test(
+	        purged_slab_reused_without_false_reports), /* first: needs a fresh pool */
+	    cmocka_unit_test(sizes_alignment_and_usable),
+	    cmocka_unit_test(enomem_on_impossible_sizes),
+	    cmocka_unit_test(calloc_and_reallocarray_overflow),
+	    cmocka_unit_test(calloc_zeroes),
+	    cmocka_unit_test(realloc_keeps_contents),
+	    cmocka_unit_test(realloc_edges),
+	    cmocka_unit_test(realloc_aligned_pointer),
+	    cmocka_unit_test(aligned_family),
+	    cmocka_unit_test(alignment_errors),
+	    cmocka_unit_test(foreign_pointers_untouched),
+	    cmocka_unit_test(smallmid_routing),
+	    cmocka_unit_test(version_string),
+	    cmocka_unit_test(realloc_huge_on_aligned_large_block),
+	    cmocka_unit_test(malloc_trim_gives_back_everything),
 	};
 	return cmocka_run_group_tests(tests, group_setup, NULL);
 }
