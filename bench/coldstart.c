@@ -90,7 +90,8 @@ int main(int argc, char **argv)
 	if (argc >= 5) {
 		min_size = args_u64("MIN", argv[3], 1, UINT64_C(1) << 30);
 		max_size = args_u64("MAX", argv[4], 1, UINT64_C(1) << 30);
-		if (max_size < min_size) args_fail("MAX (%s) must be >= MIN (%s)", argv[4], argv[3]);
+		if (max_size < min_size)
+			args_fail("MAX (%s) must be >= MIN (%s)", argv[4], argv[3]);
 	}
 	if (argc == 6) seed = (uint32_t)args_u64("SEED", argv[5], 1, UINT32_MAX);
 	span = max_size - min_size + 1;
@@ -132,8 +133,7 @@ int main(int argc, char **argv)
 	printf("coldstart threads=%" PRIu64 " mb=%" PRIu64 " min=%" PRIu64 " max=%" PRIu64
 	       " seed=%" PRIu32 " blocks=%" PRIu64 " ops_per_sec=%.0f seconds=%.6f"
 	       " storm_minflt=%" PRIu64 " minflt=%" PRIu64 " maxrss_kb=%" PRIu64 "\n",
-	       threads, mb, min_size, max_size, seed, total,
-	       secs > 0 ? (double)total / secs : 0.0, secs, faults, measure_minflt(),
-	       measure_maxrss_kb());
+	       threads, mb, min_size, max_size, seed, total, secs > 0 ? (double)total / secs : 0.0,
+	       secs, faults, measure_minflt(), measure_maxrss_kb());
 	return 0;
 }

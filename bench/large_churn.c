@@ -81,7 +81,7 @@ int main(int argc, char **argv)
 	printf("large_churn ops=%" PRIu64 " ws=%" PRIu64 " min=%" PRIu64 " max=%" PRIu64
 	       " seed=%" PRIu32 " ops_per_sec=%.0f seconds=%.6f minflt=%" PRIu64
 	       " maxrss_kb=%" PRIu64 "\n",
-	       ops, ws, min, max, seed, secs > 0 ? (double)ops / secs : 0.0, secs,
-	       measure_minflt(), measure_maxrss_kb());
+	       ops, ws, min, max, seed, secs > 0 ? (double)ops / secs : 0.0, secs, measure_minflt(),
+	       measure_maxrss_kb());
 	return 0;
 }

@@ -99,7 +99,8 @@ static void *run(void *arg)
 		w->slots[s] = new_block(w);
 		if (nthreads > 1 && xorshift32(&w->rng) % 100 < xfer_pct) {
 			/* Anyone but ourselves. */
-			unsigned to = (w->idx + 1 + xorshift32(&w->rng) % (nthreads - 1)) % nthreads;
+			unsigned to =
+			    (w->idx + 1 + xorshift32(&w->rng) % (nthreads - 1)) % nthreads;
 
 			give(&workers[to], old);
 		} else {
@@ -134,7 +135,8 @@ int main(int argc, char **argv)
 		/* At least a pointer: a handed-over block holds its link. */
 		min_size = args_u64("MIN", argv[4], sizeof(struct gift), UINT64_C(1) << 30);
 		max_size = args_u64("MAX", argv[5], 1, UINT64_C(1) << 30);
-		if (max_size < min_size) args_fail("MAX (%s) must be >= MIN (%s)", argv[5], argv[4]);
+		if (max_size < min_size)
+			args_fail("MAX (%s) must be >= MIN (%s)", argv[5], argv[4]);
 	}
 	xfer_pct = argc >= 7 ? args_u64("XFER", argv[6], 0, 100) : 10;
 	if (argc == 8) seed = (uint32_t)args_u64("SEED", argv[7], 1, UINT32_MAX);

@@ -17,8 +17,8 @@
 #include "measure.h"
 #include "xorshift.h"
 
-#define USAGE                                                                            \
-	"PRODUCERS CONSUMERS ITEMS [MIN MAX [QUEUE [SEED]]]   (ITEMS per producer; 16 1024," \
+#define USAGE                                                                                      \
+	"PRODUCERS CONSUMERS ITEMS [MIN MAX [QUEUE [SEED]]]   (ITEMS per producer; 16 1024,"       \
 	" QUEUE 1024 slots, SEED 42)"
 
 /* A bounded multi-producer multi-consumer ring in the manner of Vyukov:
@@ -76,7 +76,8 @@ static int try_pop(void **out)
 			                                          memory_order_relaxed,
 			                                          memory_order_relaxed)) {
 				*out = c->data;
-				atomic_store_explicit(&c->seq, pos + q.mask + 1, memory_order_release);
+				atomic_store_explicit(&c->seq, pos + q.mask + 1,
+				                      memory_order_release);
 				return 1;
 			}
 		} else if (dif < 0) {
@@ -186,7 +187,8 @@ int main(int argc, char **argv)
 		/* The size word plus one fill byte to check. */
 		min_size = args_u64("MIN", argv[4], sizeof(uint32_t) + 1, UINT32_MAX);
 		max_size = args_u64("MAX", argv[5], 1, UINT32_MAX);
-		if (max_size < min_size) args_fail("MAX (%s) must be >= MIN (%s)", argv[5], argv[4]);
+		if (max_size < min_size)
+			args_fail("MAX (%s) must be >= MIN (%s)", argv[5], argv[4]);
 	}
 	if (argc >= 7) {
 		qcap = args_u64("QUEUE", argv[6], 2, UINT64_C(1) << 24);
@@ -226,8 +228,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	/* ops = malloc and free calls: one of each per item. */
-	printf("prodcons producers=%" PRIu64 " consumers=%" PRIu64 " items=%" PRIu64
-	       " min=%" PRIu64 " max=%" PRIu64 " queue=%" PRIu64 " seed=%" PRIu32
+	printf("prodcons producers=%" PRIu64 " consumers=%" PRIu64 " items=%" PRIu64 " min=%" PRIu64
+	       " max=%" PRIu64 " queue=%" PRIu64 " seed=%" PRIu32
 	       " ops_per_sec=%.0f seconds=%.6f minflt=%" PRIu64 " maxrss_kb=%" PRIu64 "\n",
 	       np, nc, items, min_size, max_size, qcap, seed,
 	       secs > 0 ? 2.0 * (double)(np * items) / secs : 0.0, secs, measure_minflt(),

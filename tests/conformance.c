@@ -45,8 +45,8 @@ struct api {
 	void *(*valloc)(size_t);
 	void *(*pvalloc)(size_t);
 	size_t (*usable)(void *);
-	long (*heap_check)(void);      /* NULL: nothing to check */
-	long (*live_large)(void);      /* count of live large (mmap'd) blocks */
+	long (*heap_check)(void); /* NULL: nothing to check */
+	long (*live_large)(void); /* count of live large (mmap'd) blocks */
 	unsigned quirks;
 };
 
@@ -58,16 +58,24 @@ struct api {
 	} while (0)
 #define EXPECT(cond, fmt, ...)                                                                     \
 	do {                                                                                       \
-		if (!(cond))                                                                       \
-			FAILF("%s: " fmt, #cond, ##__VA_ARGS__);                                   \
+		if (!(cond)) FAILF("%s: " fmt, #cond, ##__VA_ARGS__);                              \
 	} while (0)
 
-static size_t page_size(void) { return (size_t)sysconf(_SC_PAGESIZE); }
-static int aligned_to(const void *p, size_t a) { return ((uintptr_t)p & (a - 1)) == 0; }
+static size_t page_size(void)
+{
+	return (size_t)sysconf(_SC_PAGESIZE);
+}
+static int aligned_to(const void *p, size_t a)
+{
+	return ((uintptr_t)p & (a - 1)) == 0;
+}
 
 /* A byte pattern keyed by a seed, so two live blocks never look alike
  * and an overlap between them shows up as a mismatch. */
-static uint8_t pat(size_t seed, size_t i) { return (uint8_t)((seed * 0x9e3779b1u) ^ (i * 131u) ^ (i >> 8)); }
+static uint8_t pat(size_t seed, size_t i)
+{
+	return (uint8_t)((seed * 0x9e3779b1u) ^ (i * 131u) ^ (i >> 8));
+}
 
 static void fill(void *p, size_t n, size_t seed)
 {
@@ -81,8 +89,7 @@ static long verify(const void *p, size_t n, size_t seed)
 {
 	const uint8_t *b = p;
 	for (size_t i = 0; i < n; i++)
-		if (b[i] != pat(seed, i))
-			return (long)i;
+		if (b[i] != pat(seed, i)) return (long)i;
 	return -1;
 }
 
@@ -90,8 +97,7 @@ static long first_nonzero(const void *p, size_t n)
 {
 	const uint8_t *b = p;
 	for (size_t i = 0; i < n; i++)
-		if (b[i])
-			return (long)i;
+		if (b[i]) return (long)i;
 	return -1;
 }
 
@@ -103,7 +109,8 @@ static int heap_check_teardown(void **state)
 	if (A->heap_check) {
 		long problems = A->heap_check();
 		if (problems) {
-			print_error("[%s] hak_heap_check() found %ld problems\n", A->name, problems);
+			print_error("[%s] hak_heap_check() found %ld problems\n", A->name,
+			            problems);
 			return -1;
 		}
 	}
@@ -128,7 +135,8 @@ static void test_alignment_small(void **state)
 	}
 	for (size_t n = 0; n < N; n++) {
 		long bad = verify(blocks[n], n, n);
-		EXPECT(bad < 0, "malloc(%zu) = %p: byte %ld overwritten by another block", n, blocks[n], bad);
+		EXPECT(bad < 0, "malloc(%zu) = %p: byte %ld overwritten by another block", n,
+		       blocks[n], bad);
 		A->free(blocks[n]);
 	}
 }
@@ -156,10 +164,10 @@ static void test_usable_size(void **state)
 	/* Large: around each power of two, and in between, up to 8 MiB. */
 	for (size_t k = 16; k <= 23; k++) {
 		size_t b = (size_t)1 << k;
-		size_t sizes[] = {b - 1, b, b + 1, b + 4095, b + 4096, b + 4097, b + b / 3, b + b / 2};
+		size_t sizes[] = {b - 1,    b,        b + 1,     b + 4095,
+		                  b + 4096, b + 4097, b + b / 3, b + b / 2};
 		for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
-			if (sizes[i] <= 8 * MiB)
-				check_usable(A, sizes[i]);
+			if (sizes[i] <= 8 * MiB) check_usable(A, sizes[i]);
 	}
 	check_usable(A, 8 * MiB);
 }
@@ -170,9 +178,9 @@ static void test_usable_size(void **state)
 static void test_calloc_zeroes_reused(void **state)
 {
 	const struct api *A = *state;
-	static const size_t sizes[] = {1,   8,    15,   16,    24,    100,   256,    512,    1000,
-				       1039, 1040, 2000, 4096, 10000, 32768, 32783, 40000, 100000,
-				       MiB};
+	static const size_t sizes[] = {1,     8,     15,    16,     24,   100,  256,
+	                               512,   1000,  1039,  1040,   2000, 4096, 10000,
+	                               32768, 32783, 40000, 100000, MiB};
 	enum { BATCH = 32, ROUNDS = 12 };
 	void *b[BATCH];
 
@@ -189,10 +197,12 @@ static void test_calloc_zeroes_reused(void **state)
 				A->free(b[i]);
 			for (size_t i = 0; i < batch; i++) {
 				/* Vary the factorisation; the product is what counts. */
-				b[i] = (r & 1) && n % 4 == 0 ? A->calloc(n / 4, 4) : A->calloc(1, n);
+				b[i] =
+				    (r & 1) && n % 4 == 0 ? A->calloc(n / 4, 4) : A->calloc(1, n);
 				EXPECT(b[i] != NULL, "calloc(%zu)", n);
 				long nz = first_nonzero(b[i], n);
-				EXPECT(nz < 0, "calloc(%zu) round %d = %p: byte %ld not zero", n, r, b[i], nz);
+				EXPECT(nz < 0, "calloc(%zu) round %d = %p: byte %ld not zero", n, r,
+				       b[i], nz);
 				memset(b[i], 0xff, A->usable(b[i]));
 			}
 		}
@@ -204,8 +214,7 @@ static void test_calloc_zeroes_reused(void **state)
 static void expect_enomem_null(const struct api *A, void *p, const char *what)
 {
 	int e = errno;
-	if (p)
-		A->free(p);
+	if (p) A->free(p);
 	EXPECT(p == NULL, "%s returned %p", what, p);
 	EXPECT(e == ENOMEM, "%s: errno %d (%s), want ENOMEM", what, e, strerror(e));
 }
@@ -240,7 +249,8 @@ static void test_reallocarray(void **state)
 	const size_t half = SIZE_MAX / 2 + 1;
 
 	errno = 0;
-	expect_enomem_null(A, A->reallocarray(NULL, half, 3), "reallocarray(NULL, SIZE_MAX/2+1, 3)");
+	expect_enomem_null(A, A->reallocarray(NULL, half, 3),
+	                   "reallocarray(NULL, SIZE_MAX/2+1, 3)");
 
 	void *p = A->malloc(64);
 	EXPECT(p != NULL, "malloc(64)");
@@ -265,8 +275,8 @@ static void test_reallocarray(void **state)
 static void test_realloc_across_classes(void **state)
 {
 	const struct api *A = *state;
-	static const size_t up[] = {1,    15,    16,    31,    100,   1000,    1039,
-				    1040, 4000, 32768, 40000, 1 << 20, 4 << 20};
+	static const size_t up[] = {1,    15,   16,    31,    100,     1000,   1039,
+	                            1040, 4000, 32768, 40000, 1 << 20, 4 << 20};
 	enum { NUP = sizeof(up) / sizeof(up[0]) };
 	size_t seq[2 * NUP - 1];
 	size_t len = 0;
@@ -286,10 +296,12 @@ static void test_realloc_across_classes(void **state)
 			void *q = A->realloc(p, n);
 			EXPECT(q != NULL, "realloc(%p, %zu -> %zu)", p, old, n);
 			EXPECT(aligned_to(q, 16), "realloc(%zu -> %zu) = %p", old, n, q);
-			EXPECT(A->usable(q) >= n, "realloc(%zu -> %zu): usable %zu", old, n, A->usable(q));
+			EXPECT(A->usable(q) >= n, "realloc(%zu -> %zu): usable %zu", old, n,
+			       A->usable(q));
 			size_t keep = old < n ? old : n;
 			long bad = verify(q, keep, 1000 + i - 1);
-			EXPECT(bad < 0, "realloc(%zu -> %zu) %p -> %p: byte %ld lost", old, n, p, q, bad);
+			EXPECT(bad < 0, "realloc(%zu -> %zu) %p -> %p: byte %ld lost", old, n, p, q,
+			       bad);
 			fill(q, n, 1000 + i);
 			p = q;
 		}
@@ -316,7 +328,8 @@ static void test_realloc_null_and_zero(void **state)
 		void *p = A->realloc(NULL, sizes[i]);
 		EXPECT(p != NULL, "realloc(NULL, %zu)", sizes[i]);
 		EXPECT(aligned_to(p, 16), "realloc(NULL, %zu) = %p", sizes[i], p);
-		EXPECT(A->usable(p) >= sizes[i], "realloc(NULL, %zu): usable %zu", sizes[i], A->usable(p));
+		EXPECT(A->usable(p) >= sizes[i], "realloc(NULL, %zu): usable %zu", sizes[i],
+		       A->usable(p));
 		memset(p, 1, sizes[i]);
 		A->free(p);
 	}
@@ -331,8 +344,8 @@ static void test_realloc_null_and_zero(void **state)
 	}
 	long before = A->live_large();
 	void *big = A->malloc(2 * MiB);
-	EXPECT(A->live_large() == before + 1, "2 MiB block not counted as live large (%ld -> %ld)", before,
-	       A->live_large());
+	EXPECT(A->live_large() == before + 1, "2 MiB block not counted as live large (%ld -> %ld)",
+	       before, A->live_large());
 	EXPECT(A->realloc(big, 0) == NULL, "realloc(big, 0) != NULL");
 	EXPECT(A->live_large() == before, "realloc(big, 0) did not free it (%ld live, was %ld)",
 	       A->live_large(), before);
@@ -399,28 +412,38 @@ static void check_aligned(const struct api *A, enum aligned_kind k, size_t min_a
 		for (size_t i = 0; i < ns; i++) {
 			void *p = aligned_call(A, k, align, sizes[i]);
 			EXPECT(p != NULL, "%s(%zu, %zu)", kind_name[k], align, sizes[i]);
-			EXPECT(aligned_to(p, align), "%s(%zu, %zu) = %p misaligned", kind_name[k], align,
-			       sizes[i], p);
-			EXPECT(aligned_to(p, 16), "%s(%zu, %zu) = %p not 16-aligned", kind_name[k], align,
-			       sizes[i], p);
+			EXPECT(aligned_to(p, align), "%s(%zu, %zu) = %p misaligned", kind_name[k],
+			       align, sizes[i], p);
+			EXPECT(aligned_to(p, 16), "%s(%zu, %zu) = %p not 16-aligned", kind_name[k],
+			       align, sizes[i], p);
 			size_t u = A->usable(p);
-			EXPECT(u >= sizes[i], "%s(%zu, %zu): usable %zu", kind_name[k], align, sizes[i], u);
+			EXPECT(u >= sizes[i], "%s(%zu, %zu): usable %zu", kind_name[k], align,
+			       sizes[i], u);
 			memset(p, 0x77, u);
 			fill(p, sizes[i], align + i);
 			blocks[i] = p;
 		}
 		for (size_t i = 0; i < ns; i++) {
 			long bad = verify(blocks[i], sizes[i], align + i);
-			EXPECT(bad < 0, "%s(%zu, %zu) = %p: byte %ld overwritten", kind_name[k], align,
-			       sizes[i], blocks[i], bad);
+			EXPECT(bad < 0, "%s(%zu, %zu) = %p: byte %ld overwritten", kind_name[k],
+			       align, sizes[i], blocks[i], bad);
 			A->free(blocks[i]);
 		}
 	}
 }
 
-static void test_posix_memalign(void **state) { check_aligned(*state, K_POSIX, sizeof(void *)); }
-static void test_aligned_alloc(void **state) { check_aligned(*state, K_ALIGNED_ALLOC, 1); }
-static void test_memalign(void **state) { check_aligned(*state, K_MEMALIGN, 1); }
+static void test_posix_memalign(void **state)
+{
+	check_aligned(*state, K_POSIX, sizeof(void *));
+}
+static void test_aligned_alloc(void **state)
+{
+	check_aligned(*state, K_ALIGNED_ALLOC, 1);
+}
+static void test_memalign(void **state)
+{
+	check_aligned(*state, K_MEMALIGN, 1);
+}
 
 /* An aligned pointer may sit inside a bigger block; realloc and
  * usable_size must find the block from it and keep the content. */
@@ -433,14 +456,16 @@ static void test_realloc_aligned(void **state)
 		for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 			size_t n = sizes[i];
 			void *p = A->memalign(align, n);
-			EXPECT(p != NULL && aligned_to(p, align), "memalign(%zu, %zu) = %p", align, n, p);
+			EXPECT(p != NULL && aligned_to(p, align), "memalign(%zu, %zu) = %p", align,
+			       n, p);
 			fill(p, n, align ^ n);
 			size_t grow = n * 3 + 7, shrink = n / 2 + 1;
 			void *q = A->realloc(p, grow);
-			EXPECT(q != NULL && A->usable(q) >= grow, "realloc(memalign(%zu, %zu), %zu)", align,
-			       n, grow);
+			EXPECT(q != NULL && A->usable(q) >= grow,
+			       "realloc(memalign(%zu, %zu), %zu)", align, n, grow);
 			long bad = verify(q, n, align ^ n);
-			EXPECT(bad < 0, "realloc(memalign(%zu, %zu), %zu): byte %ld lost", align, n, grow, bad);
+			EXPECT(bad < 0, "realloc(memalign(%zu, %zu), %zu): byte %ld lost", align, n,
+			       grow, bad);
 			fill(q, grow, 1 + (align ^ n));
 			A->free(q);
 
@@ -448,11 +473,11 @@ static void test_realloc_aligned(void **state)
 			EXPECT(p != NULL, "memalign(%zu, %zu)", align, n);
 			fill(p, n, align ^ n);
 			q = A->realloc(p, shrink);
-			EXPECT(q != NULL && A->usable(q) >= shrink, "realloc(memalign(%zu, %zu), %zu)",
-			       align, n, shrink);
+			EXPECT(q != NULL && A->usable(q) >= shrink,
+			       "realloc(memalign(%zu, %zu), %zu)", align, n, shrink);
 			bad = verify(q, shrink, align ^ n);
-			EXPECT(bad < 0, "realloc(memalign(%zu, %zu), %zu): byte %ld lost", align, n, shrink,
-			       bad);
+			EXPECT(bad < 0, "realloc(memalign(%zu, %zu), %zu): byte %ld lost", align, n,
+			       shrink, bad);
 			A->free(q);
 		}
 	}
@@ -469,8 +494,10 @@ static void test_aligned_einval(void **state)
 		void *sentinel = (void *)(uintptr_t)0x5eed;
 		void *out = sentinel;
 		int rc = A->posix_memalign(&out, bad_posix[i], 64);
-		EXPECT(rc == EINVAL, "posix_memalign(align %zu) = %d, want EINVAL", bad_posix[i], rc);
-		EXPECT(out == sentinel, "posix_memalign(align %zu) wrote *out = %p", bad_posix[i], out);
+		EXPECT(rc == EINVAL, "posix_memalign(align %zu) = %d, want EINVAL", bad_posix[i],
+		       rc);
+		EXPECT(out == sentinel, "posix_memalign(align %zu) wrote *out = %p", bad_posix[i],
+		       out);
 	}
 
 	/* posix_memalign returns ENOMEM for a size that cannot be served. */
@@ -484,23 +511,28 @@ static void test_aligned_einval(void **state)
 			errno = 0;
 			void *p = A->aligned_alloc(bad_aa[i], 64);
 			int e = errno;
-			if (p)
-				A->free(p);
+			if (p) A->free(p);
 			EXPECT(p == NULL, "aligned_alloc(%zu, 64) = %p, want NULL", bad_aa[i], p);
-			EXPECT(e == EINVAL, "aligned_alloc(%zu, 64): errno %d, want EINVAL", bad_aa[i], e);
+			EXPECT(e == EINVAL, "aligned_alloc(%zu, 64): errno %d, want EINVAL",
+			       bad_aa[i], e);
 		}
 	}
 
 	/* memalign rounds a bad alignment up to the next power of two. */
 	static const struct {
 		size_t align, size, want;
-	} up[] = {{24, 100, 32}, {48, 10, 64}, {100, 1, 128}, {3000, 100, 4096}, {5000, 1, 8192},
-		  {100000, 10, 131072}, {(1 << 20) + 1, 64, 2 << 20}};
+	} up[] = {{24, 100, 32},
+	          {48, 10, 64},
+	          {100, 1, 128},
+	          {3000, 100, 4096},
+	          {5000, 1, 8192},
+	          {100000, 10, 131072},
+	          {(1 << 20) + 1, 64, 2 << 20}};
 	for (size_t i = 0; i < sizeof(up) / sizeof(up[0]); i++) {
 		void *p = A->memalign(up[i].align, up[i].size);
 		EXPECT(p != NULL, "memalign(%zu, %zu)", up[i].align, up[i].size);
-		EXPECT(aligned_to(p, up[i].want), "memalign(%zu, %zu) = %p, want %zu-aligned", up[i].align,
-		       up[i].size, p, up[i].want);
+		EXPECT(aligned_to(p, up[i].want), "memalign(%zu, %zu) = %p, want %zu-aligned",
+		       up[i].align, up[i].size, p, up[i].want);
 		EXPECT(A->usable(p) >= up[i].size, "memalign(%zu, %zu): usable %zu", up[i].align,
 		       up[i].size, A->usable(p));
 		memset(p, 0x11, up[i].size);
@@ -512,7 +544,7 @@ static void test_aligned_einval(void **state)
 	expect_enomem_null(A, A->memalign(4096, SIZE_MAX - 100), "memalign(4096, SIZE_MAX-100)");
 	errno = 0;
 	expect_enomem_null(A, A->aligned_alloc(MiB, SIZE_MAX - MiB / 2),
-			   "aligned_alloc(1 MiB, SIZE_MAX - 512 KiB)");
+	                   "aligned_alloc(1 MiB, SIZE_MAX - 512 KiB)");
 }
 
 static void test_valloc_pvalloc(void **state)
@@ -532,7 +564,8 @@ static void test_valloc_pvalloc(void **state)
 		size_t rounded = (n + pg - 1) / pg * pg;
 		p = A->pvalloc(n);
 		EXPECT(p != NULL && aligned_to(p, pg), "pvalloc(%zu) = %p", n, p);
-		EXPECT(A->usable(p) >= rounded, "pvalloc(%zu): usable %zu < %zu", n, A->usable(p), rounded);
+		EXPECT(A->usable(p) >= rounded, "pvalloc(%zu): usable %zu < %zu", n, A->usable(p),
+		       rounded);
 		memset(p, 0x33, rounded);
 		A->free(p);
 	}
@@ -551,8 +584,12 @@ static void test_errno_and_edges(void **state)
 	const struct api *A = *state;
 	/* Sizes near SIZE_MAX also catch overflow when rounding to a class,
 	 * adding a header or rounding to pages. volatile: keep them opaque. */
-	volatile size_t huge[] = {SIZE_MAX,        SIZE_MAX - 1,           SIZE_MAX - 16,
-				  SIZE_MAX - 4096, (size_t)PTRDIFF_MAX + 1, (size_t)PTRDIFF_MAX};
+	volatile size_t huge[] = {SIZE_MAX,
+	                          SIZE_MAX - 1,
+	                          SIZE_MAX - 16,
+	                          SIZE_MAX - 4096,
+	                          (size_t)PTRDIFF_MAX + 1,
+	                          (size_t)PTRDIFF_MAX};
 	for (size_t i = 0; i < sizeof(huge) / sizeof(huge[0]); i++) {
 		char what[64];
 		snprintf(what, sizeof(what), "malloc(%zu)", huge[i]);
@@ -583,7 +620,10 @@ static void test_errno_and_edges(void **state)
 #else
 #define GLIBC_QUIRKS (QUIRK_PVALLOC0_SMALL | QUIRK_LAX_ALIGNED_ALLOC)
 #endif
-static long glibc_live_large(void) { return (long)mallinfo2().hblks; }
+static long glibc_live_large(void)
+{
+	return (long)mallinfo2().hblks;
+}
 #else
 static long hak_live_large(void)
 {
@@ -594,43 +634,43 @@ static long hak_live_large(void)
 #endif
 
 static struct api libc_api = {
-	.name = "libc",
-	.malloc = malloc,
-	.free = free,
-	.calloc = calloc,
-	.realloc = realloc,
-	.reallocarray = reallocarray,
-	.memalign = memalign,
-	.posix_memalign = posix_memalign,
-	.aligned_alloc = aligned_alloc,
-	.valloc = valloc,
-	.pvalloc = pvalloc,
-	.usable = malloc_usable_size,
+    .name = "libc",
+    .malloc = malloc,
+    .free = free,
+    .calloc = calloc,
+    .realloc = realloc,
+    .reallocarray = reallocarray,
+    .memalign = memalign,
+    .posix_memalign = posix_memalign,
+    .aligned_alloc = aligned_alloc,
+    .valloc = valloc,
+    .pvalloc = pvalloc,
+    .usable = malloc_usable_size,
 #ifdef CONFORMANCE_GLIBC_BASELINE
-	.live_large = glibc_live_large,
-	.quirks = GLIBC_QUIRKS,
+    .live_large = glibc_live_large,
+    .quirks = GLIBC_QUIRKS,
 #else
-	.heap_check = hak_heap_check,
-	.live_large = hak_live_large,
+    .heap_check = hak_heap_check,
+    .live_large = hak_live_large,
 #endif
 };
 
 #ifndef CONFORMANCE_GLIBC_BASELINE
 static struct api hak_api = {
-	.name = "hak",
-	.malloc = hak_malloc,
-	.free = hak_free,
-	.calloc = hak_calloc,
-	.realloc = hak_realloc,
-	.reallocarray = hak_reallocarray,
-	.memalign = hak_memalign,
-	.posix_memalign = hak_posix_memalign,
-	.aligned_alloc = hak_aligned_alloc,
-	.valloc = hak_valloc,
-	.pvalloc = hak_pvalloc,
-	.usable = hak_malloc_usable_size,
-	.heap_check = hak_heap_check,
-	.live_large = hak_live_large,
+    .name = "hak",
+    .malloc = hak_malloc,
+    .free = hak_free,
+    .calloc = hak_calloc,
+    .realloc = hak_realloc,
+    .reallocarray = hak_reallocarray,
+    .memalign = hak_memalign,
+    .posix_memalign = hak_posix_memalign,
+    .aligned_alloc = hak_aligned_alloc,
+    .valloc = hak_valloc,
+    .pvalloc = hak_pvalloc,
+    .usable = hak_malloc_usable_size,
+    .heap_check = hak_heap_check,
+    .live_large = hak_live_large,
 };
 #endif
 
@@ -641,8 +681,8 @@ static struct api hak_api = {
 		    T(test_calloc_zeroes_reused, api), T(test_calloc_overflow, api),               \
 		    T(test_reallocarray, api), T(test_realloc_across_classes, api),                \
 		    T(test_realloc_null_and_zero, api), T(test_posix_memalign, api),               \
-		    T(test_aligned_alloc, api), T(test_memalign, api), T(test_realloc_aligned, api),   \
-		    T(test_aligned_einval, api),                                                   \
+		    T(test_aligned_alloc, api), T(test_memalign, api),                             \
+		    T(test_realloc_aligned, api), T(test_aligned_einval, api),                     \
 		    T(test_valloc_pvalloc, api), T(test_errno_and_edges, api),                     \
 	}
 
@@ -653,8 +693,7 @@ int main(void)
 	/* CONFORMANCE_FILTER=test_memalign (or a * pattern) runs a subset. */
 	const char *filter = getenv("CONFORMANCE_FILTER");
 
-	if (filter && *filter)
-		cmocka_set_test_filter(filter);
+	if (filter && *filter) cmocka_set_test_filter(filter);
 
 #ifdef CONFORMANCE_GLIBC_BASELINE
 	/* A fixed threshold keeps 2 MiB blocks mmap'd, so hblks counts them. */

@@ -25,9 +25,9 @@
 #include "linked_check.h"
 
 enum {
-	INHERITED = 256,     /* blocks the parent holds across every fork */
-	CHILD_OPS = 20000,   /* allocator calls per child thread */
-	CHILD_TIMEOUT = 20,  /* seconds before a child counts as hung */
+	INHERITED = 256,    /* blocks the parent holds across every fork */
+	CHILD_OPS = 20000,  /* allocator calls per child thread */
+	CHILD_TIMEOUT = 20, /* seconds before a child counts as hung */
 	EXIT_MISMATCH = 3,
 	EXIT_NOMEM = 4,
 	EXIT_THREAD = 5,
@@ -52,14 +52,15 @@ static uint32_t xorshift32(uint32_t *s)
 static size_t random_size(uint32_t *rng)
 {
 	uint32_t r = xorshift32(rng);
-	if (r % 64 == 0)
-		return 40000 + (r >> 6) % (1 << 20);
-	if (r % 8 == 0)
-		return 1040 + (r >> 6) % 32000;
+	if (r % 64 == 0) return 40000 + (r >> 6) % (1 << 20);
+	if (r % 8 == 0) return 1040 + (r >> 6) % 32000;
 	return 1 + (r >> 6) % 1024;
 }
 
-static uint8_t pat(size_t i, size_t k) { return (uint8_t)(i * 7 + k * 13 + 1); }
+static uint8_t pat(size_t i, size_t k)
+{
+	return (uint8_t)(i * 7 + k * 13 + 1);
+}
 
 /* Random malloc/realloc/free over a small working set; returns 0 or an
  * exit code. Used by the parent's background thread and by children. */
@@ -76,8 +77,7 @@ static int churn(uint32_t seed, long ops, atomic_int *until)
 		if (ws[slot]) {
 			if (xorshift32(&rng) % 4 == 0) {
 				void *q = realloc(ws[slot], random_size(&rng));
-				if (!q)
-					return EXIT_NOMEM;
+				if (!q) return EXIT_NOMEM;
 				ws[slot] = q;
 			} else {
 				free(ws[slot]);
@@ -86,12 +86,10 @@ static int churn(uint32_t seed, long ops, atomic_int *until)
 		} else {
 			size_t n = random_size(&rng);
 			ws[slot] = malloc(n);
-			if (!ws[slot])
-				return EXIT_NOMEM;
+			if (!ws[slot]) return EXIT_NOMEM;
 			memset(ws[slot], 0xab, n < 256 ? n : 256);
 		}
-		if (until)
-			atomic_fetch_add_explicit(&bg_ops, 1, memory_order_relaxed);
+		if (until) atomic_fetch_add_explicit(&bg_ops, 1, memory_order_relaxed);
 	}
 	for (int i = 0; i < WS; i++)
 		free(ws[i]);
@@ -121,7 +119,8 @@ static int child_main(int iter)
 		const uint8_t *b = inherited[k];
 		for (size_t i = 0; i < inherited_size[k]; i++)
 			if (b[i] != pat(i, k)) {
-				fprintf(stderr, "child %d: inherited block %d byte %zu corrupt\n", iter, k, i);
+				fprintf(stderr, "child %d: inherited block %d byte %zu corrupt\n",
+				        iter, k, i);
 				return EXIT_MISMATCH;
 			}
 	}
@@ -137,8 +136,7 @@ static int child_main(int iter)
 	/* Every fifth child forks too, while its own thread is busy. */
 	if (rc == 0 && iter % 5 == 0) {
 		pid_t g = fork();
-		if (g == 0)
-			_exit(churn((uint32_t)iter + 99, CHILD_OPS / 4, NULL));
+		if (g == 0) _exit(churn((uint32_t)iter + 99, CHILD_OPS / 4, NULL));
 		int st;
 		if (g < 0 || waitpid(g, &st, 0) != g || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
 			rc = EXIT_GRANDCHILD;
@@ -146,21 +144,28 @@ static int child_main(int iter)
 
 	void *trc;
 	pthread_join(t, &trc);
-	if (rc == 0)
-		rc = (int)(uintptr_t)trc;
+	if (rc == 0) rc = (int)(uintptr_t)trc;
 	return rc;
 }
 
-static void on_alarm(int sig) { (void)sig; }
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
 
 static const char *why(int code)
 {
 	switch (code) {
-	case EXIT_MISMATCH: return "inherited block corrupt";
-	case EXIT_NOMEM: return "malloc/realloc returned NULL";
-	case EXIT_THREAD: return "pthread_create failed";
-	case EXIT_GRANDCHILD: return "grandchild failed or hung";
-	default: return "unexpected exit status";
+	case EXIT_MISMATCH:
+		return "inherited block corrupt";
+	case EXIT_NOMEM:
+		return "malloc/realloc returned NULL";
+	case EXIT_THREAD:
+		return "pthread_create failed";
+	case EXIT_GRANDCHILD:
+		return "grandchild failed or hung";
+	default:
+		return "unexpected exit status";
 	}
 }
 
@@ -196,8 +201,7 @@ int main(int argc, char **argv)
 			failures++;
 			continue;
 		}
-		if (pid == 0)
-			_exit(child_main(i));
+		if (pid == 0) _exit(child_main(i));
 
 		int st;
 		alarm(CHILD_TIMEOUT);
@@ -205,18 +209,19 @@ int main(int argc, char **argv)
 		alarm(0);
 		if (w < 0 && errno == EINTR) {
 			fprintf(stderr,
-				"FAIL: child %d (pid %d) hung for %d s: an allocator lock held across fork?\n",
-				i, pid, CHILD_TIMEOUT);
+			        "FAIL: child %d (pid %d) hung for %d s: an allocator lock held "
+			        "across fork?\n",
+			        i, pid, CHILD_TIMEOUT);
 			kill(pid, SIGKILL);
 			waitpid(pid, &st, 0);
 			failures++;
 		} else if (WIFSIGNALED(st)) {
 			fprintf(stderr, "FAIL: child %d died of signal %d (%s)\n", i, WTERMSIG(st),
-				strsignal(WTERMSIG(st)));
+			        strsignal(WTERMSIG(st)));
 			failures++;
 		} else if (WEXITSTATUS(st) != 0) {
 			fprintf(stderr, "FAIL: child %d exited %d: %s\n", i, WEXITSTATUS(st),
-				why(WEXITSTATUS(st)));
+			        why(WEXITSTATUS(st)));
 			failures++;
 		}
 	}
@@ -226,7 +231,8 @@ int main(int argc, char **argv)
 	struct timespec ts = {0, 100 * 1000 * 1000};
 	nanosleep(&ts, NULL);
 	if (atomic_load(&bg_ops) == before) {
-		fprintf(stderr, "FAIL: background thread made no progress: parent deadlocked after fork\n");
+		fprintf(stderr,
+		        "FAIL: background thread made no progress: parent deadlocked after fork\n");
 		return 1; /* cannot join a deadlocked thread */
 	}
 	atomic_store(&stop, 1);

@@ -19,7 +19,7 @@ static inline void expect_hakmem_malloc(void)
 
 	if (!dladdr((void *)fn, &info) || !info.dli_fname || !strstr(info.dli_fname, "libhakmem")) {
 		fprintf(stderr, "FATAL: malloc resolves to %s, not libhakmem\n",
-			info.dli_fname ? info.dli_fname : "(unknown)");
+		        info.dli_fname ? info.dli_fname : "(unknown)");
 		exit(2);
 	}
 }

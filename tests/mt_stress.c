@@ -77,10 +77,11 @@ static int verify(const uint8_t *p, size_t len, uintptr_t p0, size_t n0, const c
 	for (size_t i = 0; i < len; i++) {
 		uint8_t want = (uint8_t)(s >> ((i & 7) * 8)) ^ (uint8_t)(i >> 3);
 		if (p[i] != want) {
-			fprintf(stderr,
-				"MISMATCH %s: block %p (size %zu, written at %p size %zu) byte %zu: "
-				"found 0x%02x want 0x%02x\n",
-				when, (void *)p, len, (void *)p0, n0, i, p[i], want);
+			fprintf(
+			    stderr,
+			    "MISMATCH %s: block %p (size %zu, written at %p size %zu) byte %zu: "
+			    "found 0x%02x want 0x%02x\n",
+			    when, (void *)p, len, (void *)p0, n0, i, p[i], want);
 			atomic_store(&failed, 1);
 			atomic_store(&stop, 1);
 			return -1;
@@ -109,8 +110,7 @@ static uint8_t *new_block(size_t n, uint32_t r)
 {
 	void *p = NULL;
 	if (r % 16 == 0) {
-		if (posix_memalign(&p, (size_t)16 << (r >> 4) % 9, n))
-			p = NULL;
+		if (posix_memalign(&p, (size_t)16 << (r >> 4) % 9, n)) p = NULL;
 	} else {
 		p = malloc(n);
 	}
@@ -131,7 +131,8 @@ static uint8_t *new_block(size_t n, uint32_t r)
 static void release(struct block b, int self)
 {
 	int local = b.owner == self;
-	if (verify(b.p, b.n, (uintptr_t)b.p, b.n, local ? "before local free" : "before cross-thread free") == 0)
+	if (verify(b.p, b.n, (uintptr_t)b.p, b.n,
+	           local ? "before local free" : "before cross-thread free") == 0)
 		free(b.p);
 	atomic_fetch_add_explicit(local ? &local_frees : &cross_frees, 1, memory_order_relaxed);
 }
@@ -184,16 +185,14 @@ static void *worker(void *arg)
 			 * 0, which would free the block (glibc semantics). */
 			size_t n = random_size(&rng) | 1;
 			uintptr_t old = (uintptr_t)b->p;
-			if (verify(b->p, b->n, old, b->n, "before realloc"))
-				break;
+			if (verify(b->p, b->n, old, b->n, "before realloc")) break;
 			uint8_t *q = realloc(b->p, n);
 			if (!q) {
 				fprintf(stderr, "realloc(%zu) failed\n", n);
 				atomic_store(&failed, 1);
 				break;
 			}
-			if (verify(q, n < b->n ? n : b->n, old, b->n, "after realloc"))
-				break;
+			if (verify(q, n < b->n ? n : b->n, old, b->n, "after realloc")) break;
 			fill(q, n);
 			b->owner = self;
 			b->p = q;
@@ -208,14 +207,12 @@ static void *worker(void *arg)
 
 		/* Consume from the ring at the rate we produce into it. */
 		struct block t;
-		if (r % 8 >= 4 && take(&t, RING / 4))
-			release(t, self);
+		if (r % 8 >= 4 && take(&t, RING / 4)) release(t, self);
 		ops++;
 	}
 
 	for (size_t i = 0; i < SLOTS; i++)
-		if (slot[i].p)
-			release(slot[i], self);
+		if (slot[i].p) release(slot[i], self);
 	free(slot);
 	atomic_fetch_add(&total_ops, ops);
 	return NULL;
@@ -235,8 +232,7 @@ int main(int argc, char **argv)
 	pthread_t th[MAX_THREADS];
 
 	expect_hakmem_malloc();
-	if (nthreads < 1 || nthreads > MAX_THREADS)
-		nthreads = 4;
+	if (nthreads < 1 || nthreads > MAX_THREADS) nthreads = 4;
 
 	for (int i = 0; i < nthreads; i++)
 		if (pthread_create(&th[i], NULL, worker, (void *)(uintptr_t)(i + 1))) {
@@ -266,12 +262,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hak_heap_check() found %ld problems\n", problems);
 		return 1;
 	}
-	if (atomic_load(&failed))
-		return 1;
+	if (atomic_load(&failed)) return 1;
 	if (cross_frees < local_frees / 4) {
 		/* The test lost its point: almost no frees crossed threads. */
-		fprintf(stderr, "too few cross-thread frees (%lu of %lu)\n", (unsigned long)cross_frees,
-			(unsigned long)(cross_frees + local_frees));
+		fprintf(stderr, "too few cross-thread frees (%lu of %lu)\n",
+		        (unsigned long)cross_frees, (unsigned long)(cross_frees + local_frees));
 		return 1;
 	}
 	return 0;

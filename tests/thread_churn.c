@@ -23,7 +23,7 @@
 
 enum {
 	PER_THREAD = 300,
-	LEAVE = 16,             /* blocks each thread leaves for a later one */
+	LEAVE = 16, /* blocks each thread leaves for a later one */
 	MAX_RSS_KIB = 256 * 1024,
 	MAX_SUPERSLABS = 64,    /* 128 MiB of 2 MiB SuperSlabs */
 	MAX_HELD_AT_END = 1000, /* a leak of even one block per thread exceeds it */
@@ -89,10 +89,8 @@ static long vm_rss_kib(void)
 	char line[256];
 	long kib = -1;
 	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld", &kib) == 1)
-			break;
-	if (f)
-		fclose(f);
+		if (sscanf(line, "VmRSS: %ld", &kib) == 1) break;
+	if (f) fclose(f);
 	return kib;
 }
 
@@ -107,15 +105,15 @@ int main(int argc, char **argv)
 	long max_rss = 0;
 
 	expect_hakmem_malloc();
-	if (wave < 1 || wave > 64)
-		wave = 8;
+	if (wave < 1 || wave > 64) wave = 8;
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 256 * 1024);
 
 	for (int started = 0; started < total;) {
 		int n = total - started < wave ? total - started : wave;
 		for (int i = 0; i < n; i++)
-			if (pthread_create(&th[i], &attr, churn, (void *)(uintptr_t)(started + i + 1))) {
+			if (pthread_create(&th[i], &attr, churn,
+			                   (void *)(uintptr_t)(started + i + 1))) {
 				perror("pthread_create");
 				return 1;
 			}
@@ -124,11 +122,9 @@ int main(int argc, char **argv)
 		started += n;
 
 		hak_stats_get(st);
-		if (st->superslabs_live > max_ss)
-			max_ss = st->superslabs_live;
+		if (st->superslabs_live > max_ss) max_ss = st->superslabs_live;
 		long rss = vm_rss_kib();
-		if (rss > max_rss)
-			max_rss = rss;
+		if (rss > max_rss) max_rss = rss;
 	}
 
 	while (pile.n)
@@ -151,22 +147,23 @@ int main(int argc, char **argv)
 	       (unsigned long long)st->superslabs_live, (unsigned long long)st->superslabs_mapped,
 	       (unsigned long long)st->superslabs_unmapped, (unsigned long long)held, problems);
 
-	if (failed)
-		return 1;
+	if (failed) return 1;
 	if (ru.ru_maxrss > MAX_RSS_KIB) {
 		fprintf(stderr, "FAIL: peak RSS %ld KiB > %d KiB: memory grows with thread count\n",
-			ru.ru_maxrss, MAX_RSS_KIB);
+		        ru.ru_maxrss, MAX_RSS_KIB);
 		failed = 1;
 	}
 	if (max_ss > MAX_SUPERSLABS) {
-		fprintf(stderr, "FAIL: %llu SuperSlabs live at once > %d: exited threads keep slabs\n",
-			(unsigned long long)max_ss, MAX_SUPERSLABS);
+		fprintf(stderr,
+		        "FAIL: %llu SuperSlabs live at once > %d: exited threads keep slabs\n",
+		        (unsigned long long)max_ss, MAX_SUPERSLABS);
 		failed = 1;
 	}
 	if (held > MAX_HELD_AT_END) {
-		fprintf(stderr, "FAIL: %llu blocks still held after every thread exited > %d: "
-				"thread caches not returned at exit\n",
-			(unsigned long long)held, MAX_HELD_AT_END);
+		fprintf(stderr,
+		        "FAIL: %llu blocks still held after every thread exited > %d: "
+		        "thread caches not returned at exit\n",
+		        (unsigned long long)held, MAX_HELD_AT_END);
 		failed = 1;
 	}
 	if (problems) {

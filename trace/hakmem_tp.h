@@ -1,6 +1,8 @@
 /* LTTng-UST provider "hakmem": one event per allocator decision that can
  * cost page faults. Every field is an integer; see docs/reference.md for
  * the meaning of each enum value. */
+/* LTTng-UST event macros read best as LTTng lays them out. */
+/* clang-format off */
 #undef LTTNG_UST_TRACEPOINT_PROVIDER
 #define LTTNG_UST_TRACEPOINT_PROVIDER hakmem
 
@@ -144,3 +146,4 @@ LTTNG_UST_TRACEPOINT_LOGLEVEL(hakmem, free, LTTNG_UST_TRACEPOINT_LOGLEVEL_DEBUG)
 #endif
 
 #include <lttng/tracepoint-event.h>
+/* clang-format on */

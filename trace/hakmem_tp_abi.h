@@ -21,21 +21,22 @@ struct hakmem_tp_counters {
 
 struct hakmem_tp_ops {
 	uint32_t abi_version;
-	void (*superslab_mmap)(uint64_t ss, uint64_t size, uint32_t pool, uint32_t reason, uint64_t ns);
+	void (*superslab_mmap)(uint64_t ss, uint64_t size, uint32_t pool, uint32_t reason,
+	                       uint64_t ns);
 	void (*superslab_munmap)(uint64_t ss, uint64_t size, uint32_t pool, uint32_t reason);
 	void (*superslab_reuse)(uint64_t ss, uint32_t pool);
-	void (*refill)(uint32_t cls, uint32_t pool, uint32_t want, uint32_t got, uint32_t from_freelist,
-		       uint32_t from_carve, uint32_t new_slab, uint32_t new_pages, uint32_t refault,
-		       uint32_t block_size);
+	void (*refill)(uint32_t cls, uint32_t pool, uint32_t want, uint32_t got,
+	               uint32_t from_freelist, uint32_t from_carve, uint32_t new_slab,
+	               uint32_t new_pages, uint32_t refault, uint32_t block_size);
 	void (*slab_empty)(uint64_t ss, uint32_t slab, uint32_t cls, uint32_t pool);
 	void (*slab_reuse)(uint64_t ss, uint32_t slab, uint32_t old_class, uint32_t new_class,
-			   uint32_t resident_pages, uint32_t pool);
+	                   uint32_t resident_pages, uint32_t pool);
 	void (*slab_purge)(uint64_t ss, uint32_t slab, uint32_t pages, uint32_t pool);
 	void (*large_mmap)(uint64_t addr, uint64_t size, uint64_t new_pages);
 	void (*large_munmap)(uint64_t addr, uint64_t size);
 	void (*heap_error)(uint32_t kind, uint64_t addr, uint32_t found, uint32_t expected);
-	void (*process_stats)(uint64_t minflt, uint64_t majflt, uint64_t rss_kb, uint64_t mapped_bytes,
-			      const struct hakmem_tp_counters *c);
+	void (*process_stats)(uint64_t minflt, uint64_t majflt, uint64_t rss_kb,
+	                      uint64_t mapped_bytes, const struct hakmem_tp_counters *c);
 	void (*malloc_call)(uint64_t ptr, uint64_t size);
 	void (*free_call)(uint64_t ptr);
 };

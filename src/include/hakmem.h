@@ -47,16 +47,16 @@ void hak_thread_flush(void);
 #define HAK_STATS_MAX_CLASSES 64
 
 struct hak_class_stats {
-	uint32_t block_size;     /* usable bytes of a block of this class */
-	uint32_t pool;           /* 0 = tiny, 1 = mid, 2 = small-mid */
-	uint64_t blocks_held;    /* blocks out of their slabs: in use or in a thread cache */
-	uint64_t refills;        /* thread-cache refills */
-	uint64_t refill_blocks;  /* blocks moved by those refills */
-	uint64_t from_freelist;  /* ... of which came from slab freelists */
-	uint64_t from_carve;     /* ... of which were carved fresh */
-	uint64_t new_slabs;      /* slabs taken from the pool for this class */
-	uint64_t pages_touched;  /* pages first touched by carving */
-	uint64_t slabs_live;     /* slabs currently formatted for this class */
+	uint32_t block_size;    /* usable bytes of a block of this class */
+	uint32_t pool;          /* 0 = tiny, 1 = mid, 2 = small-mid */
+	uint64_t blocks_held;   /* blocks out of their slabs: in use or in a thread cache */
+	uint64_t refills;       /* thread-cache refills */
+	uint64_t refill_blocks; /* blocks moved by those refills */
+	uint64_t from_freelist; /* ... of which came from slab freelists */
+	uint64_t from_carve;    /* ... of which were carved fresh */
+	uint64_t new_slabs;     /* slabs taken from the pool for this class */
+	uint64_t pages_touched; /* pages first touched by carving */
+	uint64_t slabs_live;    /* slabs currently formatted for this class */
 };
 
 struct hak_stats {
@@ -71,13 +71,13 @@ struct hak_stats {
 	uint64_t slab_purge;          /* slabs madvise'd away */
 	uint64_t pages_purged;
 	uint64_t refills;
-	uint64_t pages_touched;       /* all pages first touched by slabs */
-	uint64_t large_mapped;        /* large spans mmap'd */
+	uint64_t pages_touched; /* all pages first touched by slabs */
+	uint64_t large_mapped;  /* large spans mmap'd */
 	uint64_t large_unmapped;
-	uint64_t large_reused;        /* served from the large cache */
-	uint64_t large_live;          /* live large blocks */
+	uint64_t large_reused; /* served from the large cache */
+	uint64_t large_live;   /* live large blocks */
 	uint64_t large_live_bytes;
-	uint64_t mapped_bytes;        /* SuperSlabs + large spans mapped now */
+	uint64_t mapped_bytes; /* SuperSlabs + large spans mapped now */
 	uint32_t nclasses;
 	struct hak_class_stats classes[HAK_STATS_MAX_CLASSES];
 };

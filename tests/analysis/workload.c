@@ -28,7 +28,8 @@
 
 static void *array(size_t bytes)
 {
-	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	if (p == MAP_FAILED) {
 		perror("workload: mmap");
 		exit(1);
@@ -62,7 +63,8 @@ static void background(double seconds, unsigned step_us)
 	static size_t next;
 	const size_t size = 256u << 20;
 	if (!region) {
-		region = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		region =
+		    mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (region == MAP_FAILED) {
 			perror("workload: mmap");
 			exit(1);
@@ -121,8 +123,7 @@ static int refault(void)
 			memset(p[i], 0x5a, 256);
 		}
 	for (size_t i = 0; i < n; i++)
-		if (i % 1000)
-			free(p[i]);
+		if (i % 1000) free(p[i]);
 	printf("workload refault blocks=%zu\n", n);
 	return 0;
 }
@@ -213,18 +214,12 @@ static int heaperror(void)
 
 int main(int argc, char **argv)
 {
-	if (argc == 2 && !strcmp(argv[1], "storm"))
-		return storm();
-	if (argc == 2 && !strcmp(argv[1], "refault"))
-		return refault();
-	if (argc == 2 && !strcmp(argv[1], "churn"))
-		return churn();
-	if (argc == 2 && !strcmp(argv[1], "large"))
-		return large();
-	if (argc == 2 && !strcmp(argv[1], "threads"))
-		return threads();
-	if (argc == 2 && !strcmp(argv[1], "heaperror"))
-		return heaperror();
+	if (argc == 2 && !strcmp(argv[1], "storm")) return storm();
+	if (argc == 2 && !strcmp(argv[1], "refault")) return refault();
+	if (argc == 2 && !strcmp(argv[1], "churn")) return churn();
+	if (argc == 2 && !strcmp(argv[1], "large")) return large();
+	if (argc == 2 && !strcmp(argv[1], "threads")) return threads();
+	if (argc == 2 && !strcmp(argv[1], "heaperror")) return heaperror();
 	fprintf(stderr, "usage: workload storm|refault|churn|large|threads|heaperror\n");
 	return 2;
 }

@@ -44,8 +44,7 @@ static int clean(void)
 			if (rnd(&s) % 4 == 0) {
 				size_t n = rnd(&s) % 70000 + 1;
 				char *q = hak_realloc(slot[k], n);
-				if (!q)
-					return 1;
+				if (!q) return 1;
 				for (size_t j = len[k] < n ? len[k] : n; j < n; j++)
 					q[j] = (char)(k + j);
 				slot[k] = q;
@@ -67,8 +66,7 @@ static int clean(void)
 		default:
 			slot[k] = hak_malloc(n);
 		}
-		if (!slot[k])
-			return 1;
+		if (!slot[k]) return 1;
 		len[k] = n;
 		for (size_t j = 0; j < n; j++)
 			slot[k][j] = (char)(k + j);
@@ -83,8 +81,7 @@ static int clean(void)
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "clean";
-	if (!strcmp(mode, "clean"))
-		return clean();
+	if (!strcmp(mode, "clean")) return clean();
 	char *p = hak_malloc(64);
 	memset(p, 1, 64);
 	if (!strcmp(mode, "uaf-read")) {

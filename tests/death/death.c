@@ -18,7 +18,10 @@
 static volatile char sink;
 
 /* Out of line, so the compiler does not second-guess the corruption. */
-static __attribute__((noinline)) void poke(char *where, char v) { *(volatile char *)where = v; }
+static __attribute__((noinline)) void poke(char *where, char v)
+{
+	*(volatile char *)where = v;
+}
 
 /* The size used for slab blocks; DEATH_SIZE lets the Small-Mid run use a
  * block from its pool. */
@@ -82,12 +85,11 @@ int main(int argc, char **argv)
 	}
 	const char *kind = argv[1];
 	const char *expect = !strcmp(kind, "large-double-free") ? "double-free"
-			     : !strcmp(kind, "link-write")	 ? "use-after-free-write"
-							 : kind;
+	                     : !strcmp(kind, "link-write")      ? "use-after-free-write"
+	                                                        : kind;
 	int report_mode = argc > 2 && !strcmp(argv[2], "report");
 	int fds[2];
-	if (pipe(fds))
-		return 2;
+	if (pipe(fds)) return 2;
 	pid_t pid = fork();
 	if (pid == 0) {
 		dup2(fds[1], 2);
@@ -109,12 +111,15 @@ int main(int argc, char **argv)
 	snprintf(want, sizeof want, "hakmem: %s at 0x", expect);
 	int ok_line = !strncmp(buf, want, strlen(want));
 	int ok_status = report_mode ? WIFEXITED(status) && WEXITSTATUS(status) == 0
-				    : WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT;
+	                            : WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT;
 	if (!ok_line || !ok_status) {
-		fprintf(stderr, "death %s: FAILED\n  expected first line \"%s...\" and %s\n  got status 0x%x and:\n%s\n",
-			kind, want, report_mode ? "a clean exit" : "SIGABRT", status, buf);
+		fprintf(stderr,
+		        "death %s: FAILED\n  expected first line \"%s...\" and %s\n  got status "
+		        "0x%x and:\n%s\n",
+		        kind, want, report_mode ? "a clean exit" : "SIGABRT", status, buf);
 		return 1;
 	}
-	printf("death %s: ok (%s)\n", kind, report_mode ? "reported, continued" : "reported, aborted");
+	printf("death %s: ok (%s)\n", kind,
+	       report_mode ? "reported, continued" : "reported, aborted");
 	return 0;
 }

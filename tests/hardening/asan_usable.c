@@ -14,7 +14,7 @@ int main(void)
 	for (unsigned i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
 		char *p = hak_malloc(sizes[i]);
 		size_t u = hak_malloc_usable_size(p);
-		memset(p, 'x', u); /* the program's bytes, says malloc_usable_size */
+		memset(p, 'x', u);           /* the program's bytes, says malloc_usable_size */
 		char *q = hak_realloc(p, u); /* fits: stays in place */
 		memset(q, 'y', u);
 		printf("malloc(%zu): usable %zu, all of it writable\n", sizes[i], u);

@@ -82,33 +82,36 @@ static int nlive;
 static unsigned next_seed = 1;
 static int problems;
 
-#define PROBLEM(...)                                                                                  \
-	do {                                                                                          \
-		fprintf(stderr, "FAIL: " __VA_ARGS__);                                                \
-		fputc('\n', stderr);                                                                  \
-		problems++;                                                                           \
+#define PROBLEM(...)                                                                               \
+	do {                                                                                       \
+		fprintf(stderr, "FAIL: " __VA_ARGS__);                                             \
+		fputc('\n', stderr);                                                               \
+		problems++;                                                                        \
 	} while (0)
 
-static unsigned char pat(unsigned seed, size_t i) { return (unsigned char)(seed * 131u + i * 7u + (i >> 8)); }
+static unsigned char pat(unsigned seed, size_t i)
+{
+	return (unsigned char)(seed * 131u + i * 7u + (i >> 8));
+}
 
 /* Blocks past 8 KiB are filled in their first and last 4 KiB and one byte
  * every 64 KiB: enough to see an overlap, cheap for multi-MiB blocks. */
-static int sampled(size_t n, size_t i) { return n <= 8192 || i < 4096 || i >= n - 4096 || !(i & 65535); }
+static int sampled(size_t n, size_t i)
+{
+	return n <= 8192 || i < 4096 || i >= n - 4096 || !(i & 65535);
+}
 
 static void fill(struct blk *b)
 {
 	for (size_t i = 0; i < b->n; i++)
-		if (sampled(b->n, i))
-			b->p[i] = pat(b->seed, i);
+		if (sampled(b->n, i)) b->p[i] = pat(b->seed, i);
 }
 
 static int verify(const struct blk *b, size_t upto)
 {
 	for (size_t i = 0; i < upto && i < b->n; i++) {
-		if (!sampled(b->n, i))
-			continue;
-		if (b->p[i] != pat(b->seed, i))
-			return 0;
+		if (!sampled(b->n, i)) continue;
+		if (b->p[i] != pat(b->seed, i)) return 0;
 	}
 	return 1;
 }
@@ -130,14 +133,14 @@ static void verify_all(const char *when)
 {
 	for (int i = 0; i < nlive; i++)
 		if (!verify(&live[i], live[i].n))
-			PROBLEM("%s: block %p (%zu bytes) lost its contents", when, (void *)live[i].p, live[i].n);
+			PROBLEM("%s: block %p (%zu bytes) lost its contents", when,
+			        (void *)live[i].p, live[i].n);
 }
 
 static void heap_check(const char *when)
 {
 	long bad = hak_heap_check();
-	if (bad)
-		PROBLEM("%s: hak_heap_check() = %ld", when, bad);
+	if (bad) PROBLEM("%s: hak_heap_check() = %ld", when, bad);
 }
 
 /* ---- one allocation step, retried while mmap fails ---- */
@@ -152,11 +155,16 @@ static void *do_op(enum op op, size_t a, size_t n, void *old, int *rc)
 	void *p = NULL;
 	*rc = 0;
 	switch (op) {
-	case OP_MALLOC: return hak_malloc(n);
-	case OP_CALLOC: return hak_calloc(a, n);
-	case OP_MEMALIGN: return hak_memalign(a, n);
-	case OP_ALIGNED_ALLOC: return hak_aligned_alloc(a, n);
-	case OP_REALLOC: return hak_realloc(old, n);
+	case OP_MALLOC:
+		return hak_malloc(n);
+	case OP_CALLOC:
+		return hak_calloc(a, n);
+	case OP_MEMALIGN:
+		return hak_memalign(a, n);
+	case OP_ALIGNED_ALLOC:
+		return hak_aligned_alloc(a, n);
+	case OP_REALLOC:
+		return hak_realloc(old, n);
 	case OP_POSIX_MEMALIGN:
 		*rc = hak_posix_memalign(&p, a, n);
 		return *rc ? NULL : p;
@@ -174,15 +182,20 @@ static void *step(const char *name, enum op op, size_t a, size_t n, struct blk *
 		errno = 0;
 		void *p = do_op(op, a, n, old ? old->p : NULL, &rc);
 		if (p) {
-			size_t align = op == OP_MEMALIGN || op == OP_POSIX_MEMALIGN || op == OP_ALIGNED_ALLOC ? a : 16;
+			size_t align =
+			    op == OP_MEMALIGN || op == OP_POSIX_MEMALIGN || op == OP_ALIGNED_ALLOC
+			        ? a
+			        : 16;
 			if ((uintptr_t)p % (align < 16 ? 16 : align))
 				PROBLEM("%s: %p is not %zu-aligned", name, p, align);
 			if (hak_malloc_usable_size(p) < total)
-				PROBLEM("%s: usable size %zu < %zu", name, hak_malloc_usable_size(p), total);
+				PROBLEM("%s: usable size %zu < %zu", name,
+				        hak_malloc_usable_size(p), total);
 			if (op == OP_CALLOC)
 				for (size_t i = 0; i < total; i++)
 					if (((unsigned char *)p)[i]) {
-						PROBLEM("%s: calloc block not zeroed at %zu", name, i);
+						PROBLEM("%s: calloc block not zeroed at %zu", name,
+						        i);
 						break;
 					}
 			if (op == OP_REALLOC) {
@@ -200,8 +213,7 @@ static void *step(const char *name, enum op op, size_t a, size_t n, struct blk *
 		}
 		enomem_seen++;
 		int err = op == OP_POSIX_MEMALIGN ? rc : errno;
-		if (err != ENOMEM)
-			PROBLEM("%s: failed with %s, not ENOMEM", name, strerror(err));
+		if (err != ENOMEM) PROBLEM("%s: failed with %s, not ENOMEM", name, strerror(err));
 		if (op == OP_POSIX_MEMALIGN && errno != 0)
 			PROBLEM("%s: posix_memalign changed errno to %d on failure", name, errno);
 		if (op == OP_REALLOC && !verify(old, old->n))
@@ -209,8 +221,7 @@ static void *step(const char *name, enum op op, size_t a, size_t n, struct blk *
 		if (getenv("FAULT_VERBOSE"))
 			fprintf(stderr, "  %s: ENOMEM (attempt %d)\n", name, attempt + 1);
 		heap_check(name);
-		if (fail_forever)
-			return NULL;
+		if (fail_forever) return NULL;
 	}
 	PROBLEM("%s: still failing after 8 attempts", name);
 	return NULL;
@@ -227,13 +238,26 @@ static void free_block(int i)
 /* ---- the workload ---- */
 
 static const char *const step_names[] = {
-	"init",          "first-tiny",  "first-free",   "tiny-fill",     "mid",
-	"large",         "large-align", "memalign-slab", "posix-memalign", "calloc-large",
-	"realloc-grow",  "realloc-shrink", "thread",    "large-table-grow", "after",
+    "init",         "first-tiny",     "first-free",    "tiny-fill",        "mid",
+    "large",        "large-align",    "memalign-slab", "posix-memalign",   "calloc-large",
+    "realloc-grow", "realloc-shrink", "thread",        "large-table-grow", "after",
 };
 enum {
-	S_INIT, S_FIRST_TINY, S_FIRST_FREE, S_TINY_FILL, S_MID, S_LARGE, S_LARGE_ALIGN, S_MEMALIGN_SLAB,
-	S_POSIX_MEMALIGN, S_CALLOC, S_REALLOC_GROW, S_REALLOC_SHRINK, S_THREAD, S_LARGE_TABLE, S_AFTER,
+	S_INIT,
+	S_FIRST_TINY,
+	S_FIRST_FREE,
+	S_TINY_FILL,
+	S_MID,
+	S_LARGE,
+	S_LARGE_ALIGN,
+	S_MEMALIGN_SLAB,
+	S_POSIX_MEMALIGN,
+	S_CALLOC,
+	S_REALLOC_GROW,
+	S_REALLOC_SHRINK,
+	S_THREAD,
+	S_LARGE_TABLE,
+	S_AFTER,
 	S_COUNT
 };
 
@@ -244,8 +268,7 @@ static void *thread_body(void *arg)
 	void *a = step("thread-malloc", OP_MALLOC, 0, 64, NULL);
 	void *b = step("thread-malloc-mid", OP_MALLOC, 0, 5000, NULL);
 	for (int i = nlive - 1; i >= 0; i--)
-		if (live[i].p == a || live[i].p == b)
-			free_block(i);
+		if (live[i].p == a || live[i].p == b) free_block(i);
 	return NULL;
 }
 
@@ -255,14 +278,12 @@ static void workload(void)
 	int ok = step("first-tiny", OP_MALLOC, 0, 16, NULL) != NULL;
 
 	cur_step = S_FIRST_FREE; /* full mode: the quarantine ring */
-	if (ok)
-		free_block(nlive - 1);
+	if (ok) free_block(nlive - 1);
 	step("second-tiny", OP_MALLOC, 0, 24, NULL);
 
 	cur_step = S_TINY_FILL; /* past the first 2 MiB Tiny SuperSlab */
 	for (int i = 0; i < 2100 && !problems; i++)
-		if (!step("tiny-fill", OP_MALLOC, 0, 1000, NULL) && fail_forever)
-			break;
+		if (!step("tiny-fill", OP_MALLOC, 0, 1000, NULL) && fail_forever) break;
 
 	cur_step = S_MID;
 	step("mid", OP_MALLOC, 0, 20000, NULL);
@@ -296,7 +317,8 @@ static void workload(void)
 	 * at the 512th. Sizes differ so none comes from the span cache. */
 	cur_step = S_LARGE_TABLE;
 	for (int i = 0; i < 520 && !problems; i++)
-		if (!step("large-table-grow", OP_MALLOC, 0, 40000 + (size_t)i * 64, NULL) && fail_forever)
+		if (!step("large-table-grow", OP_MALLOC, 0, 40000 + (size_t)i * 64, NULL) &&
+		    fail_forever)
 			break;
 }
 
@@ -311,11 +333,14 @@ static void finish(void)
 	if (!fail_forever) {
 		/* Later allocations succeed, whatever failed before. */
 		hak_fault_mmap_set(-1, 0);
-		void *p[6] = {hak_malloc(16), hak_malloc(20000), hak_malloc(3 << 20), hak_calloc(10, 10),
-			      hak_aligned_alloc(4096, 100), hak_memalign(1 << 16, 1 << 17)};
+		void *p[6] = {hak_malloc(16),
+		              hak_malloc(20000),
+		              hak_malloc(3 << 20),
+		              hak_calloc(10, 10),
+		              hak_aligned_alloc(4096, 100),
+		              hak_memalign(1 << 16, 1 << 17)};
 		for (int i = 0; i < 6; i++) {
-			if (!p[i])
-				PROBLEM("allocation %d after the faults failed", i);
+			if (!p[i]) PROBLEM("allocation %d after the faults failed", i);
 			hak_free(p[i]);
 		}
 		heap_check("after the faults");
@@ -327,27 +352,20 @@ static void finish(void)
 static const char *path_of(size_t len, int step, int idx)
 {
 	(void)idx;
-	if (len == (4u << 20))
-		return "SuperSlab (2 MiB, mapped 4 MiB for alignment)";
-	if (len == (2u << 20) && step <= S_FIRST_TINY)
-		return "stack depot index (full)";
+	if (len == (4u << 20)) return "SuperSlab (2 MiB, mapped 4 MiB for alignment)";
+	if (len == (2u << 20) && step <= S_FIRST_TINY) return "stack depot index (full)";
 	if (len == (2u << 20) && step == S_TINY_FILL)
 		return "Small-Mid SuperSlab (1 MiB, mapped 2 MiB)";
-	if (len == 16384 && step <= S_FIRST_TINY)
-		return "registry leaf";
-	if (len == (size_t)(1u << 18) * 144)
-		return "stack depot records (full)";
+	if (len == 16384 && step <= S_FIRST_TINY) return "registry leaf";
+	if (len == (size_t)(1u << 18) * 144) return "stack depot records (full)";
 	if (len == 65536 && step != S_LARGE && step != S_LARGE_TABLE)
 		return "per-slab record table, Tiny slab (full)";
-	if (len == 262144 && (step == S_MID || step == S_POSIX_MEMALIGN || step == S_MEMALIGN_SLAB ||
-			      step == S_THREAD))
+	if (len == 262144 && (step == S_MID || step == S_POSIX_MEMALIGN ||
+	                      step == S_MEMALIGN_SLAB || step == S_THREAD))
 		return "per-slab record table, Mid slab (full)";
-	if (len == 65552)
-		return "quarantine ring (full)";
-	if (len == 8192 && step == S_LARGE)
-		return "large-span table, first (1024 slots)";
-	if (len == 16384 && step == S_LARGE_TABLE)
-		return "large-span table growth (2048 slots)";
+	if (len == 65552) return "quarantine ring (full)";
+	if (len == 8192 && step == S_LARGE) return "large-span table, first (1024 slots)";
+	if (len == 16384 && step == S_LARGE_TABLE) return "large-span table growth (2048 slots)";
 	return "large span";
 }
 
@@ -356,7 +374,9 @@ static void matrix(void)
 	workload();
 	finish();
 	printf("fault-injection matrix (HAKMEM_CHECK=%s): mmap number -> path\n",
-	       hak_check_level == 2 ? "full" : hak_check_level == 1 ? "fast" : "off");
+	       hak_check_level == 2   ? "full"
+	       : hak_check_level == 1 ? "fast"
+	                              : "off");
 	printf("%6s  %-18s %10s  %s\n", "mmap", "step", "bytes", "path");
 	/* Runs of identical lines are folded: "N-M". */
 	for (int i = 0; i < nmlog;) {
@@ -379,7 +399,8 @@ static void matrix(void)
 			snprintf(bytes, sizeof bytes, "%zu", mlog[i].len);
 		else
 			snprintf(bytes, sizeof bytes, "various");
-		printf("%6s  %-18s %10s  %s%s\n", num, step_names[mlog[i].step], bytes, path, j > i ? " (each)" : "");
+		printf("%6s  %-18s %10s  %s%s\n", num, step_names[mlog[i].step], bytes, path,
+		       j > i ? " (each)" : "");
 		i = j + 1;
 	}
 	printf("total %d mmaps\n", nmlog);
@@ -387,14 +408,16 @@ static void matrix(void)
 	/* The single scenarios (fault one ...) count on these positions: if
 	 * the allocator maps in another order, they must be updated. */
 	static const size_t fast_first[] = {4u << 20, 16384};
-	static const size_t full_first[] = {4u << 20, 16384, 65536, (size_t)(1u << 18) * 144, 2u << 20, 65552};
+	static const size_t full_first[] = {4u << 20, 16384, 65536, (size_t)(1u << 18) * 144,
+	                                    2u << 20, 65552};
 	const size_t *want = hak_check_level == 2 ? full_first : fast_first;
 	int nwant = hak_check_level == 2 ? 6 : 2;
 	if (getenv("HAKMEM_SMALLMID") == NULL || hak_check_level == 2)
 		for (int i = 0; i < nwant; i++)
 			if (i >= nmlog || mlog[i].len != want[i])
-				PROBLEM("mmap %d is %zu bytes, the scenarios expect %zu: update fault.c's positions", i + 1,
-					i < nmlog ? mlog[i].len : 0, want[i]);
+				PROBLEM("mmap %d is %zu bytes, the scenarios expect %zu: update "
+				        "fault.c's positions",
+				        i + 1, i < nmlog ? mlog[i].len : 0, want[i]);
 }
 
 /* ---- sweep: one child per fault position ---- */
@@ -411,8 +434,7 @@ static int run_child(long first, long count)
 	}
 	int st;
 	waitpid(pid, &st, 0);
-	if (WIFSIGNALED(st))
-		return 128 + WTERMSIG(st);
+	if (WIFSIGNALED(st)) return 128 + WTERMSIG(st);
 	return WEXITSTATUS(st);
 }
 
@@ -420,8 +442,7 @@ static int sweep(long count)
 {
 	/* The positions come from a fault-free run in a child of its own. */
 	int pfd[2];
-	if (pipe(pfd))
-		return 1;
+	if (pipe(pfd)) return 1;
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid == 0) {
@@ -441,8 +462,7 @@ static int sweep(long count)
 		size_t want = sizeof mlog[0] * (size_t)n, got = 0;
 		while (got < want) {
 			ssize_t r = read(pfd[0], (char *)mlog + got, want - got);
-			if (r <= 0)
-				break;
+			if (r <= 0) break;
 			got += (size_t)r;
 		}
 	}
@@ -463,16 +483,16 @@ static int sweep(long count)
 		       !strcmp(path_of(mlog[start - 1].len, mlog[start - 1].step, start - 1), path))
 			start--;
 		int last = i + 1 == n || mlog[i + 1].step != mlog[i].step ||
-			   strcmp(path_of(mlog[i + 1].len, mlog[i + 1].step, i + 1), path);
-		if (i - start >= 2 && !last)
-			continue;
+		           strcmp(path_of(mlog[i + 1].len, mlog[i + 1].step, i + 1), path);
+		if (i - start >= 2 && !last) continue;
 		tried++;
 		int rc = run_child(i + 1, count);
 		if (rc) {
 			bad++;
-			fprintf(stderr, "FAIL: HAKMEM_FAULT_MMAP=%d:%ld (mmap %d: %s, in step %s): %s %d\n", i + 1,
-				count, i + 1, path, step_names[mlog[i].step], rc >= 128 ? "killed by signal" : "exit",
-				rc >= 128 ? rc - 128 : rc);
+			fprintf(stderr,
+			        "FAIL: HAKMEM_FAULT_MMAP=%d:%ld (mmap %d: %s, in step %s): %s %d\n",
+			        i + 1, count, i + 1, path, step_names[mlog[i].step],
+			        rc >= 128 ? "killed by signal" : "exit", rc >= 128 ? rc - 128 : rc);
 		}
 	}
 	printf("sweep: %d of %d mmap positions failed (%d in the workload)\n", bad, tried, n);
@@ -505,13 +525,12 @@ static int scenario(const char *name)
 		hak_fault_mmap_set(1, 1);
 		for (int i = 0; i < 2100 && !problems; i++) {
 			step("tiny-fill", OP_MALLOC, 0, 1000, NULL);
-			if (enomem_seen)
-				break;
+			if (enomem_seen) break;
 		}
 		hak_stats_get(&st);
 		if (st.superslabs_mapped != before + 1)
 			PROBLEM("expected exactly one more SuperSlab, got %llu",
-				(unsigned long long)(st.superslabs_mapped - before));
+			        (unsigned long long)(st.superslabs_mapped - before));
 		n = enomem_seen;
 	} else if (!strcmp(name, "large-span")) {
 		step("first-tiny", OP_MALLOC, 0, 16, NULL);
@@ -553,7 +572,8 @@ static int scenario(const char *name)
 	} else if (!strcmp(name, "depot-index")) {
 		hak_fault_mmap_set(5, 1);
 		step("first-tiny", OP_MALLOC, 0, 16, NULL);
-		step("second", OP_MALLOC, 0, 200, NULL); /* another stack: the depot is used again */
+		step("second", OP_MALLOC, 0, 200,
+		     NULL); /* another stack: the depot is used again */
 		free_block(nlive - 1);
 		n = enomem_seen ? -2 : 0;
 	} else if (!strcmp(name, "quarantine-ring")) {
@@ -567,14 +587,12 @@ static int scenario(const char *name)
 		fprintf(stderr, "unknown scenario %s\n", name);
 		return 2;
 	}
-	if (n == 0 && strcmp(name, "track-table") && strcmp(name, "depot-records") && strcmp(name, "depot-index") &&
-	    strcmp(name, "quarantine-ring"))
+	if (n == 0 && strcmp(name, "track-table") && strcmp(name, "depot-records") &&
+	    strcmp(name, "depot-index") && strcmp(name, "quarantine-ring"))
 		PROBLEM("%s: the injected fault was never seen as ENOMEM", name);
-	if (n == -2)
-		PROBLEM("%s: a full-mode extra failing made an allocation fail", name);
+	if (n == -2) PROBLEM("%s: a full-mode extra failing made an allocation fail", name);
 	finish();
-	if (!problems)
-		printf("%s: ok (%ld ENOMEM seen)\n", name, enomem_seen);
+	if (!problems) printf("%s: ok (%ld ENOMEM seen)\n", name, enomem_seen);
 	return problems != 0;
 }
 
@@ -586,20 +604,19 @@ int main(int argc, char **argv)
 		matrix();
 		return problems != 0;
 	}
-	if (!strcmp(mode, "sweep"))
-		return sweep(argc > 2 ? atol(argv[2]) : 1);
+	if (!strcmp(mode, "sweep")) return sweep(argc > 2 ? atol(argv[2]) : 1);
 	if (!strcmp(mode, "all")) {
 		fail_forever = 1;
 		hak_fault_mmap_set(1, 1L << 40);
 		workload();
-		if (nlive)
-			PROBLEM("%d allocations succeeded although every mmap failed", nlive);
+		if (nlive) PROBLEM("%d allocations succeeded although every mmap failed", nlive);
 		finish();
 		printf("all: %ld allocations failed with ENOMEM, heap clean\n", enomem_seen);
 		return problems != 0;
 	}
 	if (!strcmp(mode, "env")) {
-		if (getenv("HAKMEM_LOG")) /* appended to: start afresh (hakmem opens it at its first call) */
+		if (getenv("HAKMEM_LOG")) /* appended to: start afresh (hakmem opens it at its first
+		                             call) */
 			unlink(getenv("HAKMEM_LOG"));
 		workload();
 		finish();
@@ -609,8 +626,7 @@ int main(int argc, char **argv)
 			char buf[4096] = {0};
 			FILE *f = fopen(log, "r");
 			size_t got = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
-			if (f)
-				fclose(f);
+			if (f) fclose(f);
 			buf[got] = 0;
 			char *hit = strstr(buf, "HAKMEM_PREWARM");
 			if (!hit)
@@ -623,8 +639,7 @@ int main(int argc, char **argv)
 		printf("env: %ld ENOMEM seen, heap clean\n", enomem_seen);
 		return problems != 0;
 	}
-	if (!strcmp(mode, "one") && argc > 2)
-		return scenario(argv[2]);
+	if (!strcmp(mode, "one") && argc > 2) return scenario(argv[2]);
 	fprintf(stderr, "usage: fault matrix|sweep [K]|all|env|one SCENARIO\n");
 	return 2;
 }

@@ -44,11 +44,11 @@
 #include <unistd.h>
 
 static int problems;
-#define PROBLEM(...)                                                                                  \
-	do {                                                                                          \
-		fprintf(stderr, "FAIL: " __VA_ARGS__);                                                \
-		fputc('\n', stderr);                                                                  \
-		problems++;                                                                           \
+#define PROBLEM(...)                                                                               \
+	do {                                                                                       \
+		fprintf(stderr, "FAIL: " __VA_ARGS__);                                             \
+		fputc('\n', stderr);                                                               \
+		problems++;                                                                        \
 	} while (0)
 
 static const char *log_path;
@@ -57,8 +57,7 @@ static const char *log_path;
 static int count_reports(const char *kind)
 {
 	FILE *f = fopen(log_path, "r");
-	if (!f)
-		return 0;
+	if (!f) return 0;
 	char line[512], want[64];
 	snprintf(want, sizeof want, "hakmem: %s ", kind);
 	int n = 0;
@@ -84,21 +83,23 @@ static void poke(void *p, const char *what, int *expected)
 		free(q);
 	}
 	size_t u = usable_fn(p);
-	if (u)
-		PROBLEM("malloc_usable_size(%s) = %zu", what, u);
+	if (u) PROBLEM("malloc_usable_size(%s) = %zu", what, u);
 	*expected += 2; /* free and realloc report; usable_size is silent */
 	if (getenv("FOREIGN_VERBOSE"))
-		fprintf(stderr, "poke %s: %d reports\n", what, count_reports("foreign-pointer") - before);
+		fprintf(stderr, "poke %s: %d reports\n", what,
+		        count_reports("foreign-pointer") - before);
 }
 
 static const unsigned char static_buf[256] __attribute__((aligned(64))) = {
-	0x11, 0x22, 0x33, 0x44, [63] = 0xa1, [64] = 0x55, [127] = 0x8e, [128] = 0x66, [143] = 0x8f, [200] = 0x77};
+    0x11,        0x22,         0x33,         0x44,         [63] = 0xa1,
+    [64] = 0x55, [127] = 0x8e, [128] = 0x66, [143] = 0x8f, [200] = 0x77};
 
 static int mode_readonly(void)
 {
 	int expected = 0;
 	long pg = sysconf(_SC_PAGESIZE);
-	unsigned char *ro = mmap(NULL, 4 * (size_t)pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	unsigned char *ro =
+	    mmap(NULL, 4 * (size_t)pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	/* Bytes that look like hakmem headers in front of each probe. */
 	memset(ro, 0, 4 * (size_t)pg);
 	ro[15] = 0xa1;  /* live Tiny header */
@@ -120,19 +121,16 @@ static int mode_readonly(void)
 		snprintf(what, sizeof what, "static const buffer + %u", off);
 		poke((void *)(static_buf + off), what, &expected);
 	}
-	if (memcmp(copy, static_buf, sizeof copy))
-		PROBLEM("the static const buffer was written");
+	if (memcmp(copy, static_buf, sizeof copy)) PROBLEM("the static const buffer was written");
 	/* A stack address and the address of a function, too. */
 	char local[64] = "stack";
 	poke(local + 16, "a stack buffer", &expected);
-	if (strcmp(local, "stack"))
-		PROBLEM("the stack buffer was written");
+	if (strcmp(local, "stack")) PROBLEM("the stack buffer was written");
 	poke((void *)(uintptr_t)&mode_readonly, "a function", &expected);
 
 	int got = count_reports("foreign-pointer");
 	printf("readonly: %d foreign-pointer reports for %d bad calls\n", got, expected);
-	if (got != expected)
-		PROBLEM("expected %d foreign-pointer reports, got %d", expected, got);
+	if (got != expected) PROBLEM("expected %d foreign-pointer reports, got %d", expected, got);
 	munmap(ro, 4 * (size_t)pg);
 	return problems != 0;
 }
@@ -143,7 +141,8 @@ static int mode_unmapped(void)
 	long pg = sysconf(_SC_PAGESIZE);
 
 	/* Just past an munmap'd region: the page before each probe is gone. */
-	unsigned char *r = mmap(NULL, 8 * (size_t)pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	unsigned char *r =
+	    mmap(NULL, 8 * (size_t)pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	munmap(r, 8 * (size_t)pg);
 	const size_t offs[] = {0, 16, 64, (size_t)pg, (size_t)pg + 16, 7 * (size_t)pg + 64};
 	for (unsigned i = 0; i < sizeof offs / sizeof offs[0]; i++) {
@@ -154,7 +153,8 @@ static int mode_unmapped(void)
 
 	/* Into a guard page: readable page, then PROT_NONE. p-1 and p-16 are
 	 * readable, p itself is not; and the other way round. */
-	unsigned char *g = mmap(NULL, 3 * (size_t)pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	unsigned char *g =
+	    mmap(NULL, 3 * (size_t)pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	memset(g, 0xa1, (size_t)pg);
 	mprotect(g + pg, (size_t)pg, PROT_NONE);
 	poke(g + pg, "the start of a guard page", &expected);
@@ -175,7 +175,8 @@ static int mode_unmapped(void)
 		PROBLEM("free/realloc of a freed large span: %d double-free reports, want 2", df);
 	/* munmap'd by now or sitting in the large cache: either way a report */
 	unsigned char *ss = mmap(NULL, 4u << 20, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	unsigned char *al = (unsigned char *)(((uintptr_t)ss + (2u << 20) - 1) & ~(uintptr_t)((2u << 20) - 1));
+	unsigned char *al =
+	    (unsigned char *)(((uintptr_t)ss + (2u << 20) - 1) & ~(uintptr_t)((2u << 20) - 1));
 	poke(al + 4096 + 16, "a PROT_NONE 2 MiB-aligned region", &expected);
 	munmap(ss, 4u << 20);
 
@@ -187,9 +188,9 @@ static int mode_unmapped(void)
 	poke((void *)(uintptr_t)-16, "address -16", &expected);
 
 	int got = count_reports("foreign-pointer");
-	printf("unmapped: %d foreign-pointer reports for %d bad calls, %d double-free\n", got, expected, df);
-	if (got != expected)
-		PROBLEM("expected %d foreign-pointer reports, got %d", expected, got);
+	printf("unmapped: %d foreign-pointer reports for %d bad calls, %d double-free\n", got,
+	       expected, df);
+	if (got != expected) PROBLEM("expected %d foreign-pointer reports, got %d", expected, got);
 	return problems != 0;
 }
 
@@ -215,8 +216,7 @@ static void *linkwrite_thread(void *arg)
 			}
 			/* A block on a free list never comes back with a wild link. */
 			uintptr_t v = (uintptr_t)b[i];
-			if (v & 15)
-				garbage_seen = v;
+			if (v & 15) garbage_seen = v;
 			memset(b[i], 0x5a, n);
 		}
 		for (int i = 0; i < 32; i++)
@@ -267,11 +267,10 @@ static int mode_linkwrite_bin(int deep)
 	hak_thread_flush();
 	long bad = hak_heap_check();
 	int uaf = count_reports("use-after-free-write");
-	printf("linkwrite-bin%s: %d use-after-free-write report(s), heap_check %ld\n", deep ? " (deep)" : "", uaf, bad);
-	if (uaf != 1)
-		PROBLEM("expected one use-after-free-write report, got %d", uaf);
-	if (bad)
-		PROBLEM("hak_heap_check() = %ld", bad);
+	printf("linkwrite-bin%s: %d use-after-free-write report(s), heap_check %ld\n",
+	       deep ? " (deep)" : "", uaf, bad);
+	if (uaf != 1) PROBLEM("expected one use-after-free-write report, got %d", uaf);
+	if (bad) PROBLEM("hak_heap_check() = %ld", bad);
 	return problems != 0;
 }
 
@@ -295,18 +294,19 @@ static int mode_linkwrite(void)
 		free(keep[i]);
 	long bad = hak_heap_check();
 	int uaf = count_reports("use-after-free-write");
-	int other = count_reports("double-free") + count_reports("invalid-free") + count_reports("header-corrupt") +
-		    count_reports("foreign-pointer") + count_reports("interior-free");
-	printf("linkwrite: %d use-after-free-write reports, %d other reports, heap_check %ld\n", uaf, other, bad);
-	if (garbage_seen)
-		PROBLEM("a misaligned block %p was handed out", (void *)garbage_seen);
+	int other = count_reports("double-free") + count_reports("invalid-free") +
+	            count_reports("header-corrupt") + count_reports("foreign-pointer") +
+	            count_reports("interior-free");
+	printf("linkwrite: %d use-after-free-write reports, %d other reports, heap_check %ld\n",
+	       uaf, other, bad);
+	if (garbage_seen) PROBLEM("a misaligned block %p was handed out", (void *)garbage_seen);
 	if (uaf < NT)
-		PROBLEM("only %d use-after-free-write reports for %d threads that wrote into freed links", uaf, NT);
-	if (other)
-		PROBLEM("%d reports of the wrong kind", other);
+		PROBLEM("only %d use-after-free-write reports for %d threads that wrote into freed "
+		        "links",
+		        uaf, NT);
+	if (other) PROBLEM("%d reports of the wrong kind", other);
 	/* Cut lists leak blocks but stay consistent. */
-	if (bad)
-		PROBLEM("hak_heap_check() = %ld after the damaged lists were cut", bad);
+	if (bad) PROBLEM("hak_heap_check() = %ld after the damaged lists were cut", bad);
 	return problems != 0;
 }
 
@@ -322,15 +322,18 @@ static int mode_large_overflow(void)
 		char *p = malloc(sizes[i]);
 		size_t u = malloc_usable_size(p);
 		if (u != sizes[i])
-			PROBLEM("malloc(%zu): malloc_usable_size %zu, not the request", sizes[i], u);
+			PROBLEM("malloc(%zu): malloc_usable_size %zu, not the request", sizes[i],
+			        u);
 		int before = count_reports("overflow");
 		p[sizes[i] + 3] = 'x'; /* 4 bytes past the request, inside the slack */
 		free(p);
 		want++;
 		if (count_reports("overflow") == before)
-			PROBLEM("malloc(%zu): a write 4 bytes past the request went unreported", sizes[i]);
+			PROBLEM("malloc(%zu): a write 4 bytes past the request went unreported",
+			        sizes[i]);
 	}
-	printf("large-overflow: %d overflow reports for %d overruns\n", count_reports("overflow"), want);
+	printf("large-overflow: %d overflow reports for %d overruns\n", count_reports("overflow"),
+	       want);
 	return problems != 0;
 }
 
@@ -352,12 +355,12 @@ static int mode_first_call(void)
 	unlink(errpath);
 	int got = count_reports("foreign-pointer");
 	int want = !strcmp(on_error, "ignore") ? 0 : 1;
-	printf("first-call (HAKMEM_ON_ERROR=%s): %d report(s) in HAKMEM_LOG, %ld bytes on stderr\n", on_error, got,
-	       (long)err_bytes);
-	if (got != want)
-		PROBLEM("%d foreign-pointer reports in HAKMEM_LOG, want %d", got, want);
+	printf("first-call (HAKMEM_ON_ERROR=%s): %d report(s) in HAKMEM_LOG, %ld bytes on stderr\n",
+	       on_error, got, (long)err_bytes);
+	if (got != want) PROBLEM("%d foreign-pointer reports in HAKMEM_LOG, want %d", got, want);
 	if (err_bytes)
-		PROBLEM("%ld bytes went to stderr instead of HAKMEM_LOG (or nowhere)", (long)err_bytes);
+		PROBLEM("%ld bytes went to stderr instead of HAKMEM_LOG (or nowhere)",
+		        (long)err_bytes);
 	free(malloc(10));
 	return problems != 0;
 }
@@ -372,10 +375,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	/* HAKMEM_LOG is appended to: start afresh, before hakmem opens it. */
-	if (unlink(log_path) && errno != ENOENT)
-		perror("unlink");
-	if (!strcmp(mode, "first-call"))
-		return mode_first_call();
+	if (unlink(log_path) && errno != ENOENT) perror("unlink");
+	if (!strcmp(mode, "first-call")) return mode_first_call();
 	expect_hakmem_malloc();
 	free(malloc(1)); /* hakmem reads its settings and opens HAKMEM_LOG */
 	int rc;
@@ -392,7 +393,9 @@ int main(int argc, char **argv)
 	else if (!strcmp(mode, "linkwrite-deep"))
 		rc = mode_linkwrite_bin(1);
 	else {
-		fprintf(stderr, "usage: foreign readonly|unmapped|linkwrite|linkwrite-bin|linkwrite-deep|first-call|large-overflow\n");
+		fprintf(stderr, "usage: foreign "
+		                "readonly|unmapped|linkwrite|linkwrite-bin|linkwrite-deep|first-"
+		                "call|large-overflow\n");
 		return 2;
 	}
 	if (rc) {
@@ -402,8 +405,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "--- %s (first lines)\n", log_path);
 		while (f && fgets(line, sizeof line, f) && n++ < 40)
 			fputs(line, stderr);
-		if (f)
-			fclose(f);
+		if (f) fclose(f);
 	}
 	return rc;
 }

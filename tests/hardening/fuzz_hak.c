@@ -39,7 +39,7 @@
 
 struct blk {
 	uint8_t *p;
-	size_t n;     /* bytes the model owns (request, or usable after op_usable) */
+	size_t n; /* bytes the model owns (request, or usable after op_usable) */
 	uint32_t seed;
 	size_t align;
 };
@@ -77,56 +77,58 @@ static void die(const char *fmt, ...)
 
 /* ---- the pattern ---- */
 
-static inline uint8_t pat(uint32_t seed, size_t i) { return (uint8_t)((seed ^ (uint32_t)(i >> 3)) * 0x9e3779b1u >> 24) ^ (uint8_t)i; }
+static inline uint8_t pat(uint32_t seed, size_t i)
+{
+	return (uint8_t)((seed ^ (uint32_t)(i >> 3)) * 0x9e3779b1u >> 24) ^ (uint8_t)i;
+}
 
 /* Big blocks: first and last 2 KiB and one byte per 64 KiB. The
  * harness's own loops need no coverage feedback: they only slow it down. */
 #define NOCOV __attribute__((no_sanitize("coverage")))
 
 #define GAP 65535u
-static inline int sampled(size_t n, size_t i) { return n <= 4096 || i < 2048 || i >= n - 2048 || !(i & GAP); }
+static inline int sampled(size_t n, size_t i)
+{
+	return n <= 4096 || i < 2048 || i >= n - 2048 || !(i & GAP);
+}
 
 /* Calls fn on each sampled index of [from, upto) for a block of n bytes. */
 #define FOR_SAMPLED(n, from, upto, i)                                                              \
-	for (size_t i = (from); i < (upto); i = (n) <= 4096 || i < 2047 || i + 1 >= (n) - 2048       \
-							 ? i + 1                                      \
-							 : ((i | GAP) + 1 < (n) - 2048 ? (i | GAP) + 1 : (n) - 2048))
+	for (size_t i = (from); i < (upto);                                                        \
+	     i = (n) <= 4096 || i < 2047 || i + 1 >= (n)-2048                                      \
+	             ? i + 1                                                                       \
+	             : ((i | GAP) + 1 < (n)-2048 ? (i | GAP) + 1 : (n)-2048))
 
 NOCOV static void fill_from(struct blk *b, size_t from)
 {
 	FOR_SAMPLED(b->n, from, b->n, i)
-		if (sampled(b->n, i))
-			b->p[i] = pat(b->seed, i);
+	if (sampled(b->n, i)) b->p[i] = pat(b->seed, i);
 }
 
 NOCOV static void check(const struct blk *b, size_t upto, const char *when)
 {
-	if (upto > b->n)
-		upto = b->n;
+	if (upto > b->n) upto = b->n;
 	FOR_SAMPLED(b->n, 0, upto, i)
-		if (sampled(b->n, i) && b->p[i] != pat(b->seed, i))
-			die("%s: block %p (%zu bytes, align %zu) byte %zu is 0x%02x, expected 0x%02x", when,
-			    (void *)b->p, b->n, b->align, i, b->p[i], pat(b->seed, i));
+	if (sampled(b->n, i) && b->p[i] != pat(b->seed, i))
+		die("%s: block %p (%zu bytes, align %zu) byte %zu is 0x%02x, expected 0x%02x", when,
+		    (void *)b->p, b->n, b->align, i, b->p[i], pat(b->seed, i));
 }
 
 NOCOV static size_t nonzero_at(const uint8_t *p, size_t n)
 {
 	FOR_SAMPLED(n, 0, n, i)
-		if (sampled(n, i) && p[i])
-			return i;
+	if (sampled(n, i) && p[i]) return i;
 	return SIZE_MAX;
 }
 
-static void check_new(struct ctx *c, struct blk *b, void *p, size_t n, size_t align, const char *what)
+static void check_new(struct ctx *c, struct blk *b, void *p, size_t n, size_t align,
+                      const char *what)
 {
-	if (!p)
-		die("%s(%zu, align %zu) returned NULL (errno %d)", what, n, align, errno);
+	if (!p) die("%s(%zu, align %zu) returned NULL (errno %d)", what, n, align, errno);
 	size_t a = align < 16 ? 16 : align;
-	if ((uintptr_t)p % a)
-		die("%s(%zu): %p is not %zu-aligned", what, n, p, a);
+	if ((uintptr_t)p % a) die("%s(%zu): %p is not %zu-aligned", what, n, p, a);
 	size_t u = hak_malloc_usable_size(p);
-	if (u < n)
-		die("%s(%zu): usable size %zu is smaller", what, n, u);
+	if (u < n) die("%s(%zu): usable size %zu is smaller", what, n, u);
 	/* Full mode reports the request for slab blocks; large spans (header
 	 * byte 0x8e) still report the span (bug 7, hardening.security.large-*). */
 	if (level == 2 && u != n && ((uint8_t *)p)[-1] != 0x8e)
@@ -140,8 +142,7 @@ static void check_new(struct ctx *c, struct blk *b, void *p, size_t n, size_t al
 
 static void release(struct blk *b, const char *when)
 {
-	if (!b->p)
-		return;
+	if (!b->p) return;
 	check(b, b->n, when);
 	hak_free(b->p);
 	b->p = NULL;
@@ -153,26 +154,44 @@ struct rd {
 	const uint8_t *p, *end;
 };
 
-static uint8_t u8(struct rd *r) { return r->p < r->end ? *r->p++ : 0; }
-static uint16_t u16(struct rd *r) { return (uint16_t)(u8(r) | u8(r) << 8); }
-static uint32_t u24(struct rd *r) { return (uint32_t)u16(r) | (uint32_t)u8(r) << 16; }
+static uint8_t u8(struct rd *r)
+{
+	return r->p < r->end ? *r->p++ : 0;
+}
+static uint16_t u16(struct rd *r)
+{
+	return (uint16_t)(u8(r) | u8(r) << 8);
+}
+static uint32_t u24(struct rd *r)
+{
+	return (uint32_t)u16(r) | (uint32_t)u8(r) << 16;
+}
 
-static const size_t edges[] = {0, 1, 15, 16, 17, 31, 32, 33, 47, 63, 64, 255, 256, 257, 511, 512, 1023, 1024,
-			       1039, 1040, 1041, 1295, 1296, 4095, 4096, 4097, 16399, 16400, 32767, 32768, 32769,
-			       32783, 65536, 131072, 1 << 20, (1 << 20) + 1};
+static const size_t edges[] = {
+    0,    1,    15,    16,    17,    31,    32,    33,    47,    63,     64,      255,
+    256,  257,  511,   512,   1023,  1024,  1039,  1040,  1041,  1295,   1296,    4095,
+    4096, 4097, 16399, 16400, 32767, 32768, 32769, 32783, 65536, 131072, 1 << 20, (1 << 20) + 1};
 
 static size_t size_arg(struct rd *r)
 {
 	uint8_t k = u8(r);
 	switch (k % 8) {
 	case 0:
-	case 1: return u16(r) % 1041;                  /* Tiny */
-	case 2: return u8(r);                          /* small */
-	case 3: return 1040 + u16(r) % (32769 - 1040); /* Mid */
-	case 4: return edges[u8(r) % (sizeof edges / sizeof edges[0])];
-	case 5: return 32769 + u24(r) % (2u << 20);    /* large */
-	case 6: return (k & 0xf0) == 0xf0 ? (size_t)u24(r) * 8 % (8u << 20) : u16(r) % 300; /* rare huge */
-	default: return u16(r) % 4200;
+	case 1:
+		return u16(r) % 1041; /* Tiny */
+	case 2:
+		return u8(r); /* small */
+	case 3:
+		return 1040 + u16(r) % (32769 - 1040); /* Mid */
+	case 4:
+		return edges[u8(r) % (sizeof edges / sizeof edges[0])];
+	case 5:
+		return 32769 + u24(r) % (2u << 20); /* large */
+	case 6:
+		return (k & 0xf0) == 0xf0 ? (size_t)u24(r) * 8 % (8u << 20)
+		                          : u16(r) % 300; /* rare huge */
+	default:
+		return u16(r) % 4200;
 	}
 }
 
@@ -212,9 +231,24 @@ static int inbox_take(struct ctx *c, struct blk *b)
 /* ---- one operation ---- */
 
 enum {
-	OP_MALLOC, OP_CALLOC, OP_REALLOC, OP_FREE, OP_MEMALIGN, OP_POSIX_MEMALIGN, OP_ALIGNED_ALLOC, OP_USABLE,
-	OP_HANDOFF, OP_TAKE, OP_VALLOC, OP_FLUSH, OP_REALLOC_EDGE, OP_BAD, OP_FREE_NULL, OP_HEAP_CHECK,
-	OP_REALLOCARRAY, NOPS
+	OP_MALLOC,
+	OP_CALLOC,
+	OP_REALLOC,
+	OP_FREE,
+	OP_MEMALIGN,
+	OP_POSIX_MEMALIGN,
+	OP_ALIGNED_ALLOC,
+	OP_USABLE,
+	OP_HANDOFF,
+	OP_TAKE,
+	OP_VALLOC,
+	OP_FLUSH,
+	OP_REALLOC_EDGE,
+	OP_BAD,
+	OP_FREE_NULL,
+	OP_HEAP_CHECK,
+	OP_REALLOCARRAY,
+	NOPS
 };
 
 static void bad_requests(struct rd *r)
@@ -236,8 +270,7 @@ static void bad_requests(struct rd *r)
 		break;
 	case 3: {
 		size_t a = (size_t)u8(r) | 1; /* odd: never a valid alignment */
-		if (a == 1)
-			a = 3;
+		if (a == 1) a = 3;
 		if (hak_posix_memalign(&p, a, 10) != EINVAL || p != (void *)&p)
 			die("posix_memalign(align %zu): not EINVAL, or *out written", a);
 		if (hak_posix_memalign(&p, 4, 10) != EINVAL || p != (void *)&p)
@@ -294,8 +327,7 @@ static void run_op(struct ctx *c, const uint8_t *op, size_t len)
 			n = (4u << 20) / m;
 		release(b, "calloc over a slot");
 		p = hak_calloc(m, n);
-		if (!p)
-			die("calloc(%zu, %zu) returned NULL", m, n);
+		if (!p) die("calloc(%zu, %zu) returned NULL", m, n);
 		size_t z = nonzero_at(p, m * n);
 		if (z != SIZE_MAX)
 			die("calloc(%zu, %zu): byte %zu is 0x%02x", m, n, z, ((uint8_t *)p)[z]);
@@ -319,10 +351,8 @@ static void run_op(struct ctx *c, const uint8_t *op, size_t len)
 			p = hak_realloc(b->p, n ? n : 1);
 			n = n ? n : 1;
 		}
-		if (!p)
-			die("realloc(%p, %zu) returned NULL", (void *)b->p, n);
-		if ((uintptr_t)p % 16)
-			die("realloc: %p not 16-aligned", p);
+		if (!p) die("realloc(%p, %zu) returned NULL", (void *)b->p, n);
+		if ((uintptr_t)p % 16) die("realloc: %p not 16-aligned", p);
 		if (hak_malloc_usable_size(p) < n)
 			die("realloc(%zu): usable size %zu", n, hak_malloc_usable_size(p));
 		struct blk moved = *b;
@@ -340,8 +370,7 @@ static void run_op(struct ctx *c, const uint8_t *op, size_t len)
 		break;
 	case OP_MEMALIGN:
 		a = align_arg(&r);
-		if (u8(&r) & 1)
-			a += a > 1 ? a / 2 : 2; /* not a power of two: rounded up */
+		if (u8(&r) & 1) a += a > 1 ? a / 2 : 2; /* not a power of two: rounded up */
 		n = size_arg(&r);
 		release(b, "memalign over a slot");
 		p = hak_memalign(a, n);
@@ -354,14 +383,12 @@ static void run_op(struct ctx *c, const uint8_t *op, size_t len)
 		break;
 	case OP_POSIX_MEMALIGN:
 		a = align_arg(&r);
-		if (a < sizeof(void *))
-			a = sizeof(void *);
+		if (a < sizeof(void *)) a = sizeof(void *);
 		n = size_arg(&r);
 		release(b, "posix_memalign over a slot");
 		p = NULL;
 		rc = hak_posix_memalign(&p, a, n);
-		if (rc)
-			die("posix_memalign(%zu, %zu) = %d", a, n, rc);
+		if (rc) die("posix_memalign(%zu, %zu) = %d", a, n, rc);
 		check_new(c, b, p, n, a, "posix_memalign");
 		break;
 	case OP_ALIGNED_ALLOC:
@@ -375,7 +402,8 @@ static void run_op(struct ctx *c, const uint8_t *op, size_t len)
 		if (b->p) {
 			size_t u = hak_malloc_usable_size(b->p);
 			if (u < b->n)
-				die("usable size %zu of %p shrank below %zu", u, (void *)b->p, b->n);
+				die("usable size %zu of %p shrank below %zu", u, (void *)b->p,
+				    b->n);
 #if defined(FUZZ_ASAN)
 			/* The ASan flavour poisons [request, usable): bug 2, tested by
 			 * hardening.security.asan-usable-size, not here. */
@@ -395,14 +423,12 @@ static void run_op(struct ctx *c, const uint8_t *op, size_t len)
 	case OP_HANDOFF:
 		if (b->p) {
 			check(b, b->n, "handoff");
-			if (inbox_put(other, b))
-				b->p = NULL;
+			if (inbox_put(other, b)) b->p = NULL;
 		}
 		break;
 	case OP_TAKE: {
 		struct blk t;
-		if (!inbox_take(c, &t))
-			break;
+		if (!inbox_take(c, &t)) break;
 		check(&t, t.n, "taken from the other thread");
 		switch (u8(&r) % 3) {
 		case 0:
@@ -411,8 +437,7 @@ static void run_op(struct ctx *c, const uint8_t *op, size_t len)
 		case 1:
 			n = size_arg(&r);
 			p = hak_realloc(t.p, n ? n : 1);
-			if (!p)
-				die("realloc of a handed-off block returned NULL");
+			if (!p) die("realloc of a handed-off block returned NULL");
 			t.p = p;
 			check(&t, n ? n : 1, "handed-off block after realloc");
 			t.n = n ? n : 1;
@@ -430,8 +455,7 @@ static void run_op(struct ctx *c, const uint8_t *op, size_t len)
 		release(b, "valloc over a slot");
 		if (u8(&r) & 1)
 			check_new(c, b, hak_valloc(n), n, 4096, "valloc");
-		else
-		{
+		else {
 			/* pvalloc asks for whole pages */
 			size_t pages = n ? (n + 4095) & ~(size_t)4095 : 4096;
 			check_new(c, b, hak_pvalloc(n), pages, 4096, "pvalloc");
@@ -444,8 +468,7 @@ static void run_op(struct ctx *c, const uint8_t *op, size_t len)
 		/* realloc(p, 0) frees and returns NULL, as glibc's does */
 		if (b->p) {
 			check(b, b->n, "before realloc(p, 0)");
-			if (hak_realloc(b->p, 0))
-				die("realloc(p, 0) did not return NULL");
+			if (hak_realloc(b->p, 0)) die("realloc(p, 0) did not return NULL");
 			b->p = NULL;
 		}
 		break;
@@ -454,13 +477,11 @@ static void run_op(struct ctx *c, const uint8_t *op, size_t len)
 		break;
 	case OP_FREE_NULL:
 		hak_free(NULL);
-		if (hak_malloc_usable_size(NULL))
-			die("usable_size(NULL) != 0");
+		if (hak_malloc_usable_size(NULL)) die("usable_size(NULL) != 0");
 		break;
 	case OP_HEAP_CHECK:
 		/* while the other thread runs */
-		if (hak_heap_check())
-			die("hak_heap_check() failed mid-run");
+		if (hak_heap_check()) die("hak_heap_check() failed mid-run");
 		break;
 	}
 }
@@ -500,8 +521,7 @@ static void *worker_main(void *arg)
 		seen = go_gen;
 		int stop = worker_exit;
 		pthread_mutex_unlock(&go_lock);
-		if (stop)
-			return NULL;
+		if (stop) return NULL;
 		if (worker_cleanup)
 			cleanup(&ctxs[1]);
 		else
@@ -553,8 +573,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	const char *v = getenv("HAKMEM_CHECK");
 	level = v && !strcmp(v, "full") ? 2 : v && !strcmp(v, "off") ? 0 : 1;
 #if defined(FUZZ_ASAN)
-	if (level == 2)
-		level = 1; /* the ASan flavour has no full mode */
+	if (level == 2) level = 1; /* the ASan flavour has no full mode */
 #endif
 	for (int i = 0; i < 2; i++) {
 		ctxs[i].id = i;
@@ -571,12 +590,16 @@ static size_t op_len(uint8_t b)
 	switch ((b & 0x7f) % NOPS) {
 	case OP_FLUSH:
 	case OP_FREE_NULL:
-	case OP_HEAP_CHECK: return 1;
+	case OP_HEAP_CHECK:
+		return 1;
 	case OP_FREE:
 	case OP_HANDOFF:
-	case OP_REALLOC_EDGE: return 2;
-	case OP_BAD: return 4;
-	default: return 9;
+	case OP_REALLOC_EDGE:
+		return 2;
+	case OP_BAD:
+		return 4;
+	default:
+		return 9;
 	}
 }
 
@@ -586,8 +609,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int restart = 0;
 	for (size_t i = 0; i < size;) {
 		size_t len = op_len(data[i]);
-		if (len > size - i)
-			len = size - i;
+		if (len > size - i) len = size - i;
 		struct ctx *c = &ctxs[data[i] >> 7];
 		/* The op byte 0x7f (thread 0) asks for a fresh worker thread at
 		 * the end of the input: thread exit returns its caches. */
@@ -616,7 +638,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		worker_start();
 	}
 	long bad = hak_heap_check();
-	if (bad)
-		die("hak_heap_check() = %ld at the end of the input", bad);
+	if (bad) die("hak_heap_check() = %ld at the end of the input", bad);
 	return 0;
 }

@@ -45,8 +45,7 @@ static void put(void *p, size_t n)
 		p = NULL;
 	}
 	pthread_mutex_unlock(&box.lock);
-	if (p)
-		hak_free(p);
+	if (p) hak_free(p);
 }
 
 static void *get(size_t *n)
@@ -65,7 +64,8 @@ static void check_fill(uint8_t *p, size_t n, uint8_t v)
 {
 	for (size_t i = 0; i < n; i += 61)
 		if (p[i] != v) {
-			fprintf(stderr, "FAIL: block %p byte %zu is 0x%02x, want 0x%02x\n", (void *)p, i, p[i], v);
+			fprintf(stderr, "FAIL: block %p byte %zu is 0x%02x, want 0x%02x\n",
+			        (void *)p, i, p[i], v);
 			atomic_store(&failed, 1);
 			return;
 		}
@@ -80,9 +80,15 @@ static void *mortal(void *arg)
 	for (int i = 0; i < 64; i++) {
 		size_t n;
 		switch (xs(&r) % 8) {
-		case 0: n = 32768 + xs(&r) % 300000; break;         /* large */
-		case 1: n = 1040 + xs(&r) % 31000; break;           /* Mid */
-		default: n = xs(&r) % 1040; break;                  /* Tiny */
+		case 0:
+			n = 32768 + xs(&r) % 300000;
+			break; /* large */
+		case 1:
+			n = 1040 + xs(&r) % 31000;
+			break; /* Mid */
+		default:
+			n = xs(&r) % 1040;
+			break; /* Tiny */
 		}
 		uint8_t *p;
 		if (xs(&r) % 5 == 0) {
@@ -100,8 +106,7 @@ static void *mortal(void *arg)
 			return NULL;
 		}
 		memset(p, (uint8_t)n, n);
-		if (i % 2)
-			put(p, n);
+		if (i % 2) put(p, n);
 		mine[i] = p;
 		if (i % 2 == 0 && xs(&r) % 3 == 0) {
 			/* grow it: Tiny -> Mid -> large, in place or moved */
@@ -118,8 +123,7 @@ static void *mortal(void *arg)
 		}
 	}
 	for (int i = 0; i < 64; i += 2)
-		if (mine[i])
-			hak_free(mine[i]);
+		if (mine[i]) hak_free(mine[i]);
 	/* something to return to the slabs at exit */
 	for (int i = 0; i < 20; i++)
 		hak_free(hak_malloc(16 + (size_t)i * 48));
@@ -168,13 +172,13 @@ int main(int argc, char **argv)
 	int rounds = argc > 1 ? atoi(argv[1]) : 20;
 	int nthreads = argc > 2 ? atoi(argv[2]) : 4;
 	pthread_t rp, mon, th[16];
-	if (nthreads > 16)
-		nthreads = 16;
+	if (nthreads > 16) nthreads = 16;
 	pthread_create(&rp, NULL, reaper, NULL);
 	pthread_create(&mon, NULL, monitor, NULL);
 	for (int round = 0; round < rounds && !atomic_load(&failed); round++) {
 		for (int i = 0; i < nthreads; i++)
-			pthread_create(&th[i], NULL, mortal, (void *)(uintptr_t)(round * 16 + i + 1));
+			pthread_create(&th[i], NULL, mortal,
+			               (void *)(uintptr_t)(round * 16 + i + 1));
 		for (int i = 0; i < nthreads; i++)
 			pthread_join(th[i], NULL);
 	}

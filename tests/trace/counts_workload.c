@@ -36,8 +36,7 @@ static size_t nblocks;
  * SuperSlabs go warm and the next phase takes them back (superslab_reuse). */
 static size_t count_for(size_t size)
 {
-	if (size <= 1024)
-		return 4 * (64u << 10) / size;
+	if (size <= 1024) return 4 * (64u << 10) / size;
 	return 10 * (256u << 10) / size;
 }
 
@@ -52,17 +51,13 @@ static void alloc_phase(const size_t *sizes, size_t n)
 {
 	size_t most = 0;
 	for (size_t k = 0; k < n; k++)
-		if (count_for(sizes[k]) > most)
-			most = count_for(sizes[k]);
+		if (count_for(sizes[k]) > most) most = count_for(sizes[k]);
 	for (size_t i = 0; i < most; i++)
 		for (size_t k = 0; k < n; k++) {
-			if (i >= count_for(sizes[k]))
-				continue;
-			if (nblocks == MAX_BLOCKS)
-				die("too many blocks");
+			if (i >= count_for(sizes[k])) continue;
+			if (nblocks == MAX_BLOCKS) die("too many blocks");
 			unsigned char *p = malloc(sizes[k]);
-			if (!p)
-				die("malloc failed");
+			if (!p) die("malloc failed");
 			p[0] = (unsigned char)i; /* touch, like a real program */
 			p[sizes[k] - 1] = (unsigned char)k;
 			blocks[nblocks++] = p;
@@ -82,8 +77,7 @@ static void put(const char *name, uint64_t v)
 	/* snprintf+write: no stdio buffer is allocated after the snapshot. */
 	char line[96];
 	int n = snprintf(line, sizeof line, "stat %s %llu\n", name, (unsigned long long)v);
-	if (write(1, line, (size_t)n) != n)
-		exit(3);
+	if (write(1, line, (size_t)n) != n) exit(3);
 }
 
 int main(int argc, char **argv)
@@ -99,8 +93,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < PINS; i++) {
 		pins[i] = malloc(16);
 		pins[PINS + i] = malloc(1500);
-		if (!pins[i] || !pins[PINS + i])
-			die("malloc failed");
+		if (!pins[i] || !pins[PINS + i]) die("malloc failed");
 	}
 
 	for (int r = 0; r < rounds; r++) {
@@ -115,8 +108,7 @@ int main(int argc, char **argv)
 		static const size_t large[] = {100000, 300000, 1u << 20};
 		void *l[3];
 		for (int k = 0; k < 3; k++) {
-			if (!(l[k] = malloc(large[k])))
-				die("malloc failed");
+			if (!(l[k] = malloc(large[k]))) die("malloc failed");
 			memset(l[k], 1, 4096);
 		}
 		for (int k = 0; k < 3; k++)

@@ -39,8 +39,10 @@ int main(int argc, char **argv)
 		}
 		printf("child %d\n", (int)pid);
 		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-			fprintf(stderr, "fork_exec: child %d ended with status 0x%x%s\n", (int)pid, status,
-				WIFSIGNALED(status) ? " (killed by a signal before or after exec)" : "");
+			fprintf(stderr, "fork_exec: child %d ended with status 0x%x%s\n", (int)pid,
+			        status,
+			        WIFSIGNALED(status) ? " (killed by a signal before or after exec)"
+			                            : "");
 			bad = 1;
 		}
 		for (int k = 0; k < 64; k++)

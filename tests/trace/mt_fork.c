@@ -42,10 +42,8 @@ static uint32_t xorshift32(uint32_t *s)
 static size_t pick_size(uint32_t *s)
 {
 	uint32_t r = xorshift32(s);
-	if (r % 512 == 0)
-		return 40000 + r % 200000;
-	if (r % 8 == 0)
-		return 1040 + r % 30000;
+	if (r % 512 == 0) return 40000 + r % 200000;
+	if (r % 8 == 0) return 1040 + r % 30000;
 	return 1 + r % 1024;
 }
 
@@ -54,7 +52,8 @@ static void churn(uint32_t seed, unsigned long ops)
 {
 	void *slot[SLOTS] = {0};
 	uint32_t s = seed ? seed : 1;
-	for (unsigned long i = 0; ops ? i < ops : !atomic_load_explicit(&stop, memory_order_relaxed); i++) {
+	for (unsigned long i = 0;
+	     ops ? i < ops : !atomic_load_explicit(&stop, memory_order_relaxed); i++) {
 		unsigned k = xorshift32(&s) % SLOTS;
 		if (slot[k]) {
 			free(slot[k]);
@@ -62,8 +61,7 @@ static void churn(uint32_t seed, unsigned long ops)
 		} else {
 			size_t n = pick_size(&s);
 			unsigned char *p = malloc(n);
-			if (!p)
-				_exit(4);
+			if (!p) _exit(4);
 			p[0] = p[n - 1] = (unsigned char)k;
 			slot[k] = p;
 		}
@@ -95,9 +93,9 @@ static void child_main(unsigned n, unsigned long ops)
 	pthread_t t[CHILD_THREADS];
 	struct child_arg a[CHILD_THREADS];
 	for (unsigned i = 0; i < CHILD_THREADS; i++) {
-		a[i] = (struct child_arg){.seed = 0x9e3779b9u * (n * CHILD_THREADS + i + 1), .ops = ops};
-		if (pthread_create(&t[i], NULL, child_thread, &a[i]))
-			_exit(5);
+		a[i] = (struct child_arg){.seed = 0x9e3779b9u * (n * CHILD_THREADS + i + 1),
+		                          .ops = ops};
+		if (pthread_create(&t[i], NULL, child_thread, &a[i])) _exit(5);
 	}
 	for (unsigned i = 0; i < CHILD_THREADS; i++)
 		pthread_join(t[i], NULL);
@@ -117,9 +115,9 @@ static int reap(pid_t pid)
 	for (long waited = 0; waited < CHILD_TIMEOUT_MS; waited += 5) {
 		pid_t r = waitpid(pid, &status, WNOHANG);
 		if (r == pid) {
-			if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-				return 0;
-			fprintf(stderr, "mt_fork: child %d ended with status 0x%x\n", (int)pid, status);
+			if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return 0;
+			fprintf(stderr, "mt_fork: child %d ended with status 0x%x\n", (int)pid,
+			        status);
 			return 1;
 		}
 		sleep_ms(5);
@@ -130,7 +128,10 @@ static int reap(pid_t pid)
 	return 1;
 }
 
-static void put(const char *name, uint64_t v) { printf("stat %s %llu\n", name, (unsigned long long)v); }
+static void put(const char *name, uint64_t v)
+{
+	printf("stat %s %llu\n", name, (unsigned long long)v);
+}
 
 int main(int argc, char **argv)
 {
@@ -153,8 +154,7 @@ int main(int argc, char **argv)
 			bad = 1;
 			break;
 		}
-		if (pid == 0)
-			child_main(n, child_ops);
+		if (pid == 0) child_main(n, child_ops);
 		printf("child %d\n", (int)pid);
 		bad |= reap(pid);
 	}

@@ -33,8 +33,7 @@ static inline uint32_t take(struct hak_slab *s, unsigned want, void **head, void
 static inline int on_slab_list(const struct hak_slab_list *l, const struct hak_slab *s)
 {
 	for (const struct hak_slab *x = l->head; x; x = x->next)
-		if (x == s)
-			return 1;
+		if (x == s) return 1;
 	return 0;
 }
 
@@ -44,7 +43,8 @@ static inline int on_slab_list(const struct hak_slab_list *l, const struct hak_s
  * class up. */
 static inline size_t size_of_class(unsigned c)
 {
-	size_t n = hak_class_pool(c) == HAK_POOL_MID ? hak_class_stride[c] - 16 : hak_class_usable(c);
+	size_t n =
+	    hak_class_pool(c) == HAK_POOL_MID ? hak_class_stride[c] - 16 : hak_class_usable(c);
 	/* With Small-Mid on, the top of a Tiny class (256 bytes and up) goes
 	 * to Small-Mid: walk down to what the class still serves. */
 	while (n > 0 && hak_size_class(n) != c)

@@ -32,8 +32,7 @@ static void expect_clean(void)
 	struct capture cap;
 	const char *out;
 	long bad = checked(&cap, &out);
-	if (bad)
-		fail_msg("heap check found %ld problems on a clean heap:\n%s", bad, out);
+	if (bad) fail_msg("heap check found %ld problems on a clean heap:\n%s", bad, out);
 	assert_string_equal(out, "");
 }
 
@@ -43,8 +42,7 @@ static void expect_damage(const char *what)
 	struct capture cap;
 	const char *out;
 	long bad = checked(&cap, &out);
-	if (bad <= 0)
-		fail_msg("heap check missed: %s", what);
+	if (bad <= 0) fail_msg("heap check missed: %s", what);
 	assert_true(count_lines(out) >= (unsigned)bad);
 	assert_non_null(strstr(out, "hakmem: heap-check: "));
 }
@@ -115,7 +113,8 @@ static void corrupt_freelist_link(void **state)
 	void *saved = hak_block_next(f);
 	hak_block_set_next(f, f + 8); /* inside a block */
 	expect_damage("a freelist link into the middle of a block");
-	hak_block_set_next(f, f + (size_t)s->stride * (s->capacity + 1)); /* past the slab's blocks */
+	hak_block_set_next(f,
+	                   f + (size_t)s->stride * (s->capacity + 1)); /* past the slab's blocks */
 	expect_damage("a freelist link past the carved blocks");
 	hak_block_set_next(f, f); /* a cycle */
 	expect_damage("a freelist cycle");
@@ -208,14 +207,14 @@ static void corrupt_large_header(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(clean_heap),
-		cmocka_unit_test_setup(corrupt_free_block_header, setup_freed),
-		cmocka_unit_test_setup(corrupt_freelist_link, setup_freed),
-		cmocka_unit_test_setup(corrupt_freelist_tail, setup_freed),
-		cmocka_unit_test(corrupt_live_block_header),
-		cmocka_unit_test_setup(corrupt_slab_counts, setup_freed),
-		cmocka_unit_test_setup(corrupt_superslab_magic, setup_freed),
-		cmocka_unit_test(corrupt_large_header),
+	    cmocka_unit_test(clean_heap),
+	    cmocka_unit_test_setup(corrupt_free_block_header, setup_freed),
+	    cmocka_unit_test_setup(corrupt_freelist_link, setup_freed),
+	    cmocka_unit_test_setup(corrupt_freelist_tail, setup_freed),
+	    cmocka_unit_test(corrupt_live_block_header),
+	    cmocka_unit_test_setup(corrupt_slab_counts, setup_freed),
+	    cmocka_unit_test_setup(corrupt_superslab_magic, setup_freed),
+	    cmocka_unit_test(corrupt_large_header),
 	};
 	return cmocka_run_group_tests(tests, group_setup, NULL);
 }

@@ -25,7 +25,8 @@ static void check_fill(const uint8_t *p, size_t n, unsigned seed)
 {
 	for (size_t i = 0; i < n; i++)
 		if (p[i] != (uint8_t)(i * 31 + seed))
-			fail_msg("byte %zu of %zu: 0x%02x, expected 0x%02x", i, n, p[i], (uint8_t)(i * 31 + seed));
+			fail_msg("byte %zu of %zu: 0x%02x, expected 0x%02x", i, n, p[i],
+			         (uint8_t)(i * 31 + seed));
 }
 
 static void alloc_free_usable(void **state)
@@ -75,9 +76,11 @@ static void owns_rejects_slot_markers(void **state)
 	hak_large_free(p); /* leaves a deleted slot behind */
 	void *q = hak_large_alloc(100000, HAK_LARGE_HDR);
 	if (hak_large_owns(NULL))
-		fail_msg("hak_large_owns(NULL) == 1: table_find() matches the first empty slot (value 0)");
+		fail_msg("hak_large_owns(NULL) == 1: table_find() matches the first empty slot "
+		         "(value 0)");
 	if (hak_large_owns((void *)(uintptr_t)1))
-		fail_msg("hak_large_owns((void *)1) == 1: table_find() matches a tombstone (value 1)");
+		fail_msg(
+		    "hak_large_owns((void *)1) == 1: table_find() matches a tombstone (value 1)");
 	hak_large_free(q);
 }
 
@@ -90,8 +93,7 @@ static void cache_reuses_spans(void **state)
 	for (unsigned i = 0; i < 50; i++) {
 		uint8_t *p = hak_large_alloc(MIB, HAK_LARGE_HDR);
 		assert_non_null(p);
-		if (!first)
-			first = p;
+		if (!first) first = p;
 		assert_ptr_equal(p, first); /* the one cached span, every time */
 		p[0] = 1;
 		p[MIB - 1] = 2;
@@ -217,8 +219,7 @@ static void resize_in_place_and_by_mremap(void **state)
 	check_fill(q, 100000, 7);
 	q[8 * MIB - 1] = 1;
 	assert_true(hak_large_owns(q));
-	if (q != p)
-		assert_false(hak_large_owns(p));
+	if (q != p) assert_false(hak_large_owns(p));
 	struct hak_stats st = stats_now();
 	size_t grow = hak_large_hdr(q)->map_size - old_map;
 	assert_int_equal(st.mapped_bytes, st0.mapped_bytes + grow);
@@ -272,9 +273,11 @@ static void resize_huge_on_aligned_span_fails(void **state)
 	size_t map = h->map_size;
 	void *q = hak_large_resize(p, SIZE_MAX - 2 * HAK_PAGE);
 	if (q)
-		fail_msg("hak_large_resize(p, SIZE_MAX - 8192) returned %p for a span of %zu bytes with p %zu bytes "
-			 "in: the need computation (p - base) + n wrapped around, and requested is now %zu",
-			 q, map, off, h->requested);
+		fail_msg("hak_large_resize(p, SIZE_MAX - 8192) returned %p for a span of %zu bytes "
+		         "with p %zu bytes "
+		         "in: the need computation (p - base) + n wrapped around, and requested is "
+		         "now %zu",
+		         q, map, off, h->requested);
 	hak_large_free(p);
 }
 
@@ -313,16 +316,16 @@ static void foreach_sees_live_blocks(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup(alloc_free_usable, setup),
-		cmocka_unit_test_setup(owns_rejects_slot_markers, setup),
-		cmocka_unit_test_setup(cache_reuses_spans, setup),
-		cmocka_unit_test_setup(cache_best_fit, setup),
-		cmocka_unit_test_setup(cache_limit, setup),
-		cmocka_unit_test_setup(cache_purge_delay, setup),
-		cmocka_unit_test_setup(resize_in_place_and_by_mremap, setup),
-		cmocka_unit_test_setup(alignment_up_to_2mib, setup),
-		cmocka_unit_test_setup(resize_huge_on_aligned_span_fails, setup),
-		cmocka_unit_test_setup(foreach_sees_live_blocks, setup),
+	    cmocka_unit_test_setup(alloc_free_usable, setup),
+	    cmocka_unit_test_setup(owns_rejects_slot_markers, setup),
+	    cmocka_unit_test_setup(cache_reuses_spans, setup),
+	    cmocka_unit_test_setup(cache_best_fit, setup),
+	    cmocka_unit_test_setup(cache_limit, setup),
+	    cmocka_unit_test_setup(cache_purge_delay, setup),
+	    cmocka_unit_test_setup(resize_in_place_and_by_mremap, setup),
+	    cmocka_unit_test_setup(alignment_up_to_2mib, setup),
+	    cmocka_unit_test_setup(resize_huge_on_aligned_span_fails, setup),
+	    cmocka_unit_test_setup(foreach_sees_live_blocks, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,8 +20,7 @@ static void *racer(void *arg)
 	unsigned i = (unsigned)(uintptr_t)arg;
 	pthread_barrier_wait(&start);
 	racer_ptr[i] = hak_malloc(100 + i);
-	if (racer_ptr[i])
-		memset(racer_ptr[i], (int)i, 100 + i);
+	if (racer_ptr[i]) memset(racer_ptr[i], (int)i, 100 + i);
 	return NULL;
 }
 
@@ -142,11 +141,13 @@ static void fork_during_churn(int large_only, unsigned rounds)
 		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 			atomic_store(&churn_stop, 1);
 			pthread_join(t, NULL);
-			fail_msg("fork round %u: child %s %d%s", round, WIFEXITED(status) ? "exited" : "killed by signal",
-				 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
-				 WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM
-					 ? " (hung: an allocator lock was held across fork and not reset in the child)"
-					 : "");
+			fail_msg("fork round %u: child %s %d%s", round,
+			         WIFEXITED(status) ? "exited" : "killed by signal",
+			         WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
+			         WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM
+			             ? " (hung: an allocator lock was held across fork and not "
+			               "reset in the child)"
+			             : "");
 		}
 	}
 	atomic_store(&churn_stop, 1);
@@ -211,7 +212,10 @@ static void corrupt_exit_body(void)
 	p[-1] = 'Z';
 }
 
-static void quiet_exit_body(void) { hak_free(hak_malloc(300)); }
+static void quiet_exit_body(void)
+{
+	hak_free(hak_malloc(300));
+}
 
 static void exit_runs_heap_check_and_stats(void **state)
 {
@@ -236,10 +240,10 @@ static void exit_runs_heap_check_and_stats(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(first_allocation_starts_everything_once),
-		cmocka_unit_test(fork_while_another_thread_allocates),
-		cmocka_unit_test(fork_while_another_thread_frees_large),
-		cmocka_unit_test(exit_runs_heap_check_and_stats),
+	    cmocka_unit_test(first_allocation_starts_everything_once),
+	    cmocka_unit_test(fork_while_another_thread_allocates),
+	    cmocka_unit_test(fork_while_another_thread_frees_large),
+	    cmocka_unit_test(exit_runs_heap_check_and_stats),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -86,7 +86,8 @@ static void acquire_order(void **state)
 	assert_int_equal(st.slab_reuse, st0.slab_reuse + 2);
 	assert_int_equal(st.slab_class_changes, st0.slab_class_changes + 1);
 	assert_int_equal(s1->stride, hak_class_stride[MID_CLS2]);
-	assert_int_equal(s1->capacity, ((1u << HAK_SLAB_SHIFT_MID) - HAK_ALIGN) / hak_class_stride[MID_CLS2]);
+	assert_int_equal(s1->capacity,
+	                 ((1u << HAK_SLAB_SHIFT_MID) - HAK_ALIGN) / hak_class_stride[MID_CLS2]);
 	assert_int_equal(s1->carved, 0);
 	all[nall++] = s0;
 	all[nall++] = s1;
@@ -270,7 +271,8 @@ static void warm_superslab_reused_with_its_pages(void **state)
 	hak_spin_unlock(&b->lock);
 	assert_int_equal(tk.got, b->capacity);
 	assert_int_equal(tk.new_pages, 0);
-	assert_int_equal(resident_pages(hak_slab_base(wss, b), hak_ss_slab_size(wss)), TINY_SLAB_PAGES);
+	assert_int_equal(resident_pages(hak_slab_base(wss, b), hak_ss_slab_size(wss)),
+	                 TINY_SLAB_PAGES);
 
 	hak_pool_release(b);
 	hak_pool_return_blocks(b, h, t, tk.got);
@@ -296,7 +298,8 @@ static void trim_purges_and_unmaps_warm(void **state)
 	/* What purging the two survivors gives back: every touched page but
 	 * the header page. The newest Mid one survives. */
 	uint64_t expect_pages = 0;
-	for (struct hak_superslab **pp = (struct hak_superslab *[]){tiny_ss, mid_ss[3], NULL}; *pp; pp++)
+	for (struct hak_superslab **pp = (struct hak_superslab *[]){tiny_ss, mid_ss[3], NULL}; *pp;
+	     pp++)
 		for (i = 0; i < (*pp)->nslabs; i++)
 			expect_pages += (*pp)->slabs[i].touched_pages - (i == 0);
 	assert_true(expect_pages >= TINY_SLAB_PAGES); /* slab 1 of tiny_ss was carved wholly */
@@ -371,12 +374,13 @@ static void empty_slab_purged_then_reused(void **state)
 	madvise(ss, ss->size, MADV_NOHUGEPAGE);
 	assert_int_equal(take(s, 50, &h, &t), 50);
 	for (void *p = h;; p = hak_block_next(p)) {
-		memset((uint8_t *)p + sizeof(void *), 0x33, hak_class_usable(MID_CLS) - sizeof(void *));
-		if (p == t)
-			break;
+		memset((uint8_t *)p + sizeof(void *), 0x33,
+		       hak_class_usable(MID_CLS) - sizeof(void *));
+		if (p == t) break;
 	}
 	uint32_t touched = s->touched_pages;
-	assert_int_equal(touched, (HAK_ALIGN + 50 * hak_class_stride[MID_CLS] + HAK_PAGE - 1) / HAK_PAGE);
+	assert_int_equal(touched,
+	                 (HAK_ALIGN + 50 * hak_class_stride[MID_CLS] + HAK_PAGE - 1) / HAK_PAGE);
 	assert_int_equal(resident_pages(hak_slab_base(ss, s), hak_ss_slab_size(ss)), touched);
 	hak_pool_release(s);
 	hak_pool_return_blocks(s, h, t, 50);
@@ -433,7 +437,8 @@ static void smallmid_pool(void **state)
 	for (unsigned i = 0; i < 16; i++)
 		assert_ptr_equal(hak_slab_ss(s[i]), ss);
 	assert_ptr_not_equal(hak_slab_ss(s[16]), ss); /* the 17th needs a second one */
-	assert_int_equal(s[0]->capacity, ((1u << HAK_SLAB_SHIFT_SMALLMID) - HAK_PAGE) / hak_class_stride[c]);
+	assert_int_equal(s[0]->capacity,
+	                 ((1u << HAK_SLAB_SHIFT_SMALLMID) - HAK_PAGE) / hak_class_stride[c]);
 	assert_int_equal(stats_now().superslabs_mapped, st0.superslabs_mapped + 2);
 	void *h, *t;
 	assert_int_equal(take(s[3], 5, &h, &t), 5);
@@ -459,9 +464,10 @@ static void prewarm_leaves_faulted_slabs_on_partial(void **state)
 	check_pool_invariants(HAK_POOL_TINY);
 	/* Three distinct slabs, not one slab prewarmed three times. */
 	if (partial->n != 3)
-		fail_msg("hak_pool_prewarm(cls, 3) left %u slab(s) on the partial list, expected 3: "
-			 "each round's pool_find_slab takes back the slab the previous round prewarmed",
-			 partial->n);
+		fail_msg(
+		    "hak_pool_prewarm(cls, 3) left %u slab(s) on the partial list, expected 3: "
+		    "each round's pool_find_slab takes back the slab the previous round prewarmed",
+		    partial->n);
 	for (struct hak_slab *s = partial->head; s; s = s->next) {
 		assert_int_equal(s->state, SLAB_PARTIAL);
 		assert_null(s->owner);
@@ -469,7 +475,8 @@ static void prewarm_leaves_faulted_slabs_on_partial(void **state)
 		assert_int_equal(s->touched_pages, TINY_SLAB_PAGES);
 		assert_int_equal(s->purged, 0);
 		struct hak_superslab *ss = hak_slab_ss(s);
-		assert_int_equal(resident_pages(hak_slab_base(ss, s), hak_ss_slab_size(ss)), TINY_SLAB_PAGES);
+		assert_int_equal(resident_pages(hak_slab_base(ss, s), hak_ss_slab_size(ss)),
+		                 TINY_SLAB_PAGES);
 	}
 	struct hak_stats st = stats_now();
 	assert_int_equal(st.superslabs_mapped, st0.superslabs_mapped + 1);
@@ -494,13 +501,13 @@ static void prewarm_leaves_faulted_slabs_on_partial(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup(acquire_order, setup),
-		cmocka_unit_test_setup(release_classification, setup),
-		cmocka_unit_test_setup(warm_superslab_reused_with_its_pages, setup),
-		cmocka_unit_test_setup(trim_purges_and_unmaps_warm, setup),
-		cmocka_unit_test_setup(empty_slab_purged_then_reused, setup),
-		cmocka_unit_test_setup(smallmid_pool, setup),
-		cmocka_unit_test_setup(prewarm_leaves_faulted_slabs_on_partial, setup),
+	    cmocka_unit_test_setup(acquire_order, setup),
+	    cmocka_unit_test_setup(release_classification, setup),
+	    cmocka_unit_test_setup(warm_superslab_reused_with_its_pages, setup),
+	    cmocka_unit_test_setup(trim_purges_and_unmaps_warm, setup),
+	    cmocka_unit_test_setup(empty_slab_purged_then_reused, setup),
+	    cmocka_unit_test_setup(smallmid_pool, setup),
+	    cmocka_unit_test_setup(prewarm_leaves_faulted_slabs_on_partial, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

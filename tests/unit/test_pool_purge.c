@@ -39,14 +39,18 @@ static void purged_slab_emptied_with_its_superslab(void **state)
 	assert_int_equal(ss->warm, 1);
 	assert_int_equal(a->state, SLAB_FREE);
 	/* Nothing else of this pool exists, so both empty lists must be void. */
-	if (pl->empty.n || pl->empty.head || pl->empty.tail || pl->empty_purged.n || pl->empty_purged.head ||
-	    pl->empty_purged.tail)
-		fail_msg("empty lists corrupt after the SuperSlab went warm: empty {n=%u head=%p tail=%p}, "
-			 "empty_purged {n=%u head=%p tail=%p}, slabs a=%p b=%p. slab_to_empty() filed a on "
-			 "pl->empty, but a->purged is still 1 from the earlier purge, so ss_to_warm() "
-			 "unlinked it from pl->empty_purged instead",
-			 pl->empty.n, (void *)pl->empty.head, (void *)pl->empty.tail, pl->empty_purged.n,
-			 (void *)pl->empty_purged.head, (void *)pl->empty_purged.tail, (void *)a, (void *)b);
+	if (pl->empty.n || pl->empty.head || pl->empty.tail || pl->empty_purged.n ||
+	    pl->empty_purged.head || pl->empty_purged.tail)
+		fail_msg(
+		    "empty lists corrupt after the SuperSlab went warm: empty {n=%u head=%p "
+		    "tail=%p}, "
+		    "empty_purged {n=%u head=%p tail=%p}, slabs a=%p b=%p. slab_to_empty() filed a "
+		    "on "
+		    "pl->empty, but a->purged is still 1 from the earlier purge, so ss_to_warm() "
+		    "unlinked it from pl->empty_purged instead",
+		    pl->empty.n, (void *)pl->empty.head, (void *)pl->empty.tail, pl->empty_purged.n,
+		    (void *)pl->empty_purged.head, (void *)pl->empty_purged.tail, (void *)a,
+		    (void *)b);
 	check_pool_invariants(HAK_POOL_MID);
 
 	/* And the consequence: one slab handed out twice. */
@@ -58,7 +62,7 @@ static void purged_slab_emptied_with_its_superslab(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(purged_slab_emptied_with_its_superslab),
+	    cmocka_unit_test(purged_slab_emptied_with_its_superslab),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -72,9 +72,9 @@ static void slot_bound_holds(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(byte_bound_holds_fifo),
-		cmocka_unit_test(zero_or_oversize_passes_through),
-		cmocka_unit_test(slot_bound_holds),
+	    cmocka_unit_test(byte_bound_holds_fifo),
+	    cmocka_unit_test(zero_or_oversize_passes_through),
+	    cmocka_unit_test(slot_bound_holds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -64,9 +64,11 @@ static void null_and_high_addresses(void **state)
 	assert_int_equal(hak_registry_kind((void *)UINTPTR_MAX), 0);
 	assert_int_equal(hak_registry_kind((void *)(UINTPTR_MAX - (2 * MIB - 1))), 0);
 
-	assert_int_equal(hak_registry_add((void *)((uintptr_t)1 << 47), 2 * MIB, HAK_POOL_TINY), -1);
+	assert_int_equal(hak_registry_add((void *)((uintptr_t)1 << 47), 2 * MIB, HAK_POOL_TINY),
+	                 -1);
 	/* Straddling the top of the address space. */
-	assert_int_equal(hak_registry_add((void *)(((uintptr_t)1 << 47) - MIB), 2 * MIB, HAK_POOL_TINY), -1);
+	assert_int_equal(
+	    hak_registry_add((void *)(((uintptr_t)1 << 47) - MIB), 2 * MIB, HAK_POOL_TINY), -1);
 	assert_int_equal(hak_registry_kind((void *)(((uintptr_t)1 << 47) - MIB)), 0);
 }
 
@@ -116,12 +118,12 @@ static void lookup_does_not_create_leaves(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(add_lookup_remove_on_real_mapping),
-		cmocka_unit_test(one_grain),
-		cmocka_unit_test(null_and_high_addresses),
-		cmocka_unit_test(highest_grain),
-		cmocka_unit_test(range_across_leaves),
-		cmocka_unit_test(lookup_does_not_create_leaves),
+	    cmocka_unit_test(add_lookup_remove_on_real_mapping),
+	    cmocka_unit_test(one_grain),
+	    cmocka_unit_test(null_and_high_addresses),
+	    cmocka_unit_test(highest_grain),
+	    cmocka_unit_test(range_across_leaves),
+	    cmocka_unit_test(lookup_does_not_create_leaves),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,7 +6,10 @@
 #include <ctype.h>
 #include <locale.h>
 
-static size_t class_size(unsigned c) { return hak_class_stride[c] - 16; }
+static size_t class_size(unsigned c)
+{
+	return hak_class_stride[c] - 16;
+}
 
 /* Tiny and Mid classes form one increasing sequence; the Small-Mid ones
  * (a pool of their own, off by default) another. */
@@ -41,13 +44,13 @@ static void size_class_is_smallest_fit(void **state)
 		unsigned c = hak_size_class(n);
 		assert_true(c < HAK_SMALLMID_FIRST); /* the layer is off */
 		if (hak_class_usable(c) < n)
-			fail_msg("size %zu: class %u usable %zu too small", n, c, hak_class_usable(c));
-		if (c == 0 || hak_class_usable(c - 1) < n)
-			continue;
+			fail_msg("size %zu: class %u usable %zu too small", n, c,
+			         hak_class_usable(c));
+		if (c == 0 || hak_class_usable(c - 1) < n) continue;
 		/* The class below would have fitted: only the documented case. */
 		if (!(c > HAK_TINY_CLASSES && n > class_size(c - 1) && n <= class_size(c - 1) + 15))
 			fail_msg("size %zu: class %u, but class %u (usable %zu) fits", n, c, c - 1,
-				 hak_class_usable(c - 1));
+			         hak_class_usable(c - 1));
 		assert_true(hak_class_usable(c - 2) < n); /* never more than one up */
 		skips++;
 	}
@@ -65,8 +68,7 @@ static void tiny_and_mid_index_tables(void **state)
 		unsigned c = hak_tiny_index[i];
 		assert_true(c < HAK_TINY_CLASSES);
 		assert_true(hak_class_stride[c] >= 16 * i);
-		if (c)
-			assert_true(hak_class_stride[c - 1] < 16 * i);
+		if (c) assert_true(hak_class_stride[c - 1] < 16 * i);
 	}
 	assert_int_equal(hak_tiny_class(0), 0);
 	assert_int_equal(hak_tiny_class(HAK_TINY_MAX), HAK_TINY_CLASSES - 1);
@@ -75,8 +77,7 @@ static void tiny_and_mid_index_tables(void **state)
 		unsigned c = hak_mid_index[i];
 		assert_true(c >= HAK_TINY_CLASSES && c < HAK_NUM_CLASSES);
 		assert_true(class_size(c) >= 256 * i);
-		if (c > HAK_TINY_CLASSES)
-			assert_true(class_size(c - 1) < 256 * i);
+		if (c > HAK_TINY_CLASSES) assert_true(class_size(c - 1) < 256 * i);
 	}
 }
 
@@ -115,8 +116,7 @@ static void hdr_class_maps_live_headers_only(void **state)
 	}
 	for (unsigned b = 0; b < 256; b++) {
 		unsigned c = hak_hdr_class[b];
-		if (c == HAK_NO_CLASS)
-			continue;
+		if (c == HAK_NO_CLASS) continue;
 		assert_true(c < HAK_NUM_CLASSES);
 		assert_int_equal(hak_hdr_live(c), b);
 		live++;
@@ -130,8 +130,8 @@ static void hdr_class_maps_live_headers_only(void **state)
 	/* Small-Mid has 4 classes: 0xb0..0xb3; the rest of the nibble is junk. */
 	for (unsigned b = HAK_HDR_SMALLMID; b < HAK_HDR_SMALLMID + 16; b++)
 		assert_int_equal(hak_hdr_class[b], b - HAK_HDR_SMALLMID < HAK_SMALLMID_CLASSES
-							     ? HAK_SMALLMID_FIRST + (b - HAK_HDR_SMALLMID)
-							     : HAK_NO_CLASS);
+		                                       ? HAK_SMALLMID_FIRST + (b - HAK_HDR_SMALLMID)
+		                                       : HAK_NO_CLASS);
 }
 
 static void batches_within_bounds(void **state)
@@ -143,9 +143,11 @@ static void batches_within_bounds(void **state)
 		if (hak_class_pool(c) != HAK_POOL_MID)
 			assert_in_range(b, 8, 16); /* DESIGN: Tiny and Small-Mid refill 8 to 16 */
 		if (c && c != HAK_SMALLMID_FIRST)
-			assert_true(b <= hak_class_batch(c - 1)); /* bigger blocks, smaller batches */
+			assert_true(b <=
+			            hak_class_batch(c - 1)); /* bigger blocks, smaller batches */
 		/* Two batches (the bin bound) always fit one slab. */
-		unsigned shift = hak_class_pool(c) == HAK_POOL_MID ? HAK_SLAB_SHIFT_MID : HAK_SLAB_SHIFT_TINY;
+		unsigned shift =
+		    hak_class_pool(c) == HAK_POOL_MID ? HAK_SLAB_SHIFT_MID : HAK_SLAB_SHIFT_TINY;
 		assert_true(2 * b * hak_class_stride[c] <= (1u << shift) - HAK_PAGE);
 	}
 }
@@ -154,9 +156,9 @@ static void pool_of_class(void **state)
 {
 	(void)state;
 	for (unsigned c = 0; c < HAK_NUM_CLASSES; c++)
-		assert_int_equal(hak_class_pool(c), c < HAK_TINY_CLASSES ? HAK_POOL_TINY
-						    : c < HAK_SMALLMID_FIRST ? HAK_POOL_MID
-									     : HAK_POOL_SMALLMID);
+		assert_int_equal(hak_class_pool(c), c < HAK_TINY_CLASSES     ? HAK_POOL_TINY
+		                                    : c < HAK_SMALLMID_FIRST ? HAK_POOL_MID
+		                                                             : HAK_POOL_SMALLMID);
 }
 
 /* HAKMEM_SMALLMID=1 routes requests of 256 bytes and up (to 1039) to the
@@ -189,14 +191,14 @@ static void smallmid_enable_reroutes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(strides_are_16_multiples_and_increasing),
-		cmocka_unit_test(size_class_is_smallest_fit),
-		cmocka_unit_test(tiny_and_mid_index_tables),
-		cmocka_unit_test(header_bytes_are_high_and_unprintable),
-		cmocka_unit_test(hdr_class_maps_live_headers_only),
-		cmocka_unit_test(batches_within_bounds),
-		cmocka_unit_test(pool_of_class),
-		cmocka_unit_test(smallmid_enable_reroutes),
+	    cmocka_unit_test(strides_are_16_multiples_and_increasing),
+	    cmocka_unit_test(size_class_is_smallest_fit),
+	    cmocka_unit_test(tiny_and_mid_index_tables),
+	    cmocka_unit_test(header_bytes_are_high_and_unprintable),
+	    cmocka_unit_test(hdr_class_maps_live_headers_only),
+	    cmocka_unit_test(batches_within_bounds),
+	    cmocka_unit_test(pool_of_class),
+	    cmocka_unit_test(smallmid_enable_reroutes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,7 +9,8 @@ static void same_stack_same_id(void **state)
 	(void)state;
 	void *a[3] = {(void *)0x1000, (void *)0x2000, (void *)0x3000};
 	void *b[3] = {(void *)0x1000, (void *)0x2000, (void *)0x3001};
-	uint32_t ia = hak_stack_intern(a, 3), ia2 = hak_stack_intern(a, 3), ib = hak_stack_intern(b, 3);
+	uint32_t ia = hak_stack_intern(a, 3), ia2 = hak_stack_intern(a, 3),
+	         ib = hak_stack_intern(b, 3);
 	assert_true(ia != 0);
 	assert_int_equal(ia, ia2);
 	assert_true(ib != 0 && ib != ia);
@@ -80,10 +81,10 @@ static void walk_follows_frames_within_bounds(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(same_stack_same_id),
-		cmocka_unit_test(depth_is_capped),
-		cmocka_unit_test(many_stacks_dedup),
-		cmocka_unit_test(walk_follows_frames_within_bounds),
+	    cmocka_unit_test(same_stack_same_id),
+	    cmocka_unit_test(depth_is_capped),
+	    cmocka_unit_test(many_stacks_dedup),
+	    cmocka_unit_test(walk_follows_frames_within_bounds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -42,7 +42,8 @@ static void slab_counters_follow_mallocs(void **state)
 	struct hak_stats st = stats_now();
 	unsigned batch = hak_class_batch(c), refills = (100 + batch - 1) / batch;
 	assert_int_equal(st.classes[c].refills - st0.classes[c].refills, refills);
-	assert_int_equal(st.classes[c].refill_blocks - st0.classes[c].refill_blocks, refills * batch);
+	assert_int_equal(st.classes[c].refill_blocks - st0.classes[c].refill_blocks,
+	                 refills * batch);
 	assert_int_equal(st.classes[c].from_carve - st0.classes[c].from_carve, refills * batch);
 	assert_int_equal(st.classes[c].blocks_held - st0.classes[c].blocks_held, refills * batch);
 	assert_int_equal(st.classes[c].new_slabs - st0.classes[c].new_slabs, 1);
@@ -51,8 +52,9 @@ static void slab_counters_follow_mallocs(void **state)
 	assert_int_equal(st.superslabs_mapped, 1);
 	assert_int_equal(st.superslabs_live, 1);
 	/* 112 blocks of 64 bytes from slab 0 (after the header page): 2 pages. */
-	assert_int_equal(st.classes[c].pages_touched - st0.classes[c].pages_touched,
-			 (HAK_PAGE + refills * batch * hak_class_stride[c] + HAK_PAGE - 1) / HAK_PAGE - 1);
+	assert_int_equal(
+	    st.classes[c].pages_touched - st0.classes[c].pages_touched,
+	    (HAK_PAGE + refills * batch * hak_class_stride[c] + HAK_PAGE - 1) / HAK_PAGE - 1);
 	/* The total: per-class carve pages plus the SuperSlab header page. */
 	uint64_t carve = 0;
 	for (unsigned k = 0; k < HAK_NUM_CLASSES; k++)
@@ -62,7 +64,8 @@ static void slab_counters_follow_mallocs(void **state)
 	for (unsigned i = 0; i < 100; i++)
 		hak_free(p[i]);
 	/* What the bin still caches counts as held; overflow went home. */
-	assert_int_equal(stats_now().classes[c].blocks_held, st0.classes[c].blocks_held + hak_tc.bins[c].count);
+	assert_int_equal(stats_now().classes[c].blocks_held,
+	                 st0.classes[c].blocks_held + hak_tc.bins[c].count);
 	hak_thread_flush();
 	assert_int_equal(stats_now().classes[c].blocks_held, st0.classes[c].blocks_held);
 }
@@ -79,8 +82,8 @@ static void mapped_bytes_adds_up(void **state)
 	assert_int_equal(st.large_live, st0.large_live + 1);
 	assert_int_equal(st.large_mapped, st0.large_mapped + 1);
 	assert_int_equal(st.large_live_bytes - st0.large_live_bytes, hak_large_hdr(big)->map_size);
-	assert_int_equal(st.mapped_bytes,
-			 st.superslabs_live * ((size_t)1 << HAK_SS_SHIFT_TINY) + st.large_live_bytes);
+	assert_int_equal(st.mapped_bytes, st.superslabs_live * ((size_t)1 << HAK_SS_SHIFT_TINY) +
+	                                      st.large_live_bytes);
 	hak_free(big);
 	st = stats_now();
 	assert_int_equal(st.large_live, st0.large_live);
@@ -124,19 +127,18 @@ static void print_writes_the_table(void **state)
 	 * in the table's columns. */
 	struct hak_stats st = stats_now();
 	char row[128];
-	snprintf(row, sizeof row, "\n%-8s %6u %12u %10llu ", "tiny", cp, (unsigned)hak_class_usable(cp),
-		 (unsigned long long)st.classes[cp].blocks_held);
-	if (!strstr(buf, row))
-		fail_msg("no row \"%s\" in:\n%s", row + 1, buf);
-	snprintf(row, sizeof row, "\n%-8s %6u %12u %10llu ", "mid", cq, (unsigned)hak_class_usable(cq),
-		 (unsigned long long)st.classes[cq].blocks_held);
-	if (!strstr(buf, row))
-		fail_msg("no row \"%s\" in:\n%s", row + 1, buf);
+	snprintf(row, sizeof row, "\n%-8s %6u %12u %10llu ", "tiny", cp,
+	         (unsigned)hak_class_usable(cp), (unsigned long long)st.classes[cp].blocks_held);
+	if (!strstr(buf, row)) fail_msg("no row \"%s\" in:\n%s", row + 1, buf);
+	snprintf(row, sizeof row, "\n%-8s %6u %12u %10llu ", "mid", cq,
+	         (unsigned)hak_class_usable(cq), (unsigned long long)st.classes[cq].blocks_held);
+	if (!strstr(buf, row)) fail_msg("no row \"%s\" in:\n%s", row + 1, buf);
 	/* Classes never used have no row. */
 	snprintf(row, sizeof row, "\n%-8s %6u ", "tiny", 15u);
 	assert_null(strstr(buf, row));
 	char line[128];
-	snprintf(line, sizeof line, "superslabs: mapped %llu ", (unsigned long long)st.superslabs_mapped);
+	snprintf(line, sizeof line, "superslabs: mapped %llu ",
+	         (unsigned long long)st.superslabs_mapped);
 	assert_non_null(strstr(buf, line));
 	assert_non_null(strstr(buf, "\nslabs: empty "));
 	assert_non_null(strstr(buf, "\nlarge: mapped "));
@@ -188,12 +190,12 @@ static void exited_threads_still_count(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(empty_process),
-		cmocka_unit_test(slab_counters_follow_mallocs),
-		cmocka_unit_test(mapped_bytes_adds_up),
-		cmocka_unit_test(print_writes_the_table),
-		cmocka_unit_test(at_exit_prints_only_when_asked),
-		cmocka_unit_test(exited_threads_still_count),
+	    cmocka_unit_test(empty_process),
+	    cmocka_unit_test(slab_counters_follow_mallocs),
+	    cmocka_unit_test(mapped_bytes_adds_up),
+	    cmocka_unit_test(print_writes_the_table),
+	    cmocka_unit_test(at_exit_prints_only_when_asked),
+	    cmocka_unit_test(exited_threads_still_count),
 	};
 	return cmocka_run_group_tests(tests, group_setup, NULL);
 }

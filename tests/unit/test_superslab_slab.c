@@ -8,7 +8,8 @@
 
 static struct hak_superslab *map_tiny(void)
 {
-	struct hak_superslab *ss = hak_superslab_map(HAK_POOL_TINY, HAK_SS_SHIFT_TINY, HAK_SLAB_SHIFT_TINY);
+	struct hak_superslab *ss =
+	    hak_superslab_map(HAK_POOL_TINY, HAK_SS_SHIFT_TINY, HAK_SLAB_SHIFT_TINY);
 	assert_non_null(ss);
 	/* Residency checks below count 4 KiB pages: keep THP out of it. */
 	madvise(ss, ss->size, MADV_NOHUGEPAGE);
@@ -35,7 +36,8 @@ static void map_gives_aligned_registered_superslab(void **state)
 		assert_int_equal(s->state, SLAB_FREE);
 		assert_int_equal(s->cls, HAK_NO_CLASS);
 		assert_ptr_equal(hak_slab_ss(s), ss);
-		assert_ptr_equal(hak_slab_base(ss, s), (uint8_t *)ss + ((size_t)i << HAK_SLAB_SHIFT_TINY));
+		assert_ptr_equal(hak_slab_base(ss, s),
+		                 (uint8_t *)ss + ((size_t)i << HAK_SLAB_SHIFT_TINY));
 		/* Slab 0 shares the header page; the others start after a 16-byte pad. */
 		assert_int_equal(s->data_offset, i == 0 ? HAK_PAGE : HAK_ALIGN);
 		assert_int_equal(s->touched_pages, i == 0 ? 1 : 0);
@@ -50,7 +52,8 @@ static void map_gives_aligned_registered_superslab(void **state)
 static void mid_superslab_geometry(void **state)
 {
 	(void)state;
-	struct hak_superslab *ss = hak_superslab_map(HAK_POOL_MID, HAK_SS_SHIFT_MID, HAK_SLAB_SHIFT_MID);
+	struct hak_superslab *ss =
+	    hak_superslab_map(HAK_POOL_MID, HAK_SS_SHIFT_MID, HAK_SLAB_SHIFT_MID);
 	assert_non_null(ss);
 	assert_int_equal(ss->nslabs, 1u << (HAK_SS_SHIFT_MID - HAK_SLAB_SHIFT_MID));
 	assert_int_equal(ss->free_slots, (1u << ss->nslabs) - 1);
@@ -65,7 +68,7 @@ static void smallmid_superslab_geometry(void **state)
 {
 	(void)state;
 	struct hak_superslab *ss =
-		hak_superslab_map(HAK_POOL_SMALLMID, HAK_SS_SHIFT_SMALLMID, HAK_SLAB_SHIFT_SMALLMID);
+	    hak_superslab_map(HAK_POOL_SMALLMID, HAK_SS_SHIFT_SMALLMID, HAK_SLAB_SHIFT_SMALLMID);
 	assert_non_null(ss);
 	assert_int_equal(ss->size, (size_t)1 << 20);
 	assert_int_equal((uintptr_t)ss & (ss->size - 1), 0);
@@ -109,13 +112,16 @@ static void format_capacity(void **state)
 			assert_true(hak_slab_has_free(s));
 		}
 	/* Mid classes in a 256 KiB slab. */
-	struct hak_superslab *mid = hak_superslab_map(HAK_POOL_MID, HAK_SS_SHIFT_MID, HAK_SLAB_SHIFT_MID);
+	struct hak_superslab *mid =
+	    hak_superslab_map(HAK_POOL_MID, HAK_SS_SHIFT_MID, HAK_SLAB_SHIFT_MID);
 	assert_non_null(mid);
 	for (unsigned c = HAK_TINY_CLASSES; c < HAK_NUM_CLASSES; c++) {
 		hak_slab_format(mid, &mid->slabs[1], c);
-		assert_int_equal(mid->slabs[1].capacity, ((1u << HAK_SLAB_SHIFT_MID) - HAK_ALIGN) / hak_class_stride[c]);
+		assert_int_equal(mid->slabs[1].capacity,
+		                 ((1u << HAK_SLAB_SHIFT_MID) - HAK_ALIGN) / hak_class_stride[c]);
 		hak_slab_format(mid, &mid->slabs[0], c);
-		assert_int_equal(mid->slabs[0].capacity, ((1u << HAK_SLAB_SHIFT_MID) - HAK_PAGE) / hak_class_stride[c]);
+		assert_int_equal(mid->slabs[0].capacity,
+		                 ((1u << HAK_SLAB_SHIFT_MID) - HAK_PAGE) / hak_class_stride[c]);
 	}
 	hak_superslab_unmap(mid);
 	hak_superslab_unmap(ss);
@@ -123,11 +129,14 @@ static void format_capacity(void **state)
 
 /* Carving writes the live header, or under ptr_track the freed one: a
  * block becomes live only when malloc hands it out. */
-static uint8_t carved_hdr(unsigned cls) { return HAK_CHECKING() ? hak_hdr_freed(cls) : hak_hdr_live(cls); }
+static uint8_t carved_hdr(unsigned cls)
+{
+	return HAK_CHECKING() ? hak_hdr_freed(cls) : hak_hdr_live(cls);
+}
 
 /* Walks a taken chain of n blocks; checks order, alignment and headers. */
-static void check_chain(struct hak_superslab *ss, struct hak_slab *s, void *head, void *tail, unsigned n,
-			uint32_t first_index)
+static void check_chain(struct hak_superslab *ss, struct hak_slab *s, void *head, void *tail,
+                        unsigned n, uint32_t first_index)
 {
 	uint8_t *data = hak_slab_data(ss, s);
 	void *p = head;
@@ -136,8 +145,7 @@ static void check_chain(struct hak_superslab *ss, struct hak_slab *s, void *head
 		assert_ptr_equal(p, data + (size_t)(first_index + k) * s->stride);
 		assert_int_equal(((uint8_t *)p)[-1], carved_hdr(s->cls));
 		assert_int_equal(hak_slab_block_index(ss, s, p), first_index + k);
-		if (k + 1 < n)
-			p = hak_block_next(p);
+		if (k + 1 < n) p = hak_block_next(p);
 	}
 	assert_ptr_equal(p, tail);
 }
@@ -203,12 +211,12 @@ static void new_pages_match_residency_for_all_classes(void **state)
 			struct hak_take t;
 			uint32_t before = s->carved;
 			hak_slab_take(ss, s, hak_class_batch(c), &head, &tail, &t);
-			if (!t.got)
-				break;
+			if (!t.got) break;
 			for (uint32_t i = before; i < s->carved; i++)
 				memset(data + (size_t)i * s->stride, 1, hak_class_usable(c));
 			sum += t.new_pages;
-			assert_int_equal(sum, resident_pages(hak_slab_base(ss, s), hak_ss_slab_size(ss)));
+			assert_int_equal(
+			    sum, resident_pages(hak_slab_base(ss, s), hak_ss_slab_size(ss)));
 		}
 		assert_int_equal(s->carved, s->capacity);
 		assert_int_equal(s->used, s->capacity);
@@ -384,8 +392,7 @@ static void carve_header_follows_check_level(void **state)
 		assert_int_equal(t.got, 3);
 		for (void *p = head;; p = hak_block_next(p)) {
 			assert_int_equal(((uint8_t *)p)[-1], k == 0 ? 0xa6 : 0xe6);
-			if (p == tail)
-				break;
+			if (p == tail) break;
 		}
 	}
 	hak_check_level = saved;
@@ -395,18 +402,18 @@ static void carve_header_follows_check_level(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(map_gives_aligned_registered_superslab),
-		cmocka_unit_test(mid_superslab_geometry),
-		cmocka_unit_test(smallmid_superslab_geometry),
-		cmocka_unit_test(format_capacity),
-		cmocka_unit_test(take_carves_with_headers_and_counts_pages),
-		cmocka_unit_test(new_pages_match_residency_for_all_classes),
-		cmocka_unit_test(slab0_starts_after_header_page),
-		cmocka_unit_test(freelist_first_then_carve),
-		cmocka_unit_test(take_stops_at_capacity),
-		cmocka_unit_test(block_index),
-		cmocka_unit_test(purge_resets_pages),
-		cmocka_unit_test(carve_header_follows_check_level),
+	    cmocka_unit_test(map_gives_aligned_registered_superslab),
+	    cmocka_unit_test(mid_superslab_geometry),
+	    cmocka_unit_test(smallmid_superslab_geometry),
+	    cmocka_unit_test(format_capacity),
+	    cmocka_unit_test(take_carves_with_headers_and_counts_pages),
+	    cmocka_unit_test(new_pages_match_residency_for_all_classes),
+	    cmocka_unit_test(slab0_starts_after_header_page),
+	    cmocka_unit_test(freelist_first_then_carve),
+	    cmocka_unit_test(take_stops_at_capacity),
+	    cmocka_unit_test(block_index),
+	    cmocka_unit_test(purge_resets_pages),
+	    cmocka_unit_test(carve_header_follows_check_level),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

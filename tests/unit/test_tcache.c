@@ -16,7 +16,10 @@ static int group_setup(void **state)
 	return 0;
 }
 
-static uint64_t held(unsigned c) { return stats_now().classes[c].blocks_held; }
+static uint64_t held(unsigned c)
+{
+	return stats_now().classes[c].blocks_held;
+}
 
 /* A miss moves one batch out of the slab: one block to the caller, the
  * rest into the bin. No refill until the bin is dry. */
@@ -129,7 +132,8 @@ static void overflow_flush_keeps_newest(void **state)
 	struct hak_stats st0 = stats_now();
 	void *r = hak_malloc(hak_class_usable(c));
 	struct hak_stats st = stats_now();
-	assert_int_equal(st.classes[c].from_freelist - st0.classes[c].from_freelist, hak_class_batch(c));
+	assert_int_equal(st.classes[c].from_freelist - st0.classes[c].from_freelist,
+	                 hak_class_batch(c));
 	assert_int_equal(st.classes[c].from_carve, st0.classes[c].from_carve);
 	/* r came from p[0..max/2-1], which went back to the slab; the others
 	 * of them now sit in the bin. The rest are still the test's. */
@@ -244,7 +248,8 @@ static void blocks_freed_by_another_thread(void **state)
 	void *kept[100];
 	hak_thread_flush();
 	struct hak_stats st0 = stats_now();
-	struct worker w = {.cls = c, .nalloc = 150, .keep = 100, .out = kept, .size = size_of_class(c)};
+	struct worker w = {
+	    .cls = c, .nalloc = 150, .keep = 100, .out = kept, .size = size_of_class(c)};
 	pthread_t t;
 	assert_int_equal(pthread_create(&t, NULL, worker_main, &w), 0);
 	assert_int_equal(pthread_join(t, NULL), 0);
@@ -342,14 +347,14 @@ static void refill_moves_to_a_new_slab_when_spent(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(refill_moves_one_batch),
-		cmocka_unit_test(bin_grows_before_flushing),
-		cmocka_unit_test(overflow_flush_keeps_newest),
-		cmocka_unit_test(thread_flush_returns_everything),
-		cmocka_unit_test(thread_exit_returns_caches),
-		cmocka_unit_test(blocks_freed_by_another_thread),
-		cmocka_unit_test(frees_after_thread_teardown_go_to_slabs),
-		cmocka_unit_test(refill_moves_to_a_new_slab_when_spent),
+	    cmocka_unit_test(refill_moves_one_batch),
+	    cmocka_unit_test(bin_grows_before_flushing),
+	    cmocka_unit_test(overflow_flush_keeps_newest),
+	    cmocka_unit_test(thread_flush_returns_everything),
+	    cmocka_unit_test(thread_exit_returns_caches),
+	    cmocka_unit_test(blocks_freed_by_another_thread),
+	    cmocka_unit_test(frees_after_thread_teardown_go_to_slabs),
+	    cmocka_unit_test(refill_moves_to_a_new_slab_when_spent),
 	};
 	return cmocka_run_group_tests(tests, group_setup, NULL);
 }

@@ -49,8 +49,7 @@ static inline const char *capture_end(struct capture *c)
 	close(c->wr);
 	for (;;) {
 		ssize_t n = read(c->rd, c->buf + c->len, sizeof c->buf - 1 - c->len);
-		if (n <= 0)
-			break;
+		if (n <= 0) break;
 		c->len += (size_t)n;
 	}
 	c->buf[c->len] = 0;
@@ -73,8 +72,7 @@ static inline size_t read_pipe(int fd, char *buf, size_t cap)
 	fcntl(fd, F_SETFL, O_NONBLOCK);
 	for (;;) {
 		ssize_t n = read(fd, buf + len, cap - 1 - len);
-		if (n <= 0)
-			break;
+		if (n <= 0) break;
 		len += (size_t)n;
 	}
 	buf[len] = 0;
@@ -98,7 +96,8 @@ static inline size_t resident_pages(const void *p, size_t len)
 static inline int page_resident(const void *p)
 {
 	unsigned char v = 0;
-	assert_int_equal(mincore((void *)((uintptr_t)p & ~(uintptr_t)(HAK_PAGE - 1)), HAK_PAGE, &v), 0);
+	assert_int_equal(mincore((void *)((uintptr_t)p & ~(uintptr_t)(HAK_PAGE - 1)), HAK_PAGE, &v),
+	                 0);
 	return v & 1;
 }
 
@@ -107,8 +106,7 @@ static inline int page_resident(const void *p)
 static inline int ss_on_list(const struct hak_ss_list *l, const struct hak_superslab *ss)
 {
 	for (const struct hak_superslab *x = l->head; x; x = x->next)
-		if (x == ss)
-			return 1;
+		if (x == ss) return 1;
 	return 0;
 }
 
@@ -121,8 +119,7 @@ static inline uint32_t check_slab_list(const struct hak_slab_list *l, unsigned s
 	for (const struct hak_slab *s = l->head; s; s = s->next) {
 		assert_ptr_equal(s->prev, prev);
 		assert_int_equal(s->state, state);
-		if (cls >= 0)
-			assert_int_equal(s->cls, cls);
+		if (cls >= 0) assert_int_equal(s->cls, cls);
 		/* Listed slabs live in active SuperSlabs, never in warm ones. */
 		assert_false(hak_slab_ss((struct hak_slab *)s)->warm);
 		prev = s;
@@ -167,7 +164,8 @@ static inline void check_pool_invariants(unsigned kind)
 	check_ss_list(&pl->warm, 1);
 	check_ss_list(&pl->warm_purged, 1);
 
-	for (const struct hak_ss_list *l = &pl->warm; l; l = l == &pl->warm ? &pl->warm_purged : NULL)
+	for (const struct hak_ss_list *l = &pl->warm; l;
+	     l = l == &pl->warm ? &pl->warm_purged : NULL)
 		for (const struct hak_superslab *ss = l->head; ss; ss = ss->next)
 			for (unsigned i = 0; i < ss->nslabs; i++)
 				assert_int_equal(ss->slabs[i].state, SLAB_FREE);

@@ -101,7 +101,7 @@ struct hk_event {
 	uint64_t ts; /* ns from the clock's origin */
 	int64_t vpid, vtid;
 	int has_vpid, has_vtid, has_perf;
-	uint64_t perf;	      /* perf_thread_page_fault */
+	uint64_t perf;        /* perf_thread_page_fault */
 	const char *procname; /* borrowed from the message: valid during dispatch only */
 	uint64_t f[HK_MAX_FIELDS];
 };
@@ -175,9 +175,9 @@ struct hk_storm {
 	uint64_t begin_ns, end_ns, faults;
 	uint64_t cause[HK_NUM_CAUSES];
 	enum hk_cause dominant;
-	int top_cls;		    /* class with most allocator faults, -1 if none */
+	int top_cls;                         /* class with most allocator faults, -1 if none */
 	uint64_t cls_faults[HK_NUM_CLASSES]; /* approximate (top-k per window) */
-	uint64_t idle_before_ns;    /* since the previous window with faults */
+	uint64_t idle_before_ns;             /* since the previous window with faults */
 };
 
 /* ---- SuperSlabs (lifecycle.c) ---- */
@@ -188,9 +188,9 @@ struct hk_ss {
 	uint32_t slots_left; /* never-used slab slots (carve target model) */
 	uint64_t map_ns;     /* 0: mapped before the trace started */
 	uint32_t reuses;
-	int churned;	    /* mapped within churn-window of an unmap in its pool */
+	int churned;           /* mapped within churn-window of an unmap in its pool */
 	uint64_t remap_gap_ns; /* since the pool's last unmap when mapped; UINT64_MAX: none */
-	int lc_index;	    /* index in proc->lifecycle, -1 if not listed */
+	int lc_index;          /* index in proc->lifecycle, -1 if not listed */
 	uint64_t faults[HK_NUM_CAUSES]; /* allocator faults charged to it */
 	uint64_t last_empty_ns, purge_all_ns;
 	uint64_t slab_empty_ns[HK_SLABS_MAX];
@@ -238,7 +238,7 @@ struct hk_thread {
 	int perf_valid;
 	uint64_t perf_first, perf_last, perf_done; /* perf_done: closed segments (tid reuse) */
 	uint64_t last_ts;
-	uint64_t pending_large; /* fresh large-span pages not yet seen faulting */
+	uint64_t pending_large;            /* fresh large-span pages not yet seen faulting */
 	uint64_t cur_ss[HK_NUM_CLASSES];   /* SuperSlab of the slab being carved */
 	uint64_t reuse_ss[HK_NUM_CLASSES]; /* slab_reuse seen since the last refill */
 	uint64_t fresh_ss[HK_NUM_POOLS];   /* mmap/reuse by this thread since its last refill */
@@ -351,7 +351,7 @@ struct hk_trace {
 	int has_env_vpid;
 	int64_t env_vpid;
 	char *env_procname;
-	uint64_t lost;	      /* discarded events */
+	uint64_t lost;         /* discarded events */
 	uint64_t lost_unknown; /* discarded-events messages without a count */
 	struct hk_trace *next;
 };
@@ -385,12 +385,14 @@ struct hk_thread *hk_proc_thread(struct hk_proc *p, int64_t vtid);
 void hk_dispatch(struct hk_state *st, struct hk_trace *tr, const struct hk_event *e);
 
 /* attribution.c */
-void hk_attr_event(struct hk_state *st, struct hk_proc *p, struct hk_thread *t, const struct hk_event *e);
+void hk_attr_event(struct hk_state *st, struct hk_proc *p, struct hk_thread *t,
+                   const struct hk_event *e);
 void hk_attr_finish(struct hk_state *st, struct hk_proc *p);
 const char *hk_class_label(const struct hk_proc *p, int cls, char *buf, size_t len);
 
 /* lifecycle.c */
-void hk_lc_event(struct hk_state *st, struct hk_proc *p, struct hk_thread *t, const struct hk_event *e);
+void hk_lc_event(struct hk_state *st, struct hk_proc *p, struct hk_thread *t,
+                 const struct hk_event *e);
 /* The SuperSlab a refill carved from (heuristic; see docs/report-rules.md). */
 uint64_t hk_lc_refill_ss(struct hk_proc *p, struct hk_thread *t, const struct hk_event *e);
 void hk_lc_charge(struct hk_proc *p, uint64_t ss, enum hk_cause c, uint64_t faults);
@@ -404,7 +406,8 @@ struct hk_tl_bucket {
 	uint64_t t_ns, faults, alloc, maps, unmaps;
 };
 /* The windows merged into at most max buckets (caller frees *out). */
-size_t hk_timeline(const struct hk_proc *p, size_t max, struct hk_tl_bucket **out, uint64_t *bucket_ns);
+size_t hk_timeline(const struct hk_proc *p, size_t max, struct hk_tl_bucket **out,
+                   uint64_t *bucket_ns);
 
 /* recommend.c */
 void hk_recommend(struct hk_state *st, struct hk_proc *p);

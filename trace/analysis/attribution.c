@@ -18,7 +18,10 @@
 
 #include <string.h>
 
-static inline uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
+static inline uint64_t min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
 
 const char *hk_class_label(const struct hk_proc *p, int cls, char *buf, size_t len)
 {
@@ -29,15 +32,14 @@ const char *hk_class_label(const struct hk_proc *p, int cls, char *buf, size_t l
 	return buf;
 }
 
-static void perf_event(struct hk_proc *p, struct hk_thread *t, const struct hk_event *e, enum hk_cause c,
-		       uint64_t claim, int cls, uint64_t ss)
+static void perf_event(struct hk_proc *p, struct hk_thread *t, const struct hk_event *e,
+                       enum hk_cause c, uint64_t claim, int cls, uint64_t ss)
 {
 	if (!t->perf_valid || e->perf < t->perf_last) {
 		/* First sample of this thread, or the count went backwards (a
 		 * recycled tid): a new measured segment starts here. Faults
 		 * before it were never counted, nor are the claims. */
-		if (t->perf_valid)
-			t->perf_done += t->perf_last - t->perf_first;
+		if (t->perf_valid) t->perf_done += t->perf_last - t->perf_first;
 		t->perf_valid = 1;
 		t->perf_first = t->perf_last = e->perf;
 		t->last_ts = e->ts;
@@ -54,10 +56,8 @@ static void perf_event(struct hk_proc *p, struct hk_thread *t, const struct hk_e
 	p->alloc_cause[c] += mine;
 	p->alloc_cause[HK_CAUSE_LARGE] += large;
 	p->alloc_cause[HK_CAUSE_OTHER] += rest;
-	if (cls >= 0)
-		p->alloc_class[cls] += mine;
-	if (c != HK_CAUSE_LARGE)
-		hk_lc_charge(p, ss, c, mine);
+	if (cls >= 0) p->alloc_class[cls] += mine;
+	if (c != HK_CAUSE_LARGE) hk_lc_charge(p, ss, c, mine);
 
 	hk_win_add(&p->win, e->ts, c, mine, cls);
 	hk_win_add(&p->win, e->ts, HK_CAUSE_LARGE, large, -1);
@@ -68,15 +68,14 @@ static void perf_event(struct hk_proc *p, struct hk_thread *t, const struct hk_e
 	t->last_ts = e->ts;
 }
 
-static void fallback_event(struct hk_proc *p, const struct hk_event *e, enum hk_cause c, uint64_t claim, int cls)
+static void fallback_event(struct hk_proc *p, const struct hk_event *e, enum hk_cause c,
+                           uint64_t claim, int cls)
 {
 	p->alloc_cause[c] += claim;
-	if (cls >= 0)
-		p->alloc_class[cls] += claim;
+	if (cls >= 0) p->alloc_class[cls] += claim;
 	p->fb_claims += claim;
 	hk_win_add(&p->win, e->ts, c, claim, cls);
-	if (e->type != HK_EV_PROCESS_STATS)
-		return;
+	if (e->type != HK_EV_PROCESS_STATS) return;
 	/* Between two samples, minflt minus the allocator's own count is
 	 * what the rest of the program took. */
 	uint64_t minflt = e->f[STATS_MINFLT];
@@ -92,7 +91,8 @@ static void fallback_event(struct hk_proc *p, const struct hk_event *e, enum hk_
 	p->fb_claims_at_stats = p->fb_claims;
 }
 
-void hk_attr_event(struct hk_state *st, struct hk_proc *p, struct hk_thread *t, const struct hk_event *e)
+void hk_attr_event(struct hk_state *st, struct hk_proc *p, struct hk_thread *t,
+                   const struct hk_event *e)
 {
 	(void)st;
 	const uint64_t *f = e->f;
@@ -129,8 +129,7 @@ void hk_attr_event(struct hk_state *st, struct hk_proc *p, struct hk_thread *t, 
 	}
 	if (c != HK_CAUSE_LARGE) {
 		p->claim_cause[c] += claim;
-		if (cls >= 0)
-			p->claim_class[cls] += claim;
+		if (cls >= 0) p->claim_class[cls] += claim;
 	}
 	if (e->has_perf)
 		perf_event(p, t, e, c, claim, cls, ss);
@@ -147,37 +146,42 @@ void hk_attr_finish(struct hk_state *st, struct hk_proc *p)
 {
 	(void)st;
 	uint64_t alloc = p->alloc_cause[HK_CAUSE_CARVE] + p->alloc_cause[HK_CAUSE_REFAULT] +
-			 p->alloc_cause[HK_CAUSE_LARGE];
+	                 p->alloc_cause[HK_CAUSE_LARGE];
 	if (p->has_perf) {
 		p->source = "perf-context";
 		uint64_t total = 0;
 		for (size_t i = 0; i < p->threads.cap; i++) {
-			if (!p->threads.used[i])
-				continue;
+			if (!p->threads.used[i]) continue;
 			const struct hk_thread *t = p->threads.vals[i];
-			if (t->perf_valid)
-				total += t->perf_done + t->perf_last - t->perf_first;
+			if (t->perf_valid) total += t->perf_done + t->perf_last - t->perf_first;
 		}
 		p->faults_total = total;
 		p->faults_alloc = alloc;
 		p->faults_other = p->alloc_cause[HK_CAUSE_OTHER];
 		if (p->lacks_perf)
-			hk_proc_note(p, "some events of this process lack the perf_thread_page_fault context; "
-					"they are not in the fault figures");
+			hk_proc_note(
+			    p,
+			    "some events of this process lack the perf_thread_page_fault context; "
+			    "they are not in the fault figures");
 		return;
 	}
 	p->source = "allocator-counts";
-	uint64_t span = p->nstats >= 2 && p->stats_last[STATS_MINFLT] >= p->stats_first[STATS_MINFLT]
-				? p->stats_last[STATS_MINFLT] - p->stats_first[STATS_MINFLT]
-				: 0;
+	uint64_t span =
+	    p->nstats >= 2 && p->stats_last[STATS_MINFLT] >= p->stats_first[STATS_MINFLT]
+	        ? p->stats_last[STATS_MINFLT] - p->stats_first[STATS_MINFLT]
+	        : 0;
 	if (p->nstats < 2) {
 		p->faults_total = alloc;
-		hk_proc_note(p, "no perf_thread_page_fault context and fewer than two process_stats samples: "
-				"the total is the allocator's own count, other faults are unknown");
+		hk_proc_note(
+		    p,
+		    "no perf_thread_page_fault context and fewer than two process_stats samples: "
+		    "the total is the allocator's own count, other faults are unknown");
 	} else {
 		p->faults_total = span;
-		hk_proc_note(p, "no perf_thread_page_fault context: total = process_stats minflt (last - first), "
-				"allocator share = the allocator's own page counts (large spans count every page mapped)");
+		hk_proc_note(p, "no perf_thread_page_fault context: total = process_stats minflt "
+		                "(last - first), "
+		                "allocator share = the allocator's own page counts (large spans "
+		                "count every page mapped)");
 	}
 	if (alloc > p->faults_total) {
 		/* The allocator's counts are page touches, an upper bound: scale

@@ -28,7 +28,8 @@ struct hk_decoder {
 
 const struct hk_ecls *hk_decode_class(struct hk_decoder *d, const bt_event_class *ec);
 /* Returns 1 and fills e for a hakmem event, 0 for any other event. */
-int hk_decode(struct hk_decoder *d, const bt_message *msg, struct hk_event *e, const bt_stream **stream);
+int hk_decode(struct hk_decoder *d, const bt_message *msg, struct hk_event *e,
+              const bt_stream **stream);
 void hk_decoder_free(struct hk_decoder *d);
 
 #endif

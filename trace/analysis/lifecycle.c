@@ -14,8 +14,7 @@ uint64_t hk_pages_per_slab(uint32_t pool)
 
 static uint32_t slots_per_ss(uint32_t pool, uint64_t size)
 {
-	if (!size)
-		size = pool == 2 ? (1u << 20) : (2u << 20);
+	if (!size) size = pool == 2 ? (1u << 20) : (2u << 20);
 	uint64_t n = size / (hk_pages_per_slab(pool) * HK_PAGE);
 	return n > HK_SLABS_MAX ? HK_SLABS_MAX : n ? (uint32_t)n : 1;
 }
@@ -28,7 +27,8 @@ static void lc_open(struct hk_proc *p, struct hk_ss *s)
 		return;
 	}
 	hk_grow((void **)&p->lifecycle, &p->caplifecycle, p->nlifecycle, sizeof *p->lifecycle);
-	p->lifecycle[p->nlifecycle] = (struct hk_lifecycle){.ss = s->addr, .map_ns = s->map_ns, .pool = s->pool};
+	p->lifecycle[p->nlifecycle] =
+	    (struct hk_lifecycle){.ss = s->addr, .map_ns = s->map_ns, .pool = s->pool};
 	s->lc_index = (int)p->nlifecycle++;
 }
 
@@ -41,20 +41,18 @@ static uint64_t ss_faults(const struct hk_ss *s)
 static void top_consider(struct hk_proc *p, const struct hk_ss *s)
 {
 	uint64_t f = ss_faults(s);
-	if (!f)
-		return;
+	if (!f) return;
 	int pos = HK_SS_TOP;
 	while (pos > 0 && p->ss_top[pos - 1].faults < f)
 		pos--;
-	if (pos >= HK_SS_TOP)
-		return;
+	if (pos >= HK_SS_TOP) return;
 	memmove(&p->ss_top[pos + 1], &p->ss_top[pos], (HK_SS_TOP - 1 - pos) * sizeof p->ss_top[0]);
 	p->ss_top[pos] = (struct hk_ss_top){.ss = s->addr,
-					    .map_ns = s->map_ns,
-					    .faults = f,
-					    .carve = s->faults[HK_CAUSE_CARVE],
-					    .refault = s->faults[HK_CAUSE_REFAULT],
-					    .pool = s->pool};
+	                                    .map_ns = s->map_ns,
+	                                    .faults = f,
+	                                    .carve = s->faults[HK_CAUSE_CARVE],
+	                                    .refault = s->faults[HK_CAUSE_REFAULT],
+	                                    .pool = s->pool};
 }
 
 static void lc_close(struct hk_proc *p, struct hk_ss *s, uint64_t unmap_ns)
@@ -71,8 +69,7 @@ static void lc_close(struct hk_proc *p, struct hk_ss *s, uint64_t unmap_ns)
 static struct hk_ss *ss_get(struct hk_proc *p, uint64_t addr, uint32_t pool, int create)
 {
 	struct hk_ss *s = hk_map_get(&p->ss, addr);
-	if (s || !create || !addr)
-		return s;
+	if (s || !create || !addr) return s;
 	/* Mapped before tracing started (or its map event was lost). */
 	s = hk_xcalloc(1, sizeof *s);
 	s->addr = addr;
@@ -87,7 +84,8 @@ static void fresh_remove(struct hk_pool_state *ps, uint64_t addr)
 {
 	for (size_t i = ps->nfresh; i-- > 0;)
 		if (ps->fresh[i] == addr) {
-			memmove(&ps->fresh[i], &ps->fresh[i + 1], (ps->nfresh - i - 1) * sizeof ps->fresh[0]);
+			memmove(&ps->fresh[i], &ps->fresh[i + 1],
+			        (ps->nfresh - i - 1) * sizeof ps->fresh[0]);
 			ps->nfresh--;
 			return;
 		}
@@ -103,7 +101,8 @@ static void fresh_push(struct hk_pool_state *ps, uint64_t addr)
 static void ss_retire(struct hk_proc *p, struct hk_ss *s, uint64_t ts)
 {
 	if (s->map_ns && ts >= s->map_ns) {
-		hk_grow((void **)&p->lifetimes, &p->caplifetimes, p->nlifetimes, sizeof *p->lifetimes);
+		hk_grow((void **)&p->lifetimes, &p->caplifetimes, p->nlifetimes,
+		        sizeof *p->lifetimes);
 		p->lifetimes[p->nlifetimes++] = ts - s->map_ns;
 	}
 	lc_close(p, s, ts);
@@ -124,7 +123,8 @@ static void pend_expire(struct hk_unmap_rec *pend, size_t *n, uint64_t ts, uint6
 	}
 }
 
-static void on_mmap(struct hk_state *st, struct hk_proc *p, struct hk_thread *t, const struct hk_event *e)
+static void on_mmap(struct hk_state *st, struct hk_proc *p, struct hk_thread *t,
+                    const struct hk_event *e)
 {
 	uint64_t addr = e->f[MMAP_SS];
 	uint32_t pool = e->f[MMAP_POOL] < HK_NUM_POOLS ? (uint32_t)e->f[MMAP_POOL] : 0;
@@ -135,8 +135,7 @@ static void on_mmap(struct hk_state *st, struct hk_proc *p, struct hk_thread *t,
 	p->ss_mapped++;
 	p->pools_seen |= 1u << pool;
 	p->mmap_ns_total += e->f[MMAP_NS];
-	if (++p->ss_live > p->ss_peak_live)
-		p->ss_peak_live = p->ss_live;
+	if (++p->ss_live > p->ss_peak_live) p->ss_peak_live = p->ss_live;
 	struct hk_ss *s = hk_xcalloc(1, sizeof *s);
 	s->addr = addr;
 	s->pool = pool;
@@ -150,8 +149,7 @@ static void on_mmap(struct hk_state *st, struct hk_proc *p, struct hk_thread *t,
 	 * warm cache would have kept. */
 	pend_expire(ps->pend, &ps->npend, e->ts, st->params.churn_window_ns);
 	if (ps->npend) {
-		if (ps->npend > ps->churn_peak)
-			ps->churn_peak = ps->npend;
+		if (ps->npend > ps->churn_peak) ps->churn_peak = ps->npend;
 		memmove(ps->pend, ps->pend + 1, (ps->npend - 1) * sizeof *ps->pend);
 		ps->npend--;
 		ps->churn++;
@@ -167,28 +165,28 @@ static void on_munmap(struct hk_state *st, struct hk_proc *p, const struct hk_ev
 {
 	uint64_t addr = e->f[MUNMAP_SS];
 	struct hk_ss *s = hk_map_get(&p->ss, addr);
-	uint32_t pool = s ? s->pool : e->f[MUNMAP_POOL] < HK_NUM_POOLS ? (uint32_t)e->f[MUNMAP_POOL] : 0;
+	uint32_t pool = s                                  ? s->pool
+	                : e->f[MUNMAP_POOL] < HK_NUM_POOLS ? (uint32_t)e->f[MUNMAP_POOL]
+	                                                   : 0;
 	struct hk_pool_state *ps = &p->pool[pool];
 	p->ss_unmapped++;
-	if (p->ss_live)
-		p->ss_live--;
+	if (p->ss_live) p->ss_live--;
 	ps->last_unmap_ns = e->ts;
 	pend_expire(ps->pend, &ps->npend, e->ts, st->params.churn_window_ns);
 	hk_grow((void **)&ps->pend, &ps->cappend, ps->npend, sizeof *ps->pend);
 	ps->pend[ps->npend++] = (struct hk_unmap_rec){.ts = e->ts, .size = e->f[MUNMAP_SIZE]};
-	if (!s)
-		s = ss_get(p, addr, pool, 1);
+	if (!s) s = ss_get(p, addr, pool, 1);
 	ss_retire(p, s, e->ts);
 	hk_win_marker(&p->win, e->ts, 0);
 }
 
-static void on_ss_reuse(struct hk_state *st, struct hk_proc *p, struct hk_thread *t, const struct hk_event *e)
+static void on_ss_reuse(struct hk_state *st, struct hk_proc *p, struct hk_thread *t,
+                        const struct hk_event *e)
 {
 	uint32_t pool = e->f[SSREUSE_POOL] < HK_NUM_POOLS ? (uint32_t)e->f[SSREUSE_POOL] : 0;
 	struct hk_ss *s = ss_get(p, e->f[SSREUSE_SS], pool, 1);
 	struct hk_pool_state *ps = &p->pool[pool];
-	if (!s)
-		return;
+	if (!s) return;
 	p->ss_reused++;
 	p->pools_seen |= 1u << pool;
 	s->reuses++;
@@ -210,8 +208,7 @@ static void on_ss_reuse(struct hk_state *st, struct hk_proc *p, struct hk_thread
 	ps->nreuse -= k;
 	hk_grow((void **)&ps->reuse_ts, &ps->capreuse, ps->nreuse, sizeof *ps->reuse_ts);
 	ps->reuse_ts[ps->nreuse++] = e->ts;
-	if (ps->nreuse > ps->reuse_peak)
-		ps->reuse_peak = ps->nreuse;
+	if (ps->nreuse > ps->reuse_peak) ps->reuse_peak = ps->nreuse;
 }
 
 static void on_slab_purge(struct hk_proc *p, const struct hk_event *e)
@@ -220,8 +217,7 @@ static void on_slab_purge(struct hk_proc *p, const struct hk_event *e)
 	struct hk_ss *s = ss_get(p, e->f[PURGE_SS], (uint32_t)e->f[PURGE_POOL], 1);
 	p->purges++;
 	p->pages_purged += e->f[PURGE_PAGES];
-	if (!s)
-		return;
+	if (!s) return;
 	uint64_t since = 0;
 	if (slab == HK_SLAB_WHOLE) {
 		s->purge_all_ns = e->ts;
@@ -241,8 +237,10 @@ static void on_large(struct hk_state *st, struct hk_proc *p, const struct hk_eve
 	pend_expire(p->large_pend, &p->nlarge_pend, e->ts, st->params.churn_window_ns);
 	if (e->type == HK_EV_LARGE_MUNMAP) {
 		p->large_unmapped++;
-		hk_grow((void **)&p->large_pend, &p->caplarge_pend, p->nlarge_pend, sizeof *p->large_pend);
-		p->large_pend[p->nlarge_pend++] = (struct hk_unmap_rec){.ts = e->ts, .size = e->f[LUNMAP_SIZE]};
+		hk_grow((void **)&p->large_pend, &p->caplarge_pend, p->nlarge_pend,
+		        sizeof *p->large_pend);
+		p->large_pend[p->nlarge_pend++] =
+		    (struct hk_unmap_rec){.ts = e->ts, .size = e->f[LUNMAP_SIZE]};
 		return;
 	}
 	p->large_mapped++;
@@ -251,9 +249,9 @@ static void on_large(struct hk_state *st, struct hk_proc *p, const struct hk_eve
 		uint64_t bytes = 0;
 		for (size_t i = 0; i < p->nlarge_pend; i++)
 			bytes += p->large_pend[i].size;
-		if (bytes > p->large_churn_peak_bytes)
-			p->large_churn_peak_bytes = bytes;
-		memmove(p->large_pend, p->large_pend + 1, (p->nlarge_pend - 1) * sizeof *p->large_pend);
+		if (bytes > p->large_churn_peak_bytes) p->large_churn_peak_bytes = bytes;
+		memmove(p->large_pend, p->large_pend + 1,
+		        (p->nlarge_pend - 1) * sizeof *p->large_pend);
 		p->nlarge_pend--;
 		p->large_churn++;
 		p->large_churn_pages += e->f[LMAP_NEW_PAGES];
@@ -263,8 +261,7 @@ static void on_large(struct hk_state *st, struct hk_proc *p, const struct hk_eve
 uint64_t hk_lc_refill_ss(struct hk_proc *p, struct hk_thread *t, const struct hk_event *e)
 {
 	uint64_t cls = e->f[REFILL_CLASS];
-	if (cls >= HK_NUM_CLASSES)
-		return HK_NO_SS;
+	if (cls >= HK_NUM_CLASSES) return HK_NO_SS;
 	if (!e->f[REFILL_NEW_SLAB]) {
 		t->reuse_ss[cls] = HK_NO_SS;
 		return t->cur_ss[cls];
@@ -284,14 +281,12 @@ uint64_t hk_lc_refill_ss(struct hk_proc *p, struct hk_thread *t, const struct hk
 			struct hk_ss *s = hk_map_get(&p->ss, ps->fresh[ps->nfresh - 1]);
 			if (s && s->slots_left) {
 				ss = s->addr;
-				if (!--s->slots_left)
-					ps->nfresh--;
+				if (!--s->slots_left) ps->nfresh--;
 				break;
 			}
 			ps->nfresh--;
 		}
-		if (!ss && t->fresh_ss[pool])
-			ss = t->fresh_ss[pool];
+		if (!ss && t->fresh_ss[pool]) ss = t->fresh_ss[pool];
 	}
 	t->reuse_ss[cls] = HK_NO_SS;
 	t->fresh_ss[pool] = HK_NO_SS;
@@ -300,21 +295,20 @@ uint64_t hk_lc_refill_ss(struct hk_proc *p, struct hk_thread *t, const struct hk
 
 void hk_lc_charge(struct hk_proc *p, uint64_t ss, enum hk_cause c, uint64_t faults)
 {
-	if (!faults)
-		return;
+	if (!faults) return;
 	struct hk_ss *s = ss ? hk_map_get(&p->ss, ss) : NULL;
 	if (!s) {
 		p->ss_unknown_faults += faults;
 		return;
 	}
 	s->faults[c] += faults;
-	if (s->churned && c == HK_CAUSE_CARVE)
-		p->churn_remap_faults += faults;
+	if (s->churned && c == HK_CAUSE_CARVE) p->churn_remap_faults += faults;
 	if (s->remap_gap_ns != UINT64_MAX && c == HK_CAUSE_CARVE)
 		hk_hist_add_n(&p->remap_gap_faults, s->remap_gap_ns, (uint32_t)faults);
 }
 
-void hk_lc_event(struct hk_state *st, struct hk_proc *p, struct hk_thread *t, const struct hk_event *e)
+void hk_lc_event(struct hk_state *st, struct hk_proc *p, struct hk_thread *t,
+                 const struct hk_event *e)
 {
 	const uint64_t *f = e->f;
 	struct hk_ss *s;
@@ -341,8 +335,7 @@ void hk_lc_event(struct hk_state *st, struct hk_proc *p, struct hk_thread *t, co
 			t->reuse_ss[f[SREUSE_NEW_CLASS]] = f[SREUSE_SS];
 		if (s && f[SREUSE_SLAB] < HK_SLABS_MAX && s->slab_purged[f[SREUSE_SLAB]]) {
 			uint64_t since = s->slab_empty_ns[f[SREUSE_SLAB]];
-			if (since && e->ts >= since)
-				hk_hist_add(&p->reuse_gap, e->ts - since);
+			if (since && e->ts >= since) hk_hist_add(&p->reuse_gap, e->ts - since);
 			s->slab_purged[f[SREUSE_SLAB]] = 0;
 			p->refault_slabs++;
 		}
@@ -363,16 +356,14 @@ void hk_lc_finish(struct hk_state *st, struct hk_proc *p)
 {
 	(void)st;
 	for (size_t i = 0; i < p->ss.cap; i++)
-		if (p->ss.used[i])
-			lc_close(p, p->ss.vals[i], 0);
+		if (p->ss.used[i]) lc_close(p, p->ss.vals[i], 0);
 	qsort(p->lifetimes, p->nlifetimes, sizeof *p->lifetimes, hk_cmp_u64);
 }
 
 void hk_lc_free(struct hk_proc *p)
 {
 	for (size_t i = 0; i < p->ss.cap; i++)
-		if (p->ss.used[i])
-			free(p->ss.vals[i]);
+		if (p->ss.used[i]) free(p->ss.vals[i]);
 	hk_map_free(&p->ss);
 	for (int k = 0; k < HK_NUM_POOLS; k++) {
 		free(p->pool[k].fresh);

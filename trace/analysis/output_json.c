@@ -11,10 +11,12 @@
 /* Length of the valid UTF-8 sequence at c, 0 if invalid. */
 static int utf8_len(const unsigned char *c)
 {
-	int n = c[0] >= 0xf0 && c[0] <= 0xf4 ? 4 : c[0] >= 0xe0 && c[0] < 0xf0 ? 3 : c[0] >= 0xc2 && c[0] < 0xe0 ? 2 : 0;
+	int n = c[0] >= 0xf0 && c[0] <= 0xf4  ? 4
+	        : c[0] >= 0xe0 && c[0] < 0xf0 ? 3
+	        : c[0] >= 0xc2 && c[0] < 0xe0 ? 2
+	                                      : 0;
 	for (int i = 1; i < n; i++)
-		if ((c[i] & 0xc0) != 0x80)
-			return 0;
+		if ((c[i] & 0xc0) != 0x80) return 0;
 	return n;
 }
 
@@ -25,10 +27,18 @@ static void jstr(FILE *o, const char *s)
 	fputc('"', o);
 	for (const unsigned char *c = (const unsigned char *)(s ? s : ""); *c; c++) {
 		switch (*c) {
-		case '"': fputs("\\\"", o); break;
-		case '\\': fputs("\\\\", o); break;
-		case '\n': fputs("\\n", o); break;
-		case '\t': fputs("\\t", o); break;
+		case '"':
+			fputs("\\\"", o);
+			break;
+		case '\\':
+			fputs("\\\\", o);
+			break;
+		case '\n':
+			fputs("\\n", o);
+			break;
+		case '\t':
+			fputs("\\t", o);
+			break;
 		default:
 			if (*c < 0x20 || *c == 0x7f) {
 				fprintf(o, "\\u%04x", *c);
@@ -84,8 +94,7 @@ static void faults_json(FILE *o, const struct hk_proc *p)
 	fputs("}, \"by_class\": {", o);
 	int first = 1;
 	for (int k = 0; k < HK_NUM_CLASSES; k++) {
-		if (!p->alloc_class[k])
-			continue;
+		if (!p->alloc_class[k]) continue;
 		fputs(first ? "" : ", ", o);
 		first = 0;
 		ju64(o, hk_class_label(p, k, lbl, sizeof lbl), p->alloc_class[k], 0);
@@ -137,7 +146,8 @@ static void stats_check_json(FILE *o, const struct hk_proc *p)
 		ju64(o, "allocator_total", c[i].total, 0);
 		fputs("}", o);
 	}
-	fprintf(o, "}, \"match\": %s, \"exact\": %s}", match ? "true" : "false", exact ? "true" : "false");
+	fprintf(o, "}, \"match\": %s, \"exact\": %s}", match ? "true" : "false",
+	        exact ? "true" : "false");
 }
 
 static void proc_json(FILE *o, const struct hk_state *st, const struct hk_proc *p)
@@ -172,9 +182,11 @@ static void proc_json(FILE *o, const struct hk_state *st, const struct hk_proc *
 	ju64(o, "mmap_ns_total", p->mmap_ns_total, 1);
 	jkey(o, "lifetime_ns");
 	if (p->nlifetimes)
-		fprintf(o, "{\"min\": %" PRIu64 ", \"median\": %" PRIu64 ", \"max\": %" PRIu64 ", \"count\": %zu}",
-			p->lifetimes[0], p->lifetimes[(p->nlifetimes - 1) / 2], p->lifetimes[p->nlifetimes - 1],
-			p->nlifetimes);
+		fprintf(o,
+		        "{\"min\": %" PRIu64 ", \"median\": %" PRIu64 ", \"max\": %" PRIu64
+		        ", \"count\": %zu}",
+		        p->lifetimes[0], p->lifetimes[(p->nlifetimes - 1) / 2],
+		        p->lifetimes[p->nlifetimes - 1], p->nlifetimes);
 	else
 		fputs("null", o);
 	fputs("},\n     \"refill\": {", o);
@@ -268,10 +280,11 @@ static void proc_json(FILE *o, const struct hk_state *st, const struct hk_proc *
 	fputs("\"timeline\": [", o);
 	for (size_t i = 0; i < n; i++)
 		fprintf(o,
-			"%s{\"t_ns\": %" PRIu64 ", \"faults\": %" PRIu64 ", \"allocator_faults\": %" PRIu64
-			", \"ss_maps\": %" PRIu64 ", \"ss_unmaps\": %" PRIu64 "}",
-			i ? (i % 4 ? ", " : ",\n       ") : "\n       ", tl[i].t_ns, tl[i].faults, tl[i].alloc, tl[i].maps,
-			tl[i].unmaps);
+		        "%s{\"t_ns\": %" PRIu64 ", \"faults\": %" PRIu64
+		        ", \"allocator_faults\": %" PRIu64 ", \"ss_maps\": %" PRIu64
+		        ", \"ss_unmaps\": %" PRIu64 "}",
+		        i ? (i % 4 ? ", " : ",\n       ") : "\n       ", tl[i].t_ns, tl[i].faults,
+		        tl[i].alloc, tl[i].maps, tl[i].unmaps);
 	free(tl);
 	fputs("],\n     \"superslab_lifecycle\": [", o);
 	for (size_t i = 0; i < p->nlifecycle; i++) {
@@ -316,9 +329,11 @@ void hk_output_json(struct hk_state *st, FILE *o)
 	ju64(o, "lost_event_messages_without_count", st->lost_unknown_msgs, 1);
 	ju64(o, "other_events", st->foreign_events, 1);
 	fprintf(o, "\"incomplete\": %s,\n ", st->incomplete ? "true" : "false");
-	fprintf(o, "\"parameters\": {\"storm_window_ms\": %.3f, \"storm_threshold\": %g, \"churn_window_ms\": %.3f},\n ",
-		(double)st->params.storm_window_ns / 1e6, st->params.storm_threshold,
-		(double)st->params.churn_window_ns / 1e6);
+	fprintf(o,
+	        "\"parameters\": {\"storm_window_ms\": %.3f, \"storm_threshold\": %g, "
+	        "\"churn_window_ms\": %.3f},\n ",
+	        (double)st->params.storm_window_ns / 1e6, st->params.storm_threshold,
+	        (double)st->params.churn_window_ns / 1e6);
 	if (!st->events) {
 		jkey(o, "note");
 		fputs("\"no hakmem events in the trace\",\n ", o);

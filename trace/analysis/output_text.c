@@ -5,15 +5,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-static double pct(uint64_t a, uint64_t b) { return b ? 100.0 * (double)a / (double)b : 0.0; }
-static double ms(uint64_t ns) { return (double)ns / 1e6; }
+static double pct(uint64_t a, uint64_t b)
+{
+	return b ? 100.0 * (double)a / (double)b : 0.0;
+}
+static double ms(uint64_t ns)
+{
+	return (double)ns / 1e6;
+}
 
 static enum hk_cause top_cause(const struct hk_proc *p)
 {
 	enum hk_cause best = HK_CAUSE_CARVE;
 	for (int c = 1; c < HK_CAUSE_OTHER; c++)
-		if (p->alloc_cause[c] > p->alloc_cause[best])
-			best = (enum hk_cause)c;
+		if (p->alloc_cause[c] > p->alloc_cause[best]) best = (enum hk_cause)c;
 	return best;
 }
 
@@ -29,51 +34,61 @@ static int top_class(const struct hk_proc *p)
 static void answer(FILE *o, const struct hk_proc *p)
 {
 	char lbl[32];
-	fprintf(o, "%s (pid %" PRId64 " on %s): ", p->procname[0] ? p->procname : "?", p->pid, p->host);
+	fprintf(o, "%s (pid %" PRId64 " on %s): ", p->procname[0] ? p->procname : "?", p->pid,
+	        p->host);
 	if (!p->faults_total) {
 		fputs("no page faults were measured.\n", o);
 		return;
 	}
-	fprintf(o, "%.0f%% of its %" PRIu64 " page faults were caused by the allocator", pct(p->faults_alloc, p->faults_total),
-		p->faults_total);
+	fprintf(o, "%.0f%% of its %" PRIu64 " page faults were caused by the allocator",
+	        pct(p->faults_alloc, p->faults_total), p->faults_total);
 	if (p->faults_alloc) {
-		static const char *const what[HK_CAUSE_OTHER] = {"first touches of fresh SuperSlab pages",
-								 "pages refaulted after a purge",
-								 "first touches of fresh large spans"};
+		static const char *const what[HK_CAUSE_OTHER] = {
+		    "first touches of fresh SuperSlab pages", "pages refaulted after a purge",
+		    "first touches of fresh large spans"};
 		enum hk_cause c = top_cause(p);
 		int k = top_class(p);
 		fprintf(o, ", mostly %s (%s)", hk_cause_name[c], what[c]);
 		if (c != HK_CAUSE_LARGE && k >= 0)
 			fprintf(o, " in the %s-byte class", hk_class_label(p, k, lbl, sizeof lbl));
 	}
-	fprintf(o, "; the other %.0f%% came from the program itself (its own first touches, stacks, libraries, the tracer). ",
-		pct(p->faults_other, p->faults_total));
+	fprintf(o,
+	        "; the other %.0f%% came from the program itself (its own first touches, stacks, "
+	        "libraries, the tracer). ",
+	        pct(p->faults_other, p->faults_total));
 	if (p->nrecs)
-		fprintf(o, "Do: %s with %s (saves ~%" PRIu64 " faults).\n", p->recs[0].action, p->recs[0].env,
-			p->recs[0].saves);
+		fprintf(o, "Do: %s with %s (saves ~%" PRIu64 " faults).\n", p->recs[0].action,
+		        p->recs[0].env, p->recs[0].saves);
 	else if (pct(p->faults_alloc, p->faults_total) < 20)
-		fputs("No allocator setting would help much: look at the program's own memory use.\n", o);
+		fputs(
+		    "No allocator setting would help much: look at the program's own memory use.\n",
+		    o);
 	else
-		fputs("No rule fired: the allocator's faults are first touches of memory the program really uses.\n", o);
+		fputs("No rule fired: the allocator's faults are first touches of memory the "
+		      "program really uses.\n",
+		      o);
 }
 
 static void proc_text(FILE *o, const struct hk_state *st, const struct hk_proc *p)
 {
 	char lbl[32];
-	fprintf(o, "\n== %s, pid %" PRId64 " on %s (%" PRIu64 " events, %.3f s) ==\n", p->procname[0] ? p->procname : "?",
-		p->pid, p->host, p->nevents, (double)(p->last_ts - p->first_ts) / 1e9);
+	fprintf(o, "\n== %s, pid %" PRId64 " on %s (%" PRIu64 " events, %.3f s) ==\n",
+	        p->procname[0] ? p->procname : "?", p->pid, p->host, p->nevents,
+	        (double)(p->last_ts - p->first_ts) / 1e9);
 	fprintf(o, "Page faults (%s): %" PRIu64 " total\n", p->source, p->faults_total);
-	fprintf(o, "  allocator %10" PRIu64 "  %5.1f%%\n", p->faults_alloc, pct(p->faults_alloc, p->faults_total));
+	fprintf(o, "  allocator %10" PRIu64 "  %5.1f%%\n", p->faults_alloc,
+	        pct(p->faults_alloc, p->faults_total));
 	for (int c = 0; c < HK_CAUSE_OTHER; c++)
 		fprintf(o, "    %-20s %10" PRIu64 "\n", hk_cause_name[c], p->alloc_cause[c]);
-	fprintf(o, "  other     %10" PRIu64 "  %5.1f%%\n", p->faults_other, pct(p->faults_other, p->faults_total));
+	fprintf(o, "  other     %10" PRIu64 "  %5.1f%%\n", p->faults_other,
+	        pct(p->faults_other, p->faults_total));
 
 	int order[HK_NUM_CLASSES], n = 0;
 	for (int k = 0; k < HK_NUM_CLASSES; k++)
-		if (p->alloc_class[k])
-			order[n++] = k;
+		if (p->alloc_class[k]) order[n++] = k;
 	for (int i = 1; i < n; i++)
-		for (int j = i; j > 0 && p->alloc_class[order[j]] > p->alloc_class[order[j - 1]]; j--) {
+		for (int j = i; j > 0 && p->alloc_class[order[j]] > p->alloc_class[order[j - 1]];
+		     j--) {
 			int x = order[j];
 			order[j] = order[j - 1];
 			order[j - 1] = x;
@@ -81,54 +96,64 @@ static void proc_text(FILE *o, const struct hk_state *st, const struct hk_proc *
 	if (n) {
 		fputs("  top classes:", o);
 		for (int i = 0; i < n && i < 6; i++)
-			fprintf(o, "%s %s B %" PRIu64, i ? "," : "", hk_class_label(p, order[i], lbl, sizeof lbl),
-				p->alloc_class[order[i]]);
+			fprintf(o, "%s %s B %" PRIu64, i ? "," : "",
+			        hk_class_label(p, order[i], lbl, sizeof lbl),
+			        p->alloc_class[order[i]]);
 		fputc('\n', o);
 	}
 	if (p->ss_top[0].faults) {
 		fputs("  top SuperSlabs:", o);
 		for (int i = 0; i < HK_SS_TOP && p->ss_top[i].faults; i++)
 			fprintf(o, "%s 0x%" PRIx64 " (%s) %" PRIu64, i ? "," : "", p->ss_top[i].ss,
-				hk_pool_name(p->ss_top[i].pool), p->ss_top[i].faults);
+			        hk_pool_name(p->ss_top[i].pool), p->ss_top[i].faults);
 		fputc('\n', o);
 	}
 
-	fprintf(o, "SuperSlabs: mapped %" PRIu64 ", reused %" PRIu64 ", unmapped %" PRIu64 ", churn %" PRIu64
-		   ", peak live %" PRIu64,
-		p->ss_mapped, p->ss_reused, p->ss_unmapped, p->ss_churn, p->ss_peak_live);
+	fprintf(o,
+	        "SuperSlabs: mapped %" PRIu64 ", reused %" PRIu64 ", unmapped %" PRIu64
+	        ", churn %" PRIu64 ", peak live %" PRIu64,
+	        p->ss_mapped, p->ss_reused, p->ss_unmapped, p->ss_churn, p->ss_peak_live);
 	if (p->nlifetimes)
 		fprintf(o, "; lifetime min/median/max %.1f/%.1f/%.1f ms", ms(p->lifetimes[0]),
-			ms(p->lifetimes[(p->nlifetimes - 1) / 2]), ms(p->lifetimes[p->nlifetimes - 1]));
+		        ms(p->lifetimes[(p->nlifetimes - 1) / 2]),
+		        ms(p->lifetimes[p->nlifetimes - 1]));
 	fputc('\n', o);
-	fprintf(o, "Refills: %" PRIu64 "; blocks from freelist %" PRIu64 ", carved %" PRIu64 "; new slabs %" PRIu64 "\n",
-		p->refills, p->from_freelist, p->from_carve, p->new_slab);
-	fprintf(o, "Slabs: empty %" PRIu64 ", reused %" PRIu64 ", class changes %" PRIu64 ", purged %" PRIu64 " (%" PRIu64
-		   " pages)\n",
-		p->slab_empty, p->slab_reuse, p->class_changes, p->slab_purge, p->pages_purged);
+	fprintf(o,
+	        "Refills: %" PRIu64 "; blocks from freelist %" PRIu64 ", carved %" PRIu64
+	        "; new slabs %" PRIu64 "\n",
+	        p->refills, p->from_freelist, p->from_carve, p->new_slab);
+	fprintf(o,
+	        "Slabs: empty %" PRIu64 ", reused %" PRIu64 ", class changes %" PRIu64
+	        ", purged %" PRIu64 " (%" PRIu64 " pages)\n",
+	        p->slab_empty, p->slab_reuse, p->class_changes, p->slab_purge, p->pages_purged);
 	if (p->large_mapped || p->large_unmapped)
-		fprintf(o, "Large spans: mapped %" PRIu64 " (%" PRIu64 " KiB), unmapped %" PRIu64 ", churn %" PRIu64 "\n",
-			p->large_mapped, p->large_bytes / 1024, p->large_unmapped, p->large_churn);
+		fprintf(o,
+		        "Large spans: mapped %" PRIu64 " (%" PRIu64 " KiB), unmapped %" PRIu64
+		        ", churn %" PRIu64 "\n",
+		        p->large_mapped, p->large_bytes / 1024, p->large_unmapped, p->large_churn);
 
-	fprintf(o, "Storms (%.0f ms windows, > %.1f x median %" PRIu64 " faults and >= 64): %zu\n", ms(p->storm_window_ns),
-		st->params.storm_threshold, p->storm_median, p->nstorms);
+	fprintf(o, "Storms (%.0f ms windows, > %.1f x median %" PRIu64 " faults and >= 64): %zu\n",
+	        ms(p->storm_window_ns), st->params.storm_threshold, p->storm_median, p->nstorms);
 	for (size_t i = 0; i < p->nstorms && i < 10; i++) {
 		const struct hk_storm *s = &p->storms[i];
-		fprintf(o, "  +%.0f..+%.0f ms: %" PRIu64 " faults, %s", ms(s->begin_ns - p->first_ts),
-			ms(s->end_ns - p->first_ts), s->faults, hk_cause_name[s->dominant]);
-		if (s->top_cls >= 0 && s->dominant != HK_CAUSE_OTHER && s->dominant != HK_CAUSE_LARGE)
+		fprintf(o, "  +%.0f..+%.0f ms: %" PRIu64 " faults, %s",
+		        ms(s->begin_ns - p->first_ts), ms(s->end_ns - p->first_ts), s->faults,
+		        hk_cause_name[s->dominant]);
+		if (s->top_cls >= 0 && s->dominant != HK_CAUSE_OTHER &&
+		    s->dominant != HK_CAUSE_LARGE)
 			fprintf(o, ", mostly %s B", hk_class_label(p, s->top_cls, lbl, sizeof lbl));
 		fputc('\n', o);
 	}
-	if (p->nstorms > 10)
-		fprintf(o, "  ... %zu more in the JSON report\n", p->nstorms - 10);
+	if (p->nstorms > 10) fprintf(o, "  ... %zu more in the JSON report\n", p->nstorms - 10);
 
 	if (!p->nerrors) {
 		fputs("Heap errors: none\n", o);
 	} else {
 		fprintf(o, "Heap errors: %zu\n", p->nerrors + p->errors_dropped);
 		for (size_t i = 0; i < p->nerrors && i < 10; i++)
-			fprintf(o, "  %s at 0x%" PRIx64 " (+%.3f ms)\n", hk_heap_error_kind(p->errors[i].kind),
-				p->errors[i].addr, ms(p->errors[i].ts - p->first_ts));
+			fprintf(o, "  %s at 0x%" PRIx64 " (+%.3f ms)\n",
+			        hk_heap_error_kind(p->errors[i].kind), p->errors[i].addr,
+			        ms(p->errors[i].ts - p->first_ts));
 	}
 
 	if (!p->nrecs) {
@@ -137,25 +162,29 @@ static void proc_text(FILE *o, const struct hk_state *st, const struct hk_proc *
 		fputs("Recommendations:\n", o);
 		for (size_t i = 0; i < p->nrecs; i++) {
 			const struct hk_rec *r = &p->recs[i];
-			fprintf(o, "  %zu. %s: %s  (saves ~%" PRIu64 " faults%s)\n     why: %s\n", i + 1, r->action, r->env,
-				r->saves, r->rough ? ", rough guess" : "", r->why);
+			fprintf(o, "  %zu. %s: %s  (saves ~%" PRIu64 " faults%s)\n     why: %s\n",
+			        i + 1, r->action, r->env, r->saves, r->rough ? ", rough guess" : "",
+			        r->why);
 		}
 	}
 	if (p->nstats >= 2) {
 		struct hk_check c[HK_NCHECKS];
 		int exact, match = hk_stats_check(p, c, &exact);
 		if (exact) {
-			fprintf(o, "Check against process_stats: the event counts match the allocator's counters (%" PRIu64
-				   " samples)\n",
-				p->nstats);
+			fprintf(o,
+			        "Check against process_stats: the event counts match the "
+			        "allocator's counters (%" PRIu64 " samples)\n",
+			        p->nstats);
 		} else {
 			(void)match;
 			fputs("Check against process_stats: MISMATCH", o);
 			for (int i = 0; i < HK_NCHECKS; i++)
 				if (c[i].events != c[i].counters)
-					fprintf(o, " %s: %" PRIu64 " events vs %" PRIu64 " counted;", c[i].name, c[i].events,
-						c[i].counters);
-			fputs(" (lost events are missing, and threads still running when the last sample was taken "
+					fprintf(o,
+					        " %s: %" PRIu64 " events vs %" PRIu64 " counted;",
+					        c[i].name, c[i].events, c[i].counters);
+			fputs(" (lost events are missing, and threads still running when the last "
+			      "sample was taken "
 			      "can race between a counter and its event)\n",
 			      o);
 		}
@@ -169,25 +198,28 @@ void hk_output_text(struct hk_state *st, FILE *o)
 	fprintf(o, "hakmem report: %zu trace%s", st->npaths, st->npaths == 1 ? "" : "s");
 	for (size_t i = 0; i < st->npaths && i < 4; i++)
 		fprintf(o, "%s%s", i ? ", " : " (", st->paths[i]);
-	if (st->npaths)
-		fprintf(o, "%s)", st->npaths > 4 ? ", ..." : "");
+	if (st->npaths) fprintf(o, "%s)", st->npaths > 4 ? ", ..." : "");
 	fprintf(o, ", %" PRIu64 " hakmem events, %" PRIu64 " lost\n", st->events, st->lost);
 	if (st->incomplete)
-		fputs("WARNING: the trace could not be read to its end (see the babeltrace2 error); the figures below "
+		fputs("WARNING: the trace could not be read to its end (see the babeltrace2 "
+		      "error); the figures below "
 		      "cover only the events read before the failure.\n",
 		      o);
 	if (st->lost || st->lost_unknown_msgs)
-		fprintf(o, "WARNING: the tracer discarded %" PRIu64 " events%s (buffers too small). Fault totals from the "
-			   "perf context stay exact, but faults the lost events caused count as \"other\", and the event "
-			   "counts, storms and SuperSlab figures are lower bounds.\n",
-			st->lost, st->lost_unknown_msgs ? " or more" : "");
+		fprintf(o,
+		        "WARNING: the tracer discarded %" PRIu64
+		        " events%s (buffers too small). Fault totals from the "
+		        "perf context stay exact, but faults the lost events caused count as "
+		        "\"other\", and the event "
+		        "counts, storms and SuperSlab figures are lower bounds.\n",
+		        st->lost, st->lost_unknown_msgs ? " or more" : "");
 	if (!st->events) {
 		fputs("no hakmem events in ", o);
-		if (!st->npaths)
-			fputs("the trace", o);
+		if (!st->npaths) fputs("the trace", o);
 		for (size_t i = 0; i < st->npaths; i++)
 			fprintf(o, "%s%s", i ? ", " : "", st->paths[i]);
-		fputs(": was the program run with HAKMEM_TRACE=1 and libhakmem.so preloaded, with the 'hakmem:*' events "
+		fputs(": was the program run with HAKMEM_TRACE=1 and libhakmem.so preloaded, with "
+		      "the 'hakmem:*' events "
 		      "enabled?\n",
 		      o);
 		return;
@@ -195,8 +227,7 @@ void hk_output_text(struct hk_state *st, FILE *o)
 	fputs("\nAnswer: ", o);
 	for (size_t i = 0; i < st->nprocs && i < 3; i++)
 		answer(o, st->proc_list[i]);
-	if (st->nprocs > 3)
-		fprintf(o, "(%zu more processes below)\n", st->nprocs - 3);
+	if (st->nprocs > 3) fprintf(o, "(%zu more processes below)\n", st->nprocs - 3);
 	for (size_t i = 0; i < st->nprocs; i++)
 		proc_text(o, st, st->proc_list[i]);
 }

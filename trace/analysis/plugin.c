@@ -32,9 +32,9 @@ static int write_report(struct hk_sink *s)
 	else
 		hk_output_text(s->st, s->out);
 	if (fflush(s->out) || ferror(s->out)) {
-		BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(s->self, "cannot write the report to %s: %s",
-								    s->st->params.path ? s->st->params.path : "stdout",
-								    strerror(errno));
+		BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
+		    s->self, "cannot write the report to %s: %s",
+		    s->st->params.path ? s->st->params.path : "stdout", strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -42,19 +42,17 @@ static int write_report(struct hk_sink *s)
 
 static void sink_free(struct hk_sink *s)
 {
-	if (!s)
-		return;
+	if (!s) return;
 	bt_message_iterator_put_ref(s->iter);
 	hk_decoder_free(&s->dec);
-	if (s->out && s->out != stdout)
-		fclose(s->out);
+	if (s->out && s->out != stdout) fclose(s->out);
 	hk_state_free(s->st);
 	free(s);
 }
 
-static bt_component_class_initialize_method_status report_initialize(bt_self_component_sink *self_sink,
-								     bt_self_component_sink_configuration *config,
-								     const bt_value *params, void *init_data)
+static bt_component_class_initialize_method_status
+report_initialize(bt_self_component_sink *self_sink, bt_self_component_sink_configuration *config,
+                  const bt_value *params, void *init_data)
 {
 	(void)config;
 	(void)init_data;
@@ -71,15 +69,17 @@ static bt_component_class_initialize_method_status report_initialize(bt_self_com
 		s->out = fopen(s->st->params.path, "w");
 		if (!s->out) {
 			BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
-				s->self, "parameter `path`: cannot open \"%s\" for writing: %s", s->st->params.path,
-				strerror(errno));
+			    s->self, "parameter `path`: cannot open \"%s\" for writing: %s",
+			    s->st->params.path, strerror(errno));
 			goto fail;
 		}
 	} else {
 		s->out = stdout;
 	}
-	if (bt_self_component_sink_add_input_port(self_sink, "in", NULL, NULL) != BT_SELF_COMPONENT_ADD_PORT_STATUS_OK) {
-		BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(s->self, "cannot add the input port");
+	if (bt_self_component_sink_add_input_port(self_sink, "in", NULL, NULL) !=
+	    BT_SELF_COMPONENT_ADD_PORT_STATUS_OK) {
+		BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(s->self,
+		                                                    "cannot add the input port");
 		goto fail;
 	}
 	bt_self_component_set_data(s->self, s);
@@ -92,11 +92,14 @@ fail:
 static bt_component_class_sink_graph_is_configured_method_status
 report_graph_is_configured(bt_self_component_sink *self_sink)
 {
-	struct hk_sink *s = bt_self_component_get_data(bt_self_component_sink_as_self_component(self_sink));
-	bt_self_component_port_input *port = bt_self_component_sink_borrow_input_port_by_index(self_sink, 0);
+	struct hk_sink *s =
+	    bt_self_component_get_data(bt_self_component_sink_as_self_component(self_sink));
+	bt_self_component_port_input *port =
+	    bt_self_component_sink_borrow_input_port_by_index(self_sink, 0);
 	if (bt_message_iterator_create_from_sink_component(self_sink, port, &s->iter) !=
 	    BT_MESSAGE_ITERATOR_CREATE_FROM_SINK_COMPONENT_STATUS_OK) {
-		BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(s->self, "cannot create the upstream message iterator");
+		BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
+		    s->self, "cannot create the upstream message iterator");
 		return BT_COMPONENT_CLASS_SINK_GRAPH_IS_CONFIGURED_METHOD_STATUS_ERROR;
 	}
 	return BT_COMPONENT_CLASS_SINK_GRAPH_IS_CONFIGURED_METHOD_STATUS_OK;
@@ -118,8 +121,7 @@ static void on_message(struct hk_sink *s, const bt_message *msg)
 				e.vpid = tr->env_vpid;
 				e.has_vpid = 1;
 			}
-			if (!e.procname)
-				e.procname = tr->env_procname;
+			if (!e.procname) e.procname = tr->env_procname;
 			hk_dispatch(st, tr, &e);
 		} else {
 			st->foreign_events++;
@@ -136,8 +138,10 @@ static void on_message(struct hk_sink *s, const bt_message *msg)
 			hk_state_add_path(st, tr->name, 0);
 		break;
 	case BT_MESSAGE_TYPE_DISCARDED_EVENTS: {
-		tr = hk_state_trace(st, bt_stream_borrow_trace_const(bt_message_discarded_events_borrow_stream_const(msg)));
-		if (bt_message_discarded_events_get_count(msg, &count) == BT_PROPERTY_AVAILABILITY_AVAILABLE) {
+		tr = hk_state_trace(st, bt_stream_borrow_trace_const(
+		                            bt_message_discarded_events_borrow_stream_const(msg)));
+		if (bt_message_discarded_events_get_count(msg, &count) ==
+		    BT_PROPERTY_AVAILABILITY_AVAILABLE) {
 			st->lost += count;
 			tr->lost += count;
 		} else {
@@ -151,9 +155,11 @@ static void on_message(struct hk_sink *s, const bt_message *msg)
 	}
 }
 
-static bt_component_class_sink_consume_method_status report_consume(bt_self_component_sink *self_sink)
+static bt_component_class_sink_consume_method_status
+report_consume(bt_self_component_sink *self_sink)
 {
-	struct hk_sink *s = bt_self_component_get_data(bt_self_component_sink_as_self_component(self_sink));
+	struct hk_sink *s =
+	    bt_self_component_get_data(bt_self_component_sink_as_self_component(self_sink));
 	bt_message_array_const msgs;
 	uint64_t count;
 
@@ -168,7 +174,7 @@ static bt_component_class_sink_consume_method_status report_consume(bt_self_comp
 		return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_AGAIN;
 	case BT_MESSAGE_ITERATOR_NEXT_STATUS_END:
 		return write_report(s) ? BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_ERROR
-				       : BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_END;
+		                       : BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_END;
 	case BT_MESSAGE_ITERATOR_NEXT_STATUS_MEMORY_ERROR:
 		return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_MEMORY_ERROR;
 	default:
@@ -178,17 +184,19 @@ static bt_component_class_sink_consume_method_status report_consume(bt_self_comp
 		s->st->incomplete = 1;
 		write_report(s);
 		BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
-			s->self, "the trace could not be read to its end; the report covers the %llu hakmem events read before",
-			(unsigned long long)s->st->events);
+		    s->self,
+		    "the trace could not be read to its end; the report covers the %llu hakmem "
+		    "events read before",
+		    (unsigned long long)s->st->events);
 		return BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_ERROR;
 	}
 }
 
 static void report_finalize(bt_self_component_sink *self_sink)
 {
-	struct hk_sink *s = bt_self_component_get_data(bt_self_component_sink_as_self_component(self_sink));
-	if (!s)
-		return;
+	struct hk_sink *s =
+	    bt_self_component_get_data(bt_self_component_sink_as_self_component(self_sink));
+	if (!s) return;
 	/* Interrupted (e.g. Ctrl-C) after events were read: still report. */
 	if (!s->written && s->iter && s->st->events) {
 		s->st->incomplete = 1;
@@ -203,17 +211,20 @@ BT_PLUGIN_MODULE();
 #pragma GCC visibility pop
 
 BT_PLUGIN(hakmem);
-BT_PLUGIN_DESCRIPTION("Analysis of hakmem allocator traces: why page faults happen and what to change.");
+BT_PLUGIN_DESCRIPTION(
+    "Analysis of hakmem allocator traces: why page faults happen and what to change.");
 BT_PLUGIN_AUTHOR("hakmem");
 
 BT_PLUGIN_SINK_COMPONENT_CLASS(report, report_consume);
-BT_PLUGIN_SINK_COMPONENT_CLASS_DESCRIPTION(report,
-	"Attribute page faults to the allocator (by cause, class and SuperSlab), find fault storms and "
-	"SuperSlab churn, and recommend HAKMEM_* settings.");
-BT_PLUGIN_SINK_COMPONENT_CLASS_HELP(report,
-	"Parameters: format=\"text\"|\"json\" (default text), path=FILE (default stdout), "
-	"storm-window-ms=N (10), storm-threshold=X (4.0, multiple of the median window fault count), "
-	"churn-window-ms=N (100). See docs/report-rules.md.");
+BT_PLUGIN_SINK_COMPONENT_CLASS_DESCRIPTION(
+    report,
+    "Attribute page faults to the allocator (by cause, class and SuperSlab), find fault storms and "
+    "SuperSlab churn, and recommend HAKMEM_* settings.");
+BT_PLUGIN_SINK_COMPONENT_CLASS_HELP(
+    report,
+    "Parameters: format=\"text\"|\"json\" (default text), path=FILE (default stdout), "
+    "storm-window-ms=N (10), storm-threshold=X (4.0, multiple of the median window fault count), "
+    "churn-window-ms=N (100). See docs/report-rules.md.");
 BT_PLUGIN_SINK_COMPONENT_CLASS_INITIALIZE_METHOD(report, report_initialize);
 BT_PLUGIN_SINK_COMPONENT_CLASS_FINALIZE_METHOD(report, report_finalize);
 BT_PLUGIN_SINK_COMPONENT_CLASS_GRAPH_IS_CONFIGURED_METHOD(report, report_graph_is_configured);

@@ -8,7 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct hk_state *hk_state_new(void) { return hk_xcalloc(1, sizeof(struct hk_state)); }
+struct hk_state *hk_state_new(void)
+{
+	return hk_xcalloc(1, sizeof(struct hk_state));
+}
 
 static const char *env_string(const bt_trace *t, const char *name)
 {
@@ -18,12 +21,10 @@ static const char *env_string(const bt_trace *t, const char *name)
 
 struct hk_trace *hk_state_trace(struct hk_state *st, const void *key)
 {
-	if (st->last_bt_trace == key)
-		return st->last_trace;
+	if (st->last_bt_trace == key) return st->last_trace;
 	struct hk_trace *tr;
 	for (tr = st->traces; tr; tr = tr->next)
-		if (tr->bt_trace == key)
-			break;
+		if (tr->bt_trace == key) break;
 	if (!tr) {
 		const bt_trace *t = key;
 		tr = hk_xcalloc(1, sizeof *tr);
@@ -32,7 +33,8 @@ struct hk_trace *hk_state_trace(struct hk_state *st, const void *key)
 		tr->bt_trace = t;
 		const char *host = env_string(t, "hostname");
 		tr->host = hk_xstrdup(host ? host : "unknown");
-		const bt_value *vpid = bt_trace_borrow_environment_entry_value_by_name_const(t, "vpid");
+		const bt_value *vpid =
+		    bt_trace_borrow_environment_entry_value_by_name_const(t, "vpid");
 		if (vpid && bt_value_get_type(vpid) == BT_VALUE_TYPE_SIGNED_INTEGER) {
 			tr->has_env_vpid = 1;
 			tr->env_vpid = bt_value_integer_signed_get(vpid);
@@ -53,13 +55,11 @@ struct hk_trace *hk_state_trace(struct hk_state *st, const void *key)
  * is its dirname. Other names (is_file 0) are kept whole. */
 void hk_state_add_path(struct hk_state *st, const char *stream_name, int is_file)
 {
-	if (!stream_name || !*stream_name)
-		return;
+	if (!stream_name || !*stream_name) return;
 	const char *slash = is_file ? strrchr(stream_name, '/') : NULL;
 	size_t n = slash ? (size_t)(slash - stream_name) : strlen(stream_name);
 	for (size_t i = 0; i < st->npaths; i++)
-		if (strlen(st->paths[i]) == n && !strncmp(st->paths[i], stream_name, n))
-			return;
+		if (strlen(st->paths[i]) == n && !strncmp(st->paths[i], stream_name, n)) return;
 	st->paths = hk_xrealloc(st->paths, (st->npaths + 1) * sizeof *st->paths);
 	char *p = hk_xcalloc(1, n + 1);
 	memcpy(p, stream_name, n);
@@ -69,8 +69,7 @@ void hk_state_add_path(struct hk_state *st, const char *stream_name, int is_file
 static uint32_t host_index(struct hk_state *st, const char *host)
 {
 	for (size_t i = 0; i < st->nhosts; i++)
-		if (!strcmp(st->hosts[i], host))
-			return (uint32_t)i;
+		if (!strcmp(st->hosts[i], host)) return (uint32_t)i;
 	st->hosts = hk_xrealloc(st->hosts, (st->nhosts + 1) * sizeof *st->hosts);
 	st->hosts[st->nhosts] = hk_xstrdup(host);
 	return (uint32_t)st->nhosts++;
@@ -79,8 +78,7 @@ static uint32_t host_index(struct hk_state *st, const char *host)
 struct hk_proc *hk_state_proc(struct hk_state *st, struct hk_trace *tr, const struct hk_event *e)
 {
 	struct hk_proc *p = st->last_proc;
-	if (p && p->pid == e->vpid && (p->trace == tr || !strcmp(p->host, tr->host)))
-		return p;
+	if (p && p->pid == e->vpid && (p->trace == tr || !strcmp(p->host, tr->host))) return p;
 	/* Processes are keyed by (host, vpid): one process may write to
 	 * several traces (per-UID buffers of 32- and 64-bit, relayd). */
 	uint32_t h = host_index(st, tr->host);
@@ -105,8 +103,7 @@ struct hk_proc *hk_state_proc(struct hk_state *st, struct hk_trace *tr, const st
 
 struct hk_thread *hk_proc_thread(struct hk_proc *p, int64_t vtid)
 {
-	if (p->last_thread && p->last_thread->vtid == vtid)
-		return p->last_thread;
+	if (p->last_thread && p->last_thread->vtid == vtid) return p->last_thread;
 	struct hk_thread *t = hk_map_get(&p->threads, (uint64_t)vtid);
 	if (!t) {
 		t = hk_xcalloc(1, sizeof *t);
@@ -118,8 +115,7 @@ struct hk_thread *hk_proc_thread(struct hk_proc *p, int64_t vtid)
 
 void hk_proc_note(struct hk_proc *p, const char *fmt, ...)
 {
-	if (p->nnotes >= sizeof p->notes / sizeof p->notes[0])
-		return;
+	if (p->nnotes >= sizeof p->notes / sizeof p->notes[0]) return;
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(p->notes[p->nnotes++], sizeof p->notes[0], fmt, ap);
@@ -142,7 +138,8 @@ static void count_plain(struct hk_proc *p, const struct hk_event *e)
 		break;
 	case HK_EV_SLAB_REUSE:
 		p->slab_reuse++;
-		if (f[SREUSE_OLD_CLASS] != f[SREUSE_NEW_CLASS] && f[SREUSE_OLD_CLASS] < HK_NUM_CLASSES)
+		if (f[SREUSE_OLD_CLASS] != f[SREUSE_NEW_CLASS] &&
+		    f[SREUSE_OLD_CLASS] < HK_NUM_CLASSES)
 			p->class_changes++;
 		break;
 	case HK_EV_SLAB_PURGE:
@@ -154,11 +151,12 @@ static void count_plain(struct hk_proc *p, const struct hk_event *e)
 			break;
 		}
 		hk_grow((void **)&p->errors, &p->caperrors, p->nerrors, sizeof *p->errors);
-		p->errors[p->nerrors++] = (struct hk_heap_error){.kind = (uint32_t)f[HERR_KIND],
-								 .addr = f[HERR_ADDR],
-								 .ts = e->ts,
-								 .found = (uint32_t)f[HERR_FOUND],
-								 .expected = (uint32_t)f[HERR_EXPECTED]};
+		p->errors[p->nerrors++] =
+		    (struct hk_heap_error){.kind = (uint32_t)f[HERR_KIND],
+		                           .addr = f[HERR_ADDR],
+		                           .ts = e->ts,
+		                           .found = (uint32_t)f[HERR_FOUND],
+		                           .expected = (uint32_t)f[HERR_EXPECTED]};
 		break;
 	case HK_EV_PROCESS_STATS:
 		/* The counters are totals since process start: the first and last
@@ -189,8 +187,7 @@ void hk_dispatch(struct hk_state *st, struct hk_trace *tr, const struct hk_event
 	st->events++;
 	p->nevents++;
 	p->nev[e->type]++;
-	if (e->ts > p->last_ts)
-		p->last_ts = e->ts;
+	if (e->ts > p->last_ts) p->last_ts = e->ts;
 	struct hk_thread *prev = p->last_thread;
 	struct hk_thread *t = hk_proc_thread(p, e->has_vtid ? e->vtid : e->vpid);
 	/* procname changes at exec: keep the latest. Compared only when the
@@ -200,7 +197,8 @@ void hk_dispatch(struct hk_state *st, struct hk_trace *tr, const struct hk_event
 		/* printable ASCII only: a corrupt trace must not garble the report */
 		size_t i = 0;
 		for (; e->procname[i] && i < sizeof p->procname - 1; i++)
-			p->procname[i] = e->procname[i] >= 0x20 && e->procname[i] < 0x7f ? e->procname[i] : '?';
+			p->procname[i] =
+			    e->procname[i] >= 0x20 && e->procname[i] < 0x7f ? e->procname[i] : '?';
 		p->procname[i] = 0;
 	}
 	if (e->has_perf)
@@ -216,15 +214,13 @@ void hk_dispatch(struct hk_state *st, struct hk_trace *tr, const struct hk_event
 static int by_faults(const void *a, const void *b)
 {
 	const struct hk_proc *x = *(struct hk_proc *const *)a, *y = *(struct hk_proc *const *)b;
-	if (x->faults_total != y->faults_total)
-		return x->faults_total < y->faults_total ? 1 : -1;
+	if (x->faults_total != y->faults_total) return x->faults_total < y->faults_total ? 1 : -1;
 	return x->pid < y->pid ? -1 : x->pid > y->pid;
 }
 
 void hk_state_finish(struct hk_state *st)
 {
-	if (st->finished)
-		return;
+	if (st->finished) return;
 	st->finished = 1;
 	for (size_t i = 0; i < st->nprocs; i++) {
 		struct hk_proc *p = st->proc_list[i];
@@ -238,13 +234,11 @@ void hk_state_finish(struct hk_state *st)
 
 void hk_state_free(struct hk_state *st)
 {
-	if (!st)
-		return;
+	if (!st) return;
 	for (size_t i = 0; i < st->nprocs; i++) {
 		struct hk_proc *p = st->proc_list[i];
 		for (size_t j = 0; j < p->threads.cap; j++)
-			if (p->threads.used[j])
-				free(p->threads.vals[j]);
+			if (p->threads.used[j]) free(p->threads.vals[j]);
 		hk_map_free(&p->threads);
 		hk_lc_free(p);
 		hk_win_free(&p->win);
@@ -280,9 +274,9 @@ const char *hk_pool_name(uint32_t pool)
 
 const char *hk_heap_error_kind(uint32_t kind)
 {
-	static const char *const names[] = {"unknown",	      "double-free",	     "invalid-free",
-					    "interior-free",  "header-corrupt",	     "overflow",
-					    "use-after-free-write", "foreign-pointer"};
+	static const char *const names[] = {
+	    "unknown",        "double-free", "invalid-free",         "interior-free",
+	    "header-corrupt", "overflow",    "use-after-free-write", "foreign-pointer"};
 	return kind < sizeof names / sizeof names[0] ? names[kind] : "unknown";
 }
 
@@ -293,14 +287,14 @@ int hk_stats_check(const struct hk_proc *p, struct hk_check out[HK_NCHECKS], int
 		int field;
 		enum hk_evtype ev;
 	} map[HK_NCHECKS] = {
-		{"superslabs_mapped", STATS_SS_MAPPED, HK_EV_SS_MMAP},
-		{"superslabs_reused", STATS_SS_REUSED, HK_EV_SS_REUSE},
-		{"superslabs_unmapped", STATS_SS_UNMAPPED, HK_EV_SS_MUNMAP},
-		{"refills", STATS_REFILLS, HK_EV_REFILL},
-		{"slab_empty", STATS_SLAB_EMPTY, HK_EV_SLAB_EMPTY},
-		{"slab_reuse", STATS_SLAB_REUSE, HK_EV_SLAB_REUSE},
-		{"slab_purge", STATS_SLAB_PURGE, HK_EV_SLAB_PURGE},
-		{"large_mapped", STATS_LARGE_MAPPED, HK_EV_LARGE_MMAP},
+	    {"superslabs_mapped", STATS_SS_MAPPED, HK_EV_SS_MMAP},
+	    {"superslabs_reused", STATS_SS_REUSED, HK_EV_SS_REUSE},
+	    {"superslabs_unmapped", STATS_SS_UNMAPPED, HK_EV_SS_MUNMAP},
+	    {"refills", STATS_REFILLS, HK_EV_REFILL},
+	    {"slab_empty", STATS_SLAB_EMPTY, HK_EV_SLAB_EMPTY},
+	    {"slab_reuse", STATS_SLAB_REUSE, HK_EV_SLAB_REUSE},
+	    {"slab_purge", STATS_SLAB_PURGE, HK_EV_SLAB_PURGE},
+	    {"large_mapped", STATS_LARGE_MAPPED, HK_EV_LARGE_MMAP},
 	};
 	int ok = p->nstats >= 2;
 	*exact = ok;
@@ -309,8 +303,7 @@ int hk_stats_check(const struct hk_proc *p, struct hk_check out[HK_NCHECKS], int
 		out[i].events = p->nev_at_last[map[i].ev] - p->nev_at_first[map[i].ev];
 		out[i].counters = p->stats_last[map[i].field] - p->stats_first[map[i].field];
 		out[i].total = p->stats_last[map[i].field];
-		if (out[i].events == out[i].counters)
-			continue;
+		if (out[i].events == out[i].counters) continue;
 		/* Events the tracer's own allocations cause are queued and emitted
 		 * after the one in flight, so every counter step has its event. */
 		*exact = 0;

@@ -14,7 +14,8 @@
 #define HK_STORM_MIN_FAULTS 64
 #define HK_STORMS_MAX 1000
 
-const char *const hk_cause_name[HK_NUM_CAUSES] = {"superslab_carve", "refault_after_purge", "large", "other"};
+const char *const hk_cause_name[HK_NUM_CAUSES] = {"superslab_carve", "refault_after_purge", "large",
+                                                  "other"};
 
 void hk_win_init(struct hk_windows *ws, uint64_t base, uint64_t width)
 {
@@ -31,8 +32,7 @@ static void topk_add(struct hk_win *w, int cls, uint64_t faults)
 			w->top_faults[k] += (uint32_t)faults;
 			return;
 		}
-		if (w->top_faults[k] < w->top_faults[min])
-			min = k;
+		if (w->top_faults[k] < w->top_faults[min]) min = k;
 	}
 	/* Space-saving: a newcomer replaces the smallest entry and inherits
 	 * its count, so a class that dominates a window is never lost. */
@@ -52,8 +52,7 @@ static void coarsen(struct hk_windows *ws)
 			a.ss_maps += b->ss_maps;
 			a.ss_unmaps += b->ss_unmaps;
 			for (int k = 0; k < HK_WIN_TOPK; k++)
-				if (b->top_faults[k])
-					topk_add(&a, b->top_cls[k], b->top_faults[k]);
+				if (b->top_faults[k]) topk_add(&a, b->top_cls[k], b->top_faults[k]);
 		}
 		ws->w[i] = a;
 	}
@@ -64,8 +63,7 @@ static void coarsen(struct hk_windows *ws)
 
 static size_t win_index(struct hk_windows *ws, uint64_t ts)
 {
-	if (ts < ws->base)
-		ts = ws->base;
+	if (ts < ws->base) ts = ws->base;
 	uint64_t idx = (ts - ws->base) / ws->width;
 	while (idx >= HK_WIN_MAX) {
 		coarsen(ws);
@@ -80,19 +78,16 @@ static size_t win_index(struct hk_windows *ws, uint64_t ts)
 
 void hk_win_add(struct hk_windows *ws, uint64_t ts, enum hk_cause c, uint64_t faults, int cls)
 {
-	if (!faults)
-		return;
+	if (!faults) return;
 	size_t i = win_index(ws, ts); /* before reading ws->w: it may move */
 	struct hk_win *w = &ws->w[i];
 	w->cause[c] += (uint32_t)faults;
-	if (cls >= 0 && c != HK_CAUSE_OTHER)
-		topk_add(w, cls, faults);
+	if (cls >= 0 && c != HK_CAUSE_OTHER) topk_add(w, cls, faults);
 }
 
 void hk_win_spread(struct hk_windows *ws, uint64_t t0, uint64_t t1, enum hk_cause c, uint64_t n)
 {
-	if (!n)
-		return;
+	if (!n) return;
 	size_t i1 = win_index(ws, t1); /* first: it may coarsen the array */
 	size_t i0 = t0 < t1 ? win_index(ws, t0) : i1;
 	uint64_t span = i1 - i0 + 1, each = n / span, extra = n % span;
@@ -105,8 +100,7 @@ void hk_win_marker(struct hk_windows *ws, uint64_t ts, int is_map)
 	size_t i = win_index(ws, ts);
 	struct hk_win *w = &ws->w[i];
 	if (is_map) {
-		if (w->ss_maps < UINT16_MAX)
-			w->ss_maps++;
+		if (w->ss_maps < UINT16_MAX) w->ss_maps++;
 	} else if (w->ss_unmaps < UINT16_MAX) {
 		w->ss_unmaps++;
 	}
@@ -132,8 +126,7 @@ static void storm_close(struct hk_storm *s)
 {
 	s->dominant = HK_CAUSE_CARVE;
 	for (int c = 1; c < HK_NUM_CAUSES; c++)
-		if (s->cause[c] > s->cause[s->dominant])
-			s->dominant = (enum hk_cause)c;
+		if (s->cause[c] > s->cause[s->dominant]) s->dominant = (enum hk_cause)c;
 	s->top_cls = -1;
 	uint64_t best = 0;
 	for (int k = 0; k < HK_NUM_CLASSES; k++)
@@ -144,8 +137,7 @@ static void storm_close(struct hk_storm *s)
 	/* top-k counts may overestimate: never above the allocator's faults */
 	uint64_t alloc = s->cause[HK_CAUSE_CARVE] + s->cause[HK_CAUSE_REFAULT];
 	for (int k = 0; k < HK_NUM_CLASSES; k++)
-		if (s->cls_faults[k] > alloc)
-			s->cls_faults[k] = alloc;
+		if (s->cls_faults[k] > alloc) s->cls_faults[k] = alloc;
 }
 
 void hk_storms_finish(struct hk_state *st, struct hk_proc *p)
@@ -156,8 +148,7 @@ void hk_storms_finish(struct hk_state *st, struct hk_proc *p)
 	size_t nnz = 0;
 	for (size_t i = 0; i < ws->n; i++) {
 		uint64_t t = hk_win_total(&ws->w[i]);
-		if (t)
-			nz[nnz++] = t;
+		if (t) nz[nnz++] = t;
 	}
 	if (!nnz) {
 		free(nz);
@@ -178,13 +169,11 @@ void hk_storms_finish(struct hk_state *st, struct hk_proc *p)
 				storm_close(cur);
 				cur = NULL;
 			}
-			if (t)
-				prev_nz = i;
+			if (t) prev_nz = i;
 			continue;
 		}
 		if (!cur) {
-			if (p->nstorms >= HK_STORMS_MAX)
-				continue;
+			if (p->nstorms >= HK_STORMS_MAX) continue;
 			hk_grow((void **)&p->storms, &cap, p->nstorms, sizeof *p->storms);
 			cur = &p->storms[p->nstorms++];
 			memset(cur, 0, sizeof *cur);
@@ -198,11 +187,11 @@ void hk_storms_finish(struct hk_state *st, struct hk_proc *p)
 		storm_add_window(cur, &ws->w[i]);
 		prev_nz = i;
 	}
-	if (cur)
-		storm_close(cur);
+	if (cur) storm_close(cur);
 }
 
-size_t hk_timeline(const struct hk_proc *p, size_t max, struct hk_tl_bucket **out, uint64_t *bucket_ns)
+size_t hk_timeline(const struct hk_proc *p, size_t max, struct hk_tl_bucket **out,
+                   uint64_t *bucket_ns)
 {
 	const struct hk_windows *ws = &p->win;
 	size_t per = ws->n > max ? (ws->n + max - 1) / max : 1;
@@ -212,7 +201,8 @@ size_t hk_timeline(const struct hk_proc *p, size_t max, struct hk_tl_bucket **ou
 		struct hk_tl_bucket *x = &b[i / per];
 		const struct hk_win *w = &ws->w[i];
 		x->faults += hk_win_total(w);
-		x->alloc += (uint64_t)w->cause[HK_CAUSE_CARVE] + w->cause[HK_CAUSE_REFAULT] + w->cause[HK_CAUSE_LARGE];
+		x->alloc += (uint64_t)w->cause[HK_CAUSE_CARVE] + w->cause[HK_CAUSE_REFAULT] +
+		            w->cause[HK_CAUSE_LARGE];
 		x->maps += w->ss_maps;
 		x->unmaps += w->ss_unmaps;
 	}

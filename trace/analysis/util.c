@@ -35,8 +35,7 @@ char *hk_xstrdup(const char *s)
 
 void hk_grow(void **arr, size_t *cap, size_t need, size_t elem)
 {
-	if (need < *cap)
-		return;
+	if (need < *cap) return;
 	size_t nc = *cap ? *cap : 8;
 	while (nc <= need)
 		nc *= 2;
@@ -61,33 +60,28 @@ static size_t slot_of(uint64_t key, size_t cap)
 
 void *hk_map_get(const struct hk_map *m, uint64_t key)
 {
-	if (!m->cap)
-		return NULL;
+	if (!m->cap) return NULL;
 	for (size_t i = slot_of(key, m->cap);; i = (i + 1) & (m->cap - 1)) {
-		if (!m->used[i])
-			return NULL;
-		if (m->keys[i] == key)
-			return m->vals[i];
+		if (!m->used[i]) return NULL;
+		if (m->keys[i] == key) return m->vals[i];
 	}
 }
 
 static void map_resize(struct hk_map *m, size_t cap)
 {
 	struct hk_map n = {.keys = hk_xcalloc(cap, sizeof(uint64_t)),
-			   .vals = hk_xcalloc(cap, sizeof(void *)),
-			   .used = hk_xcalloc(cap, 1),
-			   .cap = cap};
+	                   .vals = hk_xcalloc(cap, sizeof(void *)),
+	                   .used = hk_xcalloc(cap, 1),
+	                   .cap = cap};
 	for (size_t i = 0; i < m->cap; i++)
-		if (m->used[i])
-			hk_map_put(&n, m->keys[i], m->vals[i]);
+		if (m->used[i]) hk_map_put(&n, m->keys[i], m->vals[i]);
 	hk_map_free(m);
 	*m = n;
 }
 
 int hk_map_put(struct hk_map *m, uint64_t key, void *val)
 {
-	if ((m->n + 1) * 4 > m->cap * 3)
-		map_resize(m, m->cap ? m->cap * 2 : 16);
+	if ((m->n + 1) * 4 > m->cap * 3) map_resize(m, m->cap ? m->cap * 2 : 16);
 	for (size_t i = slot_of(key, m->cap);; i = (i + 1) & (m->cap - 1)) {
 		if (!m->used[i]) {
 			m->used[i] = 1;
@@ -105,20 +99,17 @@ int hk_map_put(struct hk_map *m, uint64_t key, void *val)
 
 void *hk_map_remove(struct hk_map *m, uint64_t key)
 {
-	if (!m->cap)
-		return NULL;
+	if (!m->cap) return NULL;
 	size_t mask = m->cap - 1, i = slot_of(key, m->cap);
 	while (m->used[i] && m->keys[i] != key)
 		i = (i + 1) & mask;
-	if (!m->used[i])
-		return NULL;
+	if (!m->used[i]) return NULL;
 	void *val = m->vals[i];
 	/* Backward-shift deletion keeps probe chains intact without tombstones. */
 	size_t j = i;
 	for (;;) {
 		j = (j + 1) & mask;
-		if (!m->used[j])
-			break;
+		if (!m->used[j]) break;
 		size_t home = slot_of(m->keys[j], m->cap);
 		int movable = (j > i) ? (home <= i || home > j) : (home <= i && home > j);
 		if (movable) {
@@ -144,8 +135,7 @@ void hk_map_free(struct hk_map *m)
 
 static unsigned hist_bucket(uint64_t v)
 {
-	if (v < HK_HIST_SUB)
-		return (unsigned)v;
+	if (v < HK_HIST_SUB) return (unsigned)v;
 	unsigned msb = 63u - (unsigned)__builtin_clzll(v);
 	unsigned shift = msb - 4; /* HK_HIST_SUB == 16 == 1 << 4 */
 	unsigned sub = (unsigned)(v >> shift) & (HK_HIST_SUB - 1);
@@ -154,8 +144,7 @@ static unsigned hist_bucket(uint64_t v)
 
 static uint64_t hist_value(unsigned b)
 {
-	if (b < HK_HIST_SUB)
-		return b;
+	if (b < HK_HIST_SUB) return b;
 	unsigned shift = b / HK_HIST_SUB - 1, sub = b % HK_HIST_SUB;
 	/* midpoint of the bucket */
 	return ((uint64_t)(HK_HIST_SUB + sub) << shift) + ((1ull << shift) >> 1);
@@ -163,31 +152,25 @@ static uint64_t hist_value(unsigned b)
 
 void hk_hist_add(struct hk_hist *h, uint64_t v)
 {
-	if (!h->n || v < h->min)
-		h->min = v;
-	if (v > h->max)
-		h->max = v;
+	if (!h->n || v < h->min) h->min = v;
+	if (v > h->max) h->max = v;
 	h->n++;
 	unsigned b = hist_bucket(v);
-	if (b < HK_HIST_BUCKETS)
-		h->b[b]++;
+	if (b < HK_HIST_BUCKETS) h->b[b]++;
 }
 
 void hk_hist_add_n(struct hk_hist *h, uint64_t v, uint32_t n)
 {
-	if (!n)
-		return;
+	if (!n) return;
 	hk_hist_add(h, v);
 	h->n += n - 1;
 	unsigned b = hist_bucket(v);
-	if (b < HK_HIST_BUCKETS)
-		h->b[b] += n - 1;
+	if (b < HK_HIST_BUCKETS) h->b[b] += n - 1;
 }
 
 uint64_t hk_hist_quantile(const struct hk_hist *h, double q)
 {
-	if (!h->n)
-		return 0;
+	if (!h->n) return 0;
 	uint64_t want = (uint64_t)(q * (double)(h->n - 1)) + 1, seen = 0;
 	for (unsigned b = 0; b < HK_HIST_BUCKETS; b++) {
 		seen += h->b[b];
@@ -201,10 +184,8 @@ uint64_t hk_hist_quantile(const struct hk_hist *h, double q)
 
 double hk_hist_cdf(const struct hk_hist *h, uint64_t v)
 {
-	if (!h->n)
-		return 0;
-	if (v >= h->max)
-		return 1;
+	if (!h->n) return 0;
+	if (v >= h->max) return 1;
 	uint64_t seen = 0;
 	unsigned last = hist_bucket(v);
 	for (unsigned b = 0; b <= last && b < HK_HIST_BUCKETS; b++)
