@@ -210,20 +210,21 @@ static uint32_t capture(void *ret, void *frame)
 	return hak_stack_capture(ret, frame, tc->stack_lo, tc->stack_hi);
 }
 
-/* First byte in [from, to) that is not v, or NULL. libc's vectorised
- * memcmp against a pattern page does the scanning: full mode checks every
- * freed block when it is handed out again. */
+/* First byte in [from, to) that is not v (one of the two fill values), or
+ * NULL. libc's vectorised memcmp against a constant pattern does the
+ * scanning: full mode checks every freed block when it is handed out again.
+ * The patterns are initialised at compile time, so threads never race to
+ * fill them. */
+static const uint8_t pattern_freed[HAK_FILL_MAX] = {[0 ... HAK_FILL_MAX - 1] = HAK_FILL_FREED};
+static const uint8_t pattern_canary[HAK_FILL_MAX] = {[0 ... HAK_FILL_MAX - 1] = HAK_FILL_CANARY};
+
 static const uint8_t *find_not(const uint8_t *from, const uint8_t *to, uint8_t v)
 {
-	static uint8_t pattern[2][HAK_FILL_MAX];
-	static atomic_int ready[2];
-	int k = v == HAK_FILL_CANARY;
-	if (!atomic_load_explicit(&ready[k], memory_order_acquire)) {
-		memset(pattern[k], v, sizeof pattern[k]);
-		atomic_store_explicit(&ready[k], 1, memory_order_release);
-	}
+	const uint8_t *pattern = v == HAK_FILL_CANARY ? pattern_canary : pattern_freed;
 	size_t n = (size_t)(to - from);
-	if (n > HAK_FILL_MAX || !memcmp(from, pattern[k], n)) return n > HAK_FILL_MAX ? from : NULL;
+	if (n <= HAK_FILL_MAX && (v == HAK_FILL_CANARY || v == HAK_FILL_FREED) &&
+	    !memcmp(from, pattern, n))
+		return NULL;
 	for (; from < to; from++)
 		if (*from != v) return from;
 	return NULL;

@@ -71,7 +71,7 @@ void hak_slab_take(struct hak_superslab *ss, struct hak_slab *s, unsigned want, 
 			if (hw >= s->refault_below) s->purged = 0;
 		}
 	}
-	s->used += got;
+	__atomic_store_n(&s->used, s->used + got, __ATOMIC_RELAXED); /* stats read it unlocked */
 	t->got = got;
 	*head = h;
 	*tail = last;

@@ -67,7 +67,8 @@ static inline void hak_slab_put(struct hak_slab *s, void *head, void *tail, uint
 {
 	hak_block_set_next(tail, s->freelist);
 	s->freelist = head;
-	s->used -= n;
+	/* Relaxed store: hak_stats_get reads it without the slab lock. */
+	__atomic_store_n(&s->used, s->used - n, __ATOMIC_RELAXED);
 }
 
 #endif

@@ -21,7 +21,9 @@ static void count_slabs(struct hak_stats *out)
 			for (unsigned i = 0; i < ss->nslabs; i++) {
 				struct hak_slab *s = &ss->slabs[i];
 				if (s->state == SLAB_FREE || s->cls >= HAK_NUM_CLASSES) continue;
-				out->classes[s->cls].blocks_held += s->used;
+				/* Not under the slab lock: a relaxed snapshot. */
+				out->classes[s->cls].blocks_held +=
+				    __atomic_load_n(&s->used, __ATOMIC_RELAXED);
 				out->classes[s->cls].slabs_live++;
 			}
 		pthread_mutex_unlock(&pl->lock);
