@@ -10,7 +10,7 @@ import tempfile
 from .common import die, note, option_value
 
 HELP = """usage: hakmem report TRACE... [--format text|json] [-o FILE] [--html FILE]
-                    [--storm-window-ms N] [--storm-threshold X]
+                    [--storm-window-ms N] [--storm-threshold X] [--timeout S]
 
 Analyses one or more LTTng traces recorded by 'hakmem trace' (a trace
 directory, a snapshot directory, or an lttng-relayd output tree holding
