@@ -30,6 +30,7 @@
  *
  * Full mode is chosen with HAKMEM_CHECK=full in the environment. */
 #include "hakmem.h"
+#include "problem.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -80,14 +81,6 @@ struct blk {
 static struct blk live[MAXBLK];
 static int nlive;
 static unsigned next_seed = 1;
-static int problems;
-
-#define PROBLEM(...)                                                                               \
-	do {                                                                                       \
-		fprintf(stderr, "FAIL: " __VA_ARGS__);                                             \
-		fputc('\n', stderr);                                                               \
-		problems++;                                                                        \
-	} while (0)
 
 static unsigned char pat(unsigned seed, size_t i)
 {

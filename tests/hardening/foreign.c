@@ -30,6 +30,7 @@
  * The report lines ("hakmem: foreign-pointer ...") go to HAKMEM_LOG; the
  * program counts them itself. Exit 0 = pass. */
 #include "hakmem.h"
+#include "problem.h"
 #include "linked_check.h"
 
 #include <errno.h>
@@ -42,14 +43,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
-
-static int problems;
-#define PROBLEM(...)                                                                               \
-	do {                                                                                       \
-		fprintf(stderr, "FAIL: " __VA_ARGS__);                                             \
-		fputc('\n', stderr);                                                               \
-		problems++;                                                                        \
-	} while (0)
 
 static const char *log_path;
 

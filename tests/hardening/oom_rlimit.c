@@ -10,6 +10,7 @@
  *
  * usage: oom_rlimit [HEADROOM_MIB]      exit 0 = pass */
 #include "hakmem.h"
+#include "problem.h"
 
 #include <errno.h>
 #include <malloc.h>
@@ -19,14 +20,6 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
-
-static int problems;
-#define PROBLEM(...)                                                                               \
-	do {                                                                                       \
-		fprintf(stderr, "FAIL: " __VA_ARGS__);                                             \
-		fputc('\n', stderr);                                                               \
-		problems++;                                                                        \
-	} while (0)
 
 enum kind {
 	K_TINY,
