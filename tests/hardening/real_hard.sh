@@ -2,7 +2,7 @@
 # Heavier real programs under LD_PRELOAD=LIBRARY, each compared with a
 # glibc run of the same workload:
 #   redis     redis-server on 127.0.0.1 (a random free port), redis-benchmark
-#             -n 20000 -P 16 -t get,set,lpush, then SET/GET/LPUSH/HSET/...
+#             -n 100000 -r 100000 -d 64 -P 16 -t get,set,lpush, then SET/GET/LPUSH/HSET/...
 #             of known keys through redis-cli, then SHUTDOWN: every reply
 #             and the exit status must match
 #   pytests   Python's own regression tests (PYTHONMALLOC=malloc, so every
@@ -69,8 +69,10 @@ scenario_redis() {
 
 	# Bounded load; only the names of the tests are deterministic.
 	timeout 120 env ${PRELOAD:+LD_PRELOAD="$PRELOAD"} redis-benchmark -h 127.0.0.1 -p "$port" -q \
-		-n 20000 -P 16 -t get,set,lpush >bench.txt 2>&1 || echo "[redis-benchmark failed $?]" >&3
+		-n 100000 -r 100000 -d 64 -P 16 -t get,set,lpush >bench.txt 2>&1 || echo "[redis-benchmark failed $?]" >&3
 	tr '\r' '\n' <bench.txt | sed -n 's/^\([A-Z]*\): .*requests per second.*/\1 done/p' | sort -u
+	# The benchmark's random keys (-r) differ from run to run: start clean.
+	cli FLUSHALL
 
 	# Known keys, known replies.
 	awk 'BEGIN {
