@@ -150,9 +150,10 @@ static inline int free_fast_checked(void *p)
 	uint8_t *u = p, *data = hak_slab_data(ss, s);
 	if (HAK_UNLIKELY(cls >= HAK_NUM_CLASSES || u < data)) return 0;
 	size_t off = (size_t)(u - data), idx = hak_slab_div(s, off);
-	if (HAK_UNLIKELY(idx * s->stride != off || idx >= s->carved || u[-1] != hak_hdr_live(cls)))
+	if (HAK_UNLIKELY(idx * s->stride != off || idx >= HAK_RELAXED_LOAD(s->carved) ||
+	                 HAK_RELAXED_LOAD(u[-1]) != hak_hdr_live(cls)))
 		return 0;
-	u[-1] = hak_hdr_freed(cls);
+	HAK_RELAXED_STORE(u[-1], hak_hdr_freed(cls));
 	HAK_ASAN_POISON(p, hak_class_usable(cls));
 	free_class(p, cls);
 	return 1;

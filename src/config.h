@@ -6,6 +6,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Fields that ptr_track, the heap check and the statistics read without
+ * the lock their writer holds, on purpose (a block's header byte, a slab's
+ * carved count and state, a large block's request): relaxed atomics, the
+ * same plain mov on x86-64, and no data race in the C11 sense. */
+#define HAK_RELAXED_LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define HAK_RELAXED_STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+
 #define HAK_PAGE 4096u
 #define HAK_ALIGN 16u
 

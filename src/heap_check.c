@@ -32,7 +32,7 @@ static long check_slab(struct hak_superslab *ss, struct hak_slab *s)
 		if (i < 0 || (uint32_t)i >= s->carved)
 			return bad + problem("freelist link outside the slab's carved blocks", ss,
 			                     s->index, p);
-		uint8_t h = ((uint8_t *)p)[-1];
+		uint8_t h = HAK_RELAXED_LOAD(((uint8_t *)p)[-1]);
 		if (h != hak_hdr_live(s->cls) && h != hak_hdr_freed(s->cls))
 			bad += problem("free block has a corrupt header", ss, s->index, p);
 		if (++n > s->carved) return bad + problem("freelist has a cycle", ss, s->index, p);
@@ -42,7 +42,8 @@ static long check_slab(struct hak_superslab *ss, struct hak_slab *s)
 	uint8_t *data = hak_slab_data(ss, s);
 	for (uint32_t i = 0; i < s->carved; i++) {
 		uint8_t *block = data + (size_t)i * s->stride;
-		uint8_t h = block[-1]; /* not data[i*stride - 1]: that wraps at i == 0 */
+		uint8_t h =
+		    HAK_RELAXED_LOAD(block[-1]); /* not data[i*stride - 1]: that wraps at i == 0 */
 		if (h != hak_hdr_live(s->cls) && h != hak_hdr_freed(s->cls))
 			bad += problem("block header corrupt", ss, s->index, block);
 	}
@@ -74,7 +75,7 @@ static void check_large(void *p, void *arg)
 {
 	struct hak_large_hdr *h = hak_large_hdr(p);
 	if (h->magic != HAK_LARGE_MAGIC || h->tag != HAK_HDR_LARGE ||
-	    (uint8_t *)p < h->base + HAK_LARGE_HDR || h->requested > h->map_size)
+	    (uint8_t *)p < h->base + HAK_LARGE_HDR || HAK_RELAXED_LOAD(h->requested) > h->map_size)
 		*(long *)arg += problem("large span header corrupt", NULL, -1, p);
 }
 

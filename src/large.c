@@ -230,7 +230,7 @@ void *hak_large_resize(void *p, size_t n)
 	if (n > PTRDIFF_MAX || n > SIZE_MAX - offset - HAK_PAGE) return NULL;
 	size_t need = hak_align_up(offset + n, HAK_PAGE);
 	if (need <= h->map_size) {
-		h->requested = n;
+		HAK_RELAXED_STORE(h->requested, n); /* the heap check reads it unlocked */
 		return p;
 	}
 	if ((uint8_t *)p != h->base + HAK_LARGE_HDR)

@@ -173,7 +173,7 @@ static void ss_to_warm(struct hak_pool *pl, struct hak_superslab *ss, uint64_t n
 		if (s->state == SLAB_EMPTY)
 			slist_remove(s->on_purged ? &pl->empty_purged : &pl->empty, s);
 		s->on_purged = 0;
-		s->state = SLAB_FREE;
+		HAK_RELAXED_STORE(s->state, SLAB_FREE);
 		s->cls = HAK_NO_CLASS;
 	}
 	if (ss->free_slots) with_free_remove(pl, ss);
@@ -211,7 +211,7 @@ static void slab_to_empty(struct hak_pool *pl, struct hak_slab *s, struct hak_ev
 	uint64_t now = hak_now_ns();
 	struct hak_superslab *ss = hak_slab_ss(s);
 	if (s->state == SLAB_PARTIAL) slist_remove(partial_list(pl, s->cls), s);
-	s->state = SLAB_EMPTY;
+	HAK_RELAXED_STORE(s->state, SLAB_EMPTY);
 	s->empty_since_ns = now;
 	slist_push(&pl->empty, s);
 	HAK_STAT_ADD(slab_empty, 1);
@@ -230,11 +230,11 @@ static void slab_classify(struct hak_pool *pl, struct hak_slab *s, struct hak_ev
 		slab_to_empty(pl, s, ev);
 	} else if (hak_slab_has_free(s)) {
 		if (s->state != SLAB_PARTIAL) {
-			s->state = SLAB_PARTIAL;
+			HAK_RELAXED_STORE(s->state, SLAB_PARTIAL);
 			slist_push(partial_list(pl, s->cls), s);
 		}
 	} else {
-		s->state = SLAB_FULL;
+		HAK_RELAXED_STORE(s->state, SLAB_FULL);
 	}
 }
 
@@ -249,7 +249,7 @@ static void slab_purge(struct hak_pool *pl, struct hak_slab *s, struct hak_event
 		s->purged = 1;
 	}
 	s->touched_pages = keep;
-	s->carved = 0;
+	HAK_RELAXED_STORE(s->carved, 0);
 	s->freelist = NULL;
 #if defined(HAKMEM_CHECKS)
 	hak_track_slab_reset(s); /* the fill patterns are gone with the pages */
@@ -385,7 +385,7 @@ struct hak_slab *hak_pool_acquire(unsigned cls, void *owner)
 	struct hak_slab *s = pool_find_slab(pl, cls, HAK_MMAP_REASON_REFILL, 0, &ev);
 	if (s) {
 		hak_spin_lock(&s->lock);
-		s->state = SLAB_OWNED;
+		HAK_RELAXED_STORE(s->state, SLAB_OWNED);
 		s->owner = owner;
 		hak_spin_unlock(&s->lock);
 	}
@@ -403,7 +403,7 @@ void hak_pool_release(struct hak_slab *s)
 	pthread_mutex_lock(&pl->lock);
 	hak_spin_lock(&s->lock);
 	s->owner = NULL;
-	s->state = SLAB_FULL;
+	HAK_RELAXED_STORE(s->state, SLAB_FULL);
 	slab_classify(pl, s, &ev);
 	hak_spin_unlock(&s->lock);
 	pthread_mutex_unlock(&pl->lock);
@@ -464,7 +464,7 @@ int hak_pool_prewarm(unsigned cls, unsigned slabs)
 			 * purged before their first use. */
 			hak_spin_lock(&s->lock);
 			s->owner = NULL;
-			s->state = SLAB_PARTIAL;
+			HAK_RELAXED_STORE(s->state, SLAB_PARTIAL);
 			slist_push(partial_list(pl, cls), s);
 			hak_spin_unlock(&s->lock);
 			done++;

@@ -168,7 +168,7 @@ void hak_track_inspect(void *p, struct hak_ptr_info *in)
 	in->ss = ss;
 	in->slab = s;
 	unsigned cls = s->cls;
-	if (s->state == SLAB_FREE || cls >= HAK_NUM_CLASSES) {
+	if (HAK_RELAXED_LOAD(s->state) == SLAB_FREE || cls >= HAK_NUM_CLASSES) {
 		in->error = HAK_ERR_INVALID_FREE;
 		return;
 	}
@@ -181,15 +181,15 @@ void hak_track_inspect(void *p, struct hak_ptr_info *in)
 		return;
 	}
 	size_t idx = hak_slab_div(s, (size_t)(u - data));
-	if (idx >= s->carved) {
+	if (idx >= HAK_RELAXED_LOAD(s->carved)) {
 		in->error = HAK_ERR_INVALID_FREE;
 		return;
 	}
 	uint8_t *b = data + idx * s->stride;
 	in->index = (long)idx;
 	in->block = b;
-	in->found = b[-1];
-	if (b != u && !(u[-1] == HAK_HDR_ALIGNED && u - 16 >= b &&
+	in->found = HAK_RELAXED_LOAD(b[-1]);
+	if (b != u && !(HAK_RELAXED_LOAD(u[-1]) == HAK_HDR_ALIGNED && u - 16 >= b &&
 	                *(uintptr_t *)(u - 16) == ((uintptr_t)b ^ HAK_ALIGNED_KEY))) {
 		in->error = HAK_ERR_INTERIOR_FREE;
 		return;
@@ -333,8 +333,8 @@ static int check_canary(uint8_t *b, struct hak_ptr_info *in, void *ret)
 		}
 	}
 	/* An overflow to the very end lands on the next block's header. */
-	if ((uint32_t)in->index + 1 < in->slab->carved) {
-		uint8_t h = b[in->slab->stride - 1];
+	if ((uint32_t)in->index + 1 < HAK_RELAXED_LOAD(in->slab->carved)) {
+		uint8_t h = HAK_RELAXED_LOAD(b[in->slab->stride - 1]);
 		if (h != hak_hdr_live(in->cls) && h != hak_hdr_freed(in->cls)) {
 			char detail[128];
 			snprintf(detail, sizeof detail,
@@ -402,14 +402,14 @@ void hak_track_free(void *p, void *ret, void *frame)
 			in.rec->state = TRACK_FREED;
 		}
 		memset(b, HAK_FILL_FREED, capped(hak_class_usable(in.cls)));
-		b[-1] = hak_hdr_freed(in.cls);
+		HAK_RELAXED_STORE(b[-1], hak_hdr_freed(in.cls));
 		struct hak_quarantined out[8];
 		unsigned n = hak_quarantine_push(
 		    (struct hak_quarantined){b, in.cls, in.slab->stride}, out, 8);
 		release_quarantined(out, n);
 		return;
 	}
-	b[-1] = hak_hdr_freed(in.cls);
+	HAK_RELAXED_STORE(b[-1], hak_hdr_freed(in.cls));
 	hak_free_block(b, in.cls);
 }
 

@@ -56,7 +56,7 @@ HAK_INTERNAL void *hak_track_on_alloc_full(void *p, unsigned cls, size_t n, void
 /* A block leaves the allocator: it is live from now on. */
 static inline void *hak_track_on_alloc(void *p, unsigned cls, size_t n, void *ret, void *frame)
 {
-	((uint8_t *)p)[-1] = hak_hdr_live(cls);
+	HAK_RELAXED_STORE(((uint8_t *)p)[-1], hak_hdr_live(cls));
 	if (HAK_CHECKING_FULL()) return hak_track_on_alloc_full(p, cls, n, ret, frame);
 	return p;
 }

@@ -87,7 +87,8 @@ void hak_smallmid_enable(void)
 	for (unsigned i = (HAK_SMALLMID_MIN + 16) / 16; i < sizeof hak_tiny_index; i++)
 		for (unsigned k = 0; k < HAK_SMALLMID_CLASSES; k++)
 			if (hak_class_stride[HAK_SMALLMID_FIRST + k] >= 16 * i) {
-				hak_tiny_index[i] = (uint8_t)(HAK_SMALLMID_FIRST + k);
+				HAK_RELAXED_STORE(hak_tiny_index[i],
+				                  (uint8_t)(HAK_SMALLMID_FIRST + k));
 				break;
 			}
 	hak_smallmid_enabled = 1;

@@ -31,7 +31,9 @@ HAK_INTERNAL extern const uint32_t hak_class_stride[HAK_NUM_CLASSES];
 
 static inline unsigned hak_tiny_class(size_t n)
 {
-	return hak_tiny_index[(n + 16) >> 4];
+	/* Relaxed: another thread's first malloc may rewrite the table (Small-Mid
+	 * on) while this one reads it; either byte is a valid class. */
+	return HAK_RELAXED_LOAD(hak_tiny_index[(n + 16) >> 4]);
 }
 
 /* Any size served from slabs; HAK_NO_CLASS for large. */

@@ -8,7 +8,7 @@ void hak_slab_format(struct hak_superslab *ss, struct hak_slab *s, unsigned cls)
 	s->stride = hak_class_stride[cls];
 	s->recip = (((uint64_t)1 << 40) + s->stride - 1) / s->stride;
 	s->capacity = (uint32_t)((hak_ss_slab_size(ss) - s->data_offset) / s->stride);
-	s->carved = 0;
+	HAK_RELAXED_STORE(s->carved, 0);
 	s->used = 0;
 	s->freelist = NULL;
 #if defined(HAKMEM_CHECKS)
@@ -52,14 +52,14 @@ void hak_slab_take(struct hak_superslab *ss, struct hak_slab *s, unsigned want, 
 		/* Under ptr_track a block is live only while the user holds it. */
 		uint8_t hdr = HAK_CHECKING() ? hak_hdr_freed(s->cls) : hak_hdr_live(s->cls);
 		for (uint32_t i = 0; i < carve; i++, p += s->stride) {
-			p[-1] = hdr;
+			HAK_RELAXED_STORE(p[-1], hdr);
 			if (last)
 				hak_block_set_next(last, p);
 			else
 				h = p;
 			last = p;
 		}
-		s->carved += carve;
+		HAK_RELAXED_STORE(s->carved, s->carved + carve);
 		got += carve;
 		t->from_carve = carve;
 		uint32_t hw = pages_for_carved(s, s->carved, hak_ss_slab_size(ss));

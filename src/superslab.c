@@ -25,7 +25,7 @@ struct hak_superslab *hak_superslab_map(unsigned pool, unsigned ss_shift, unsign
 		struct hak_slab *s = &ss->slabs[i];
 		s->index = (uint8_t)i;
 		s->cls = HAK_NO_CLASS;
-		s->state = SLAB_FREE;
+		HAK_RELAXED_STORE(s->state, SLAB_FREE);
 		/* Slab 0 shares its first page with this header. */
 		s->data_offset = i == 0 ? HAK_PAGE : HAK_ALIGN;
 		s->touched_pages = i == 0 ? 1 : 0;
