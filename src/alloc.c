@@ -2,6 +2,7 @@
  * inline here; everything else is a call away. */
 #include "hakmem.h"
 #include "asan_hooks.h"
+#include "heap_report.h"
 #include "large.h"
 #include "lifecycle.h"
 #include "pool.h"
@@ -70,9 +71,21 @@ static __attribute__((noinline)) void *alloc_big(size_t n CALLER_ARGS)
 	return TRACK_LARGE(p, n);
 }
 
+#if defined(HAKMEM_CHECKS)
+/* A malloc from inside a heap report (the tracer, the loader): see
+ * heap_report.h. Rare, so a span of its own is fine. */
+static __attribute__((noinline, cold)) void *alloc_during_report(size_t n)
+{
+	return hak_large_alloc(n ? n : 1, HAK_LARGE_HDR);
+}
+#endif
+
 static inline __attribute__((always_inline)) void *malloc_impl(size_t n CALLER_ARGS)
 {
 	void *p;
+#if defined(HAKMEM_CHECKS)
+	if (HAK_UNLIKELY(hak_in_report)) return alloc_during_report(n);
+#endif
 	if (HAK_LIKELY(n <= HAK_TINY_MAX)) {
 		unsigned c = hak_tiny_class(n);
 		p = alloc_class(c);

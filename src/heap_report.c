@@ -45,7 +45,7 @@ const char *hak_error_name(int kind)
 	return kind > 0 && kind <= HAK_ERR_FOREIGN_POINTER ? names[kind] : "unknown";
 }
 
-static __thread int in_report __attribute__((tls_model("initial-exec")));
+__thread int hak_in_report __attribute__((tls_model("initial-exec")));
 
 static const char *header_state(uint8_t h)
 {
@@ -81,8 +81,8 @@ void hak_report_error(int kind, const void *p, const struct hak_ptr_info *in, co
 	 * HAKMEM_ON_ERROR must apply to it too. */
 	hak_init();
 	HAK_TRACE_HEAP_ERROR(kind, (uintptr_t)p, in ? in->found : 0, in ? in->expected : 0);
-	if (hak_env.on_error == HAK_ON_ERROR_IGNORE || in_report) return;
-	in_report = 1;
+	if (hak_env.on_error == HAK_ON_ERROR_IGNORE || hak_in_report) return;
+	hak_in_report = 1;
 	int fd = hak_log_fd();
 
 	if (in && in->slab)
@@ -138,6 +138,6 @@ void hak_report_error(int kind, const void *p, const struct hak_ptr_info *in, co
 		hak_log_fd_printf(
 		    fd,
 		    "  aborting (HAKMEM_ON_ERROR=abort); set HAKMEM_ON_ERROR=report to continue\n");
-	in_report = 0;
+	hak_in_report = 0;
 	if (hak_env.on_error == HAK_ON_ERROR_ABORT) abort();
 }

@@ -15,6 +15,12 @@
  *              the same, one thread, deterministic: the write hits the
  *              link of a block in the thread cache's bin (its head, or ten
  *              links down) and the bin is used and flushed afterwards
+ *   linkwrite-first  the process's first report is a damaged link at the
+ *              head of a bin, in every Tiny class at once. The report runs
+ *              mid-pop and mallocs (glibc's first backtrace() dlopens
+ *              libgcc_s): that nested malloc must not pop the damaged head
+ *              too, or the loader and the program share a block (the
+ *              crash behind a flaky security.linkwrite.full)
  *   linkwrite  HAKMEM_CHECK=full: threads free blocks, write into the
  *              first 8 bytes (the encoded free-list link) of blocks they
  *              freed, and other threads allocate: every damaged link is
@@ -33,6 +39,7 @@
 #include "problem.h"
 #include "linked_check.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -132,6 +139,10 @@ static int mode_unmapped(void)
 {
 	int expected = 0;
 	long pg = sysconf(_SC_PAGESIZE);
+
+	/* The first report maps memory (its malloc goes to a span of its own):
+	 * have it now, so nothing lands in the holes made below. */
+	poke((void *)(static_buf + 16), "a static buffer", &expected);
 
 	/* Just past an munmap'd region: the page before each probe is gone. */
 	unsigned char *r =
@@ -267,6 +278,48 @@ static int mode_linkwrite_bin(int deep)
 	return problems != 0;
 }
 
+static int mode_linkwrite_first(void)
+{
+	enum { CLASSES = 16, PER = 4 };
+	/* One size per Tiny class (src/size_class.c strides, minus 8). */
+	static const size_t size[CLASSES] = {8,   24,  40,  56,  72,  88,  104, 136,
+	                                     168, 200, 264, 328, 392, 520, 776, 1032};
+	static unsigned char *b[CLASSES][PER];
+	for (int c = 0; c < CLASSES; c++)
+		for (int i = 0; i < PER; i++)
+			b[c][i] = malloc(size[c]);
+	hak_thread_flush();
+	for (int c = 0; c < CLASSES; c++)
+		for (int i = 0; i < PER; i++)
+			free(b[c][i]);
+	uint64_t junk = 0x4141414141414141ull;
+	for (int c = 0; c < CLASSES; c++)
+		memcpy(b[c][PER - 1], &junk, sizeof junk); /* each bin's head */
+	/* Pop every damaged head; fill what we get, as a program would. */
+	unsigned char *got[CLASSES][2];
+	for (int c = 0; c < CLASSES; c++)
+		for (int i = 0; i < 2; i++) {
+			got[c][i] = malloc(size[c]);
+			if (got[c][i]) memset(got[c][i], 0x5a, size[c]);
+		}
+	/* The loader must still work: it shared no block with us. */
+	void *h = dlopen("libm.so.6", RTLD_NOW);
+	if (!h || !dlsym(h, "cos")) PROBLEM("dlopen/dlsym failed after the reports: %s", dlerror());
+	for (int c = 0; c < CLASSES; c++)
+		for (int i = 0; i < 2; i++)
+			free(got[c][i]);
+	hak_thread_flush();
+	long bad = hak_heap_check();
+	int uaf = count_reports("use-after-free-write");
+	printf("linkwrite-first: %d use-after-free-write reports for %d damaged bins, heap_check "
+	       "%ld\n",
+	       uaf, CLASSES, bad);
+	if (uaf != CLASSES)
+		PROBLEM("expected %d use-after-free-write reports, got %d", CLASSES, uaf);
+	if (bad) PROBLEM("hak_heap_check() = %ld", bad);
+	return problems != 0;
+}
+
 static int mode_linkwrite(void)
 {
 	pthread_t t[NT];
@@ -367,8 +420,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "run with HAKMEM_ON_ERROR=report and HAKMEM_LOG=FILE\n");
 		return 2;
 	}
-	/* HAKMEM_LOG is appended to: start afresh, before hakmem opens it. */
-	if (unlink(log_path) && errno != ENOENT) perror("unlink");
+	/* HAKMEM_LOG is appended to: start afresh. Truncated, not unlinked:
+	 * hakmem may have opened it already (libhakmem.so's constructor). */
+	if (truncate(log_path, 0) && errno != ENOENT) perror("truncate");
 	if (!strcmp(mode, "first-call")) return mode_first_call();
 	expect_hakmem_malloc();
 	free(malloc(1)); /* hakmem reads its settings and opens HAKMEM_LOG */
@@ -385,9 +439,12 @@ int main(int argc, char **argv)
 		rc = mode_linkwrite_bin(0);
 	else if (!strcmp(mode, "linkwrite-deep"))
 		rc = mode_linkwrite_bin(1);
+	else if (!strcmp(mode, "linkwrite-first"))
+		rc = mode_linkwrite_first();
 	else {
 		fprintf(stderr, "usage: foreign "
-		                "readonly|unmapped|linkwrite|linkwrite-bin|linkwrite-deep|first-"
+		                "readonly|unmapped|linkwrite|linkwrite-bin|linkwrite-deep|"
+		                "linkwrite-first|first-"
 		                "call|large-overflow\n");
 		return 2;
 	}
