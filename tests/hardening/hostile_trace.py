@@ -132,8 +132,8 @@ def reader_verdict(trace):
     return "ok"
 
 
-# The damage that makes babeltrace2 2.0.4 itself loop: what --strict runs.
-STRICT_CASES = {"metadata-truncated-half", "garbage-sizes-00-noindex"}
+# The damage that makes babeltrace2 2.0.4 itself loop or abort: what --strict runs.
+STRICT_CASES = {"metadata-truncated-40", "metadata-truncated-half", "garbage-sizes-00-noindex", "garbage-packet-context"}
 
 
 def analyse(a, name, trace, must_fail=False, expect=None):
