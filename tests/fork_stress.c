@@ -23,6 +23,7 @@
 
 #include "hakmem.h"
 #include "linked_check.h"
+#include "../bench/xorshift.h"
 
 enum {
 	INHERITED = 256,    /* blocks the parent holds across every fork */
@@ -38,15 +39,6 @@ static atomic_int stop;
 static atomic_ulong bg_ops;
 static void *inherited[INHERITED];
 static size_t inherited_size[INHERITED];
-
-static uint32_t xorshift32(uint32_t *s)
-{
-	uint32_t x = *s;
-	x ^= x << 13;
-	x ^= x >> 17;
-	x ^= x << 5;
-	return *s = x;
-}
 
 /* Tiny, Mid and now and then Large, so every pool's locks get held. */
 static size_t random_size(uint32_t *rng)

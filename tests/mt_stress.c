@@ -20,6 +20,7 @@
 
 #include "hakmem.h"
 #include "linked_check.h"
+#include "../bench/xorshift.h"
 
 enum { SLOTS = 2048, RING = 4096, MAX_THREADS = 64 };
 
@@ -40,15 +41,6 @@ static struct {
 static atomic_int failed;
 static atomic_int stop;
 static atomic_ulong total_ops, cross_frees, local_frees;
-
-static uint32_t xorshift32(uint32_t *s)
-{
-	uint32_t x = *s;
-	x ^= x << 13;
-	x ^= x >> 17;
-	x ^= x << 5;
-	return *s = x;
-}
 
 /* Addresses travel as integers: the old address of a realloc'd block
  * is only a seed, never dereferenced. */

@@ -20,6 +20,7 @@
 
 #include "hakmem.h"
 #include "linked_check.h"
+#include "../bench/xorshift.h"
 
 enum {
 	PER_THREAD = 300,
@@ -38,15 +39,6 @@ static struct {
 } pile = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static int failed;
-
-static uint32_t xorshift32(uint32_t *s)
-{
-	uint32_t x = *s;
-	x ^= x << 13;
-	x ^= x >> 17;
-	x ^= x << 5;
-	return *s = x;
-}
 
 static void *churn(void *arg)
 {

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "../../bench/xorshift.h"
 
 #define PASS 64
 
@@ -26,15 +27,6 @@ static struct {
 } box = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static atomic_int stop, failed;
-
-static uint32_t xs(uint32_t *s)
-{
-	uint32_t x = *s;
-	x ^= x << 13;
-	x ^= x >> 17;
-	x ^= x << 5;
-	return *s = x;
-}
 
 static void put(void *p, size_t n)
 {
@@ -79,21 +71,21 @@ static void *mortal(void *arg)
 	void *mine[64];
 	for (int i = 0; i < 64; i++) {
 		size_t n;
-		switch (xs(&r) % 8) {
+		switch (xorshift32(&r) % 8) {
 		case 0:
-			n = 32768 + xs(&r) % 300000;
+			n = 32768 + xorshift32(&r) % 300000;
 			break; /* large */
 		case 1:
-			n = 1040 + xs(&r) % 31000;
+			n = 1040 + xorshift32(&r) % 31000;
 			break; /* Mid */
 		default:
-			n = xs(&r) % 1040;
+			n = xorshift32(&r) % 1040;
 			break; /* Tiny */
 		}
 		uint8_t *p;
-		if (xs(&r) % 5 == 0) {
+		if (xorshift32(&r) % 5 == 0) {
 			void *q = NULL;
-			if (hak_posix_memalign(&q, (size_t)64 << (xs(&r) % 7), n)) {
+			if (hak_posix_memalign(&q, (size_t)64 << (xorshift32(&r) % 7), n)) {
 				atomic_store(&failed, 1);
 				return NULL;
 			}
@@ -108,7 +100,7 @@ static void *mortal(void *arg)
 		memset(p, (uint8_t)n, n);
 		if (i % 2) put(p, n);
 		mine[i] = p;
-		if (i % 2 == 0 && xs(&r) % 3 == 0) {
+		if (i % 2 == 0 && xorshift32(&r) % 3 == 0) {
 			/* grow it: Tiny -> Mid -> large, in place or moved */
 			size_t m = n * 2 + 40000;
 			uint8_t *q = hak_realloc(p, m);

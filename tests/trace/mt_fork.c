@@ -23,19 +23,11 @@
 #include <unistd.h>
 
 #include "hakmem.h"
+#include "../../bench/xorshift.h"
 
 enum { WORKERS = 4, CHILD_THREADS = 2, SLOTS = 512, CHILD_TIMEOUT_MS = 20000 };
 
 static atomic_int stop;
-
-static uint32_t xorshift32(uint32_t *s)
-{
-	uint32_t x = *s;
-	x ^= x << 13;
-	x ^= x >> 17;
-	x ^= x << 5;
-	return *s = x;
-}
 
 /* Mostly tiny and mid sizes (refills, slab turnover), now and then a
  * large one (large_mmap), so every kind of event fires from every thread. */
