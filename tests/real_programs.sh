@@ -14,19 +14,8 @@ lib=${2:?usage: real_programs.sh PROGRAM LIBRARY}
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
-
-need() { # need COMMAND PACKAGE
-	command -v "$1" >/dev/null 2>&1 || fail "'$1' is not installed; install it with: apt-get install $2"
-}
-
-# Runs one tested command, under the preload when there is one, and logs
-# its exit status to fd 3 so statuses are compared too.
-run() {
-	local rc=0
-	env ${PRELOAD:+LD_PRELOAD="$PRELOAD"} "$@" || rc=$?
-	echo "[$1 exit $rc]" >&3
-}
+# shellcheck source=real_lib.sh
+. "$here/real_lib.sh"
 
 # ---- the workloads: each runs in an empty directory, prints only what
 # ---- is deterministic, and names no path.
@@ -203,13 +192,7 @@ if grep -q '^hakmem:' "$tmp/hakmem.err"; then
 	grep -A20 '^hakmem:' "$tmp/hakmem.err" | head -60 >&2
 	status=1
 fi
-for stream in out err; do
-	if ! cmp -s "$tmp/glibc.$stream" "$tmp/hakmem.$stream"; then
-		echo "FAIL: $prog std$stream differs between glibc and LD_PRELOAD=$lib:" >&2
-		diff -u "$tmp/glibc.$stream" "$tmp/hakmem.$stream" | head -80 >&2 || true
-		status=1
-	fi
-done
+same_output "$tmp/glibc" "$tmp/hakmem" "$prog under LD_PRELOAD=$lib" || status=1
 # The glibc side must itself have worked, or the comparison means little.
 if grep -v '^\[.* exit 0\]$' "$tmp/glibc.out" | grep -q '^\[.* exit [1-9]'; then
 	echo "FAIL: the workload fails even on glibc:" >&2

@@ -25,18 +25,8 @@ lib=${3:-}
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
-need() { # need COMMAND PACKAGE
-	command -v "$1" >/dev/null 2>&1 || fail "'$1' is not installed; install it with: apt-get install $2"
-}
-
-# Runs one tested command under the preload (if any) and logs its exit
-# status to fd 3, so statuses are compared too.
-run() {
-	local rc=0
-	env ${PRELOAD:+LD_PRELOAD="$PRELOAD"} "$@" || rc=$?
-	echo "[$(basename "$1") exit $rc]" >&3
-}
+# shellcheck source=../real_lib.sh
+. "$here/../real_lib.sh"
 
 free_port() {
 	/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -234,13 +224,7 @@ if grep -vE '^hakmem: heap check at exit: clean' "$log" 2>/dev/null | grep -q .;
 fi
 checked=$(grep -c 'heap check at exit: clean' "$log" 2>/dev/null || true)
 [ "${checked:-0}" -gt 0 ] || { echo "FAIL: no process reported its exit heap check: was hakmem active?" >&2; status=1; }
-for stream in out err; do
-	if ! cmp -s "$work/$prog.glibc.$stream" "$work/$prog.$tag.$stream"; then
-		echo "FAIL: $prog std$stream differs between glibc and LD_PRELOAD=$lib:" >&2
-		diff -u "$work/$prog.glibc.$stream" "$work/$prog.$tag.$stream" | head -80 >&2 || true
-		status=1
-	fi
-done
+same_output "$work/$prog.glibc" "$work/$prog.$tag" "$prog under LD_PRELOAD=$lib" || status=1
 if [ $status -eq 0 ]; then
 	echo "$prog: identical results on glibc and $(basename "$lib")${HAKMEM_CHECK:+ (HAKMEM_CHECK=$HAKMEM_CHECK)}; $checked processes exited with a clean heap"
 	cat "$work/$prog.$tag.out"
