@@ -29,23 +29,18 @@ several hosts) and says why page faults dominate and what to change.
 """
 
 
-def has_ctf(path):
+def scan_trace(path):
+    """The metadata files below a trace directory, and its size in bytes."""
+    metadata, total = [], 0
     for root, _dirs, files in os.walk(path):
         if "metadata" in files:
-            return True
-    return False
-
-
-def trace_bytes(traces):
-    total = 0
-    for t in traces:
-        for root, _dirs, files in os.walk(t):
-            for f in files:
-                try:
-                    total += os.path.getsize(os.path.join(root, f))
-                except OSError:
-                    pass
-    return total
+            metadata.append(os.path.join(root, "metadata"))
+        for f in files:
+            try:
+                total += os.path.getsize(os.path.join(root, f))
+            except OSError:
+                pass
+    return metadata, total
 
 
 # Packetized CTF metadata (what LTTng writes): a 37-byte header per packet.
@@ -87,19 +82,7 @@ def metadata_problem(path):
     return None
 
 
-def check_metadata(traces):
-    for t in traces:
-        for root, _dirs, files in os.walk(t):
-            if "metadata" in files:
-                m = os.path.join(root, "metadata")
-                why = metadata_problem(m)
-                if why:
-                    die("could not analyse %s: its metadata file %s is damaged: %s. The trace cannot be "
-                        "read; record it again (a snapshot, or a session stopped with 'lttng stop' before the "
-                        "copy, gives whole files)" % (t, m, why), 1)
-
-
-def run_sink(layout, traces, fmt, out, extra, timeout):
+def run_sink(layout, traces, fmt, out, extra, timeout, size):
     plugin_dir = layout.plugin_dir()
     if not os.path.exists(os.path.join(plugin_dir, "babeltrace-plugin-hakmem.so")):
         die("the analysis plugin is missing from %s; build hakmem with libbabeltrace2-dev installed" % plugin_dir)
@@ -119,7 +102,7 @@ def run_sink(layout, traces, fmt, out, extra, timeout):
             "it is stuck: Babeltrace 2.0's CTF reader loops for ever on some corrupt or truncated packets "
             "(a zero packet size, a stream cut mid-packet without its index). Check the trace with "
             "'babeltrace2 %s -o dummy'; if the trace is just large, raise the limit with --timeout SECONDS "
-            "(0: none)" % (" ".join(traces), timeout, trace_bytes(traces) / 2**20, " ".join(traces)), 1)
+            "(0: none)" % (" ".join(traces), timeout, size / 2**20, " ".join(traces)), 1)
     # babeltrace2 quotes the damaged input, which need not be UTF-8.
     err = err.decode("utf-8", errors="replace")
     if p.returncode != 0:
@@ -185,20 +168,28 @@ def main(layout, args):
         die("no trace given; usage: hakmem report TRACE... (see hakmem report --help)")
     if shutil.which("babeltrace2") is None:
         die("babeltrace2 not found; install it with: apt-get install babeltrace2")
+    size = 0
     for t in traces:
         if not os.path.isdir(t):
             die("%s: no such trace directory" % t)
-        if not has_ctf(t):
+        metadata, bytes_ = scan_trace(t)
+        if not metadata:
             die("%s holds no CTF trace (no 'metadata' file below it); pass the directory 'hakmem trace' "
                 "printed" % t)
-    check_metadata(traces)
+        for m in metadata:
+            why = metadata_problem(m)
+            if why:
+                die("could not analyse %s: its metadata file %s is damaged: %s. The trace cannot be "
+                    "read; record it again (a snapshot, or a session stopped with 'lttng stop' before the "
+                    "copy, gives whole files)" % (t, m, why), 1)
+        size += bytes_
     if timeout is None:
-        timeout = 10 + trace_bytes(traces) / 2**20
-    run_sink(layout, traces, fmt, out, extra, timeout)
+        timeout = 10 + size / 2**20
+    run_sink(layout, traces, fmt, out, extra, timeout, size)
     if html:
         with tempfile.TemporaryDirectory() as tmp:
             js = os.path.join(tmp, "report.json")
-            run_sink(layout, traces, "json", js, extra, timeout)
+            run_sink(layout, traces, "json", js, extra, timeout, size)
             render = os.path.join(layout.viz_dir(), "render.py")
             if not os.path.exists(render):
                 die("the HTML renderer is missing (%s)" % render)
