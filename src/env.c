@@ -154,8 +154,7 @@ void hak_env_load(void)
 #if defined(HAKMEM_ASAN)
 		else if (lv == HAK_CHECK_FULL) {
 			hak_log("hakmem: HAKMEM_CHECK=full is not available in the ASan build "
-			        "(ASan already "
-			        "checks overflows and use-after-free); using fast\n");
+			        "(ASan already checks overflows and use-after-free); using fast\n");
 			hak_check_level = HAK_CHECK_FAST;
 		}
 #endif
@@ -165,8 +164,8 @@ void hak_env_load(void)
 #else
 		else if (lv != HAK_CHECK_OFF)
 			hak_log("hakmem: HAKMEM_CHECK=%s ignored: libhakmem-release.so has no "
-			        "ptr_track; "
-			        "preload libhakmem.so (or use 'hakmem run --check=%s') to check\n",
+			        "ptr_track; preload libhakmem.so (or use 'hakmem run --check=%s') "
+			        "to check\n",
 			        v, v);
 #endif
 	}

@@ -35,9 +35,8 @@ static const char *const advice[] = {
         "the program wrote past the size it asked for; look at the code that fills this block",
     [HAK_ERR_USE_AFTER_FREE_WRITE] =
         "the program wrote to the block after freeing it; look at users of the free stack above",
-    [HAK_ERR_FOREIGN_POINTER] =
-        "hakmem never allocated this address (another allocator's block, a stack or static "
-        "address, or garbage); nothing was written to it",
+    [HAK_ERR_FOREIGN_POINTER] = "hakmem never allocated this address (another allocator's block, a "
+                                "stack or static address, or garbage); nothing was written to it",
 };
 
 const char *hak_error_name(int kind)

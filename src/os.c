@@ -40,8 +40,8 @@ static int fault_now(void)
 				char quoted[256];
 				hak_log_quote(quoted, sizeof quoted, v);
 				hak_log("hakmem: ignoring HAKMEM_FAULT_MMAP=\"%s\": expected N or "
-				        "N:K (fail K mmaps from "
-				        "the Nth, both >= 1); no fault is injected\n",
+				        "N:K (fail K mmaps from the Nth, both >= 1); no fault is "
+				        "injected\n",
 				        quoted);
 			}
 		}

@@ -42,8 +42,7 @@ void *hak_link_corrupt(void *p, uintptr_t decoded)
 	char detail[160];
 	snprintf(detail, sizeof detail,
 	         "the free-list link in the first 8 bytes of the freed block was overwritten (it "
-	         "decodes to %p, "
-	         "not a hakmem block); the list is cut there",
+	         "decodes to %p, not a hakmem block); the list is cut there",
 	         (void *)decoded);
 	hak_report_error(HAK_ERR_USE_AFTER_FREE_WRITE, p, &in, detail, NULL);
 	/* End the list here for good: the next walk must not report it again. */

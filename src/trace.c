@@ -187,11 +187,10 @@ void hak_trace_start(void)
 	}
 	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	if (!h) {
-		hak_log(
-		    "hakmem: HAKMEM_TRACE=1 but the tracepoint provider did not load (%s). Install "
-		    "liblttng-ust1 and hakmem's lib/hakmem/libhakmem-tp.so, or set HAKMEM_TP_PATH. "
-		    "Tracing is off.\n",
-		    dlerror());
+		hak_log("hakmem: HAKMEM_TRACE=1 but the tracepoint provider did not load (%s). "
+		        "Install liblttng-ust1 and hakmem's lib/hakmem/libhakmem-tp.so, or set "
+		        "HAKMEM_TP_PATH. Tracing is off.\n",
+		        dlerror());
 		return;
 	}
 	const struct hakmem_tp_ops *ops = dlsym(h, HAKMEM_TP_OPS_SYMBOL);

@@ -444,8 +444,7 @@ int main(int argc, char **argv)
 	else {
 		fprintf(stderr, "usage: foreign "
 		                "readonly|unmapped|linkwrite|linkwrite-bin|linkwrite-deep|"
-		                "linkwrite-first|first-"
-		                "call|large-overflow\n");
+		                "linkwrite-first|first-call|large-overflow\n");
 		return 2;
 	}
 	if (rc) {
