@@ -5,6 +5,7 @@ import os
 
 import charts
 import story
+import tune
 from markup import Raw, chart, code, facts, join, page, setting, table, tag
 from story import num, pct
 
@@ -132,8 +133,12 @@ def recommendations_table(proc):
              join(num(r["saves_faults"]), Raw("<br />"), tag(
                  "small", "%s of all" % pct(r["saves_faults"], proc.total))),
              r["why"]] for r in recs]
-    return table(["action", "setting", "faults saved (est.)", "why"], rows,
-                 numeric=(2,), class_="recs")
+    headers = ["action", "setting", "faults saved (est.)", "why"]
+    if any("measured" in r for r in recs):  # hakmem report --tune
+        for row, r in zip(rows, recs):
+            row.insert(3, tune.measured_cell(r))
+        headers.insert(3, "measured (hakmem tune)")
+    return table(headers, rows, numeric=(2,), class_="recs")
 
 
 def heap_errors_table(proc):
@@ -270,6 +275,8 @@ def render(report, title, source):
     if len(procs) > 1:
         body.append(overview(report))
     body += [process_section(p, len(procs) == 1) for p in procs]
+    if isinstance(raw.get("tune"), dict):  # hakmem report --tune
+        body.append(tune.section(raw["tune"]))
     footer = join("Rendered by hakmem viz from ", code(
         os.path.basename(source)), " (sink.hakmem.report JSON)",
         ". Traces: " if traces else "",

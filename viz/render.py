@@ -5,6 +5,8 @@
       the JSON of sink.hakmem.report (hakmem report --format json)
   render.py --bench COMPARE_JSON -o OUT.html [--title T]
       the JSON of bench/compare --json
+  render.py --tune TUNE_JSON -o OUT.html [--title T]
+      the JSON of hakmem tune --json
 
 The page needs no network: charts are inline SVG, the stylesheet is
 inline, and there is no script. Exit status: 0 written, 2 bad input or
@@ -33,12 +35,14 @@ def parse_args(argv):
                     help="the JSON of hakmem report --format json")
     ap.add_argument("--bench", metavar="COMPARE_JSON",
                     help="render bench/compare --json output instead")
+    ap.add_argument("--tune", metavar="TUNE_JSON",
+                    help="render hakmem tune --json output instead")
     ap.add_argument("-o", "--output", metavar="OUT.html", required=True,
                     help="the HTML file to write")
     ap.add_argument("--title", metavar="T", help="the page title")
     args = ap.parse_args(argv)
-    if bool(args.json) == bool(args.bench):
-        ap.error("give either JSON_FILE or --bench COMPARE_JSON (one of them)")
+    if [bool(args.json), bool(args.bench), bool(args.tune)].count(True) != 1:
+        ap.error("give one of JSON_FILE, --bench COMPARE_JSON and --tune TUNE_JSON")
     return args
 
 
@@ -51,6 +55,10 @@ def build(args):
         import bench
         data = model.load_json(args.bench, "bench/compare --json output")
         return bench.render(bench.check(data), args.title, args.bench)
+    if args.tune:
+        import tune
+        data = model.load_json(args.tune, "hakmem tune --json output")
+        return tune.render(tune.check(data), args.title, args.tune)
     data = model.load_json(args.json, "the JSON of hakmem report "
                            "--format json")
     report = model.check_report(data)

@@ -1,16 +1,18 @@
 """hakmem report: analyse traces with the sink.hakmem.report Babeltrace2
 component, and optionally render the HTML report."""
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 
+from . import tuneresult
 from .common import die, note, option_value
 
 HELP = """usage: hakmem report TRACE... [--format text|json] [-o FILE] [--html FILE]
-                    [--storm-window-ms N] [--storm-threshold X] [--timeout S]
+                    [--storm-window-ms N] [--storm-threshold X] [--timeout S] [--tune FILE]
 
 Analyses one or more LTTng traces recorded by 'hakmem trace' (a trace
 directory, a snapshot directory, or an lttng-relayd output tree holding
@@ -26,6 +28,8 @@ several hosts) and says why page faults dominate and what to change.
   --timeout S    give up on babeltrace2 after S seconds (default: 10 s plus
                  1 s per MiB of trace; 0 waits for ever). Babeltrace 2.0's
                  CTF reader can loop for ever on a damaged trace.
+  --tune FILE    show what 'hakmem tune' measured (its --json FILE, or
+                 tune.json in its --keep directory) beside each estimate
 """
 
 
@@ -118,6 +122,26 @@ def run_sink(layout, traces, fmt, out, extra, timeout, size):
         sys.stderr.write(err)
 
 
+def run_sink_tuned(layout, traces, fmt, out, extra, timeout, size, tune):
+    """run_sink, with the measured figures of a hakmem tune result added."""
+    if tune is None:
+        return run_sink(layout, traces, fmt, out, extra, timeout, size)
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = os.path.join(tmp, "report." + fmt)
+        run_sink(layout, traces, fmt, raw, extra, timeout, size)
+        with open(raw, encoding="utf-8") as f:
+            text = f.read()
+    if fmt == "json":
+        text = json.dumps(tuneresult.annotate_json(json.loads(text), tune), indent=1) + "\n"
+    else:
+        text = tuneresult.annotate_text(text, tune)
+    if out:
+        with open(out, "w", encoding="utf-8") as f:
+            f.write(text)
+    else:
+        sys.stdout.write(text)
+
+
 def number(text, kind, name, expected, lo, hi):
     try:
         v = kind(text)
@@ -130,6 +154,7 @@ def number(text, kind, name, expected, lo, hi):
 
 def main(layout, args):
     traces, fmt, out, html, extra, timeout = [], "text", None, None, [], None
+    tune = None
     i = 0
     while i < len(args):
         a = args[i]
@@ -155,6 +180,10 @@ def main(layout, args):
             v, i = option_value(args, i, "--storm-threshold")
             extra.append("storm-threshold=%r" % number(v, float, "--storm-threshold", "a finite number >= 1, e.g. 4",
                                                        1.0, 1e12))
+            continue
+        if a == "--tune" or a.startswith("--tune="):
+            v, i = option_value(args, i, "--tune")
+            tune = tuneresult.load(v)
             continue
         if a == "--timeout" or a.startswith("--timeout="):
             v, i = option_value(args, i, "--timeout")
@@ -185,11 +214,11 @@ def main(layout, args):
         size += bytes_
     if timeout is None:
         timeout = 10 + size / 2**20
-    run_sink(layout, traces, fmt, out, extra, timeout, size)
+    run_sink_tuned(layout, traces, fmt, out, extra, timeout, size, tune)
     if html:
         with tempfile.TemporaryDirectory() as tmp:
             js = os.path.join(tmp, "report.json")
-            run_sink(layout, traces, "json", js, extra, timeout, size)
+            run_sink_tuned(layout, traces, "json", js, extra, timeout, size, tune)
             render = os.path.join(layout.viz_dir(), "render.py")
             if not os.path.exists(render):
                 die("the HTML renderer is missing (%s)" % render)

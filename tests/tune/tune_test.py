@@ -1,0 +1,249 @@
+#!/usr/bin/python3
+"""hakmem tune, end to end, and its verdict rules. One CASE per ctest test:
+
+  rules     the verdict rules of hakmem tune (hakmemcli/tuneresult.py) on
+            figures chosen at each threshold: holds, partly, refuted for a
+            saving and for a move, and the --try verdicts
+  verdicts  bench/reuse with HAKMEM_PURGE_DELAY_MS=0: its round 2 refaults
+            what the zero delay gave back, so the report's purge-delay
+            recommendation must hold on the whole process, while a --try of
+            HAKMEM_LARGE_CACHE_MB=128 (no large block in the workload) must
+            have no effect; the --json schema, the HTML page, and
+            'hakmem report --tune' in text, JSON and HTML
+  errors    the messages for a missing command, bad --runs and --try, a
+            command that fails, a trace with no recommendation, and a bad
+            --tune file
+
+Exit status: 0 pass, 1 fail, 77 skip (no lttng / babeltrace2 / sessiond).
+Fault counts are near-deterministic; wall time is never asserted on.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+SKIP = 77
+
+
+class Fail(Exception):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Fail(what)
+    print("ok:", what)
+
+
+def run(cmd, env=None, timeout=240):
+    full = dict(os.environ)
+    full.update(env or {})
+    print("$", " ".join(cmd), flush=True)
+    p = subprocess.run(cmd, env=full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                       errors="replace", timeout=timeout)
+    return p
+
+
+def expect_ok(p):
+    if p.returncode != 0:
+        raise Fail("exit %d\nstdout: %s\nstderr: %s" % (p.returncode, p.stdout[-3000:], p.stderr[-3000:]))
+    return p
+
+
+def expect_error(p, code, pattern, what):
+    msg = p.stderr.strip()
+    check(p.returncode == code and re.search(pattern, msg),
+          "%s: exit %d and %r (got exit %d: %s)" % (what, code, pattern, p.returncode, msg[-600:]))
+
+
+# ---- rules ------------------------------------------------------------------
+
+def case_rules(a):
+    sys.path.insert(0, a.cli)
+    from hakmemcli import tuneresult as t
+
+    def base(median, lo=None, hi=None):
+        return {"faults": {"median": median, "min": lo or median, "max": hi or median}}
+
+    def arm(median, effect="saves", claim=1000, lo=None, hi=None, storm=None):
+        r = {"faults": {"median": median, "min": lo or median, "max": hi or median}, "effect": effect,
+             "claimed_faults": claim}
+        if storm:
+            r["storm_faults"] = {"baseline": storm[0], "arm": storm[1]}
+        return r
+
+    b = base(10000, 9990, 10010)
+    cases = [
+        ("saving of 70% of the claim", arm(9300), "holds"),
+        ("saving of 69% of the claim", arm(9310), "partly"),
+        ("saving of 200% of the claim", arm(8000), "holds"),
+        ("enough saving but the worst run no better than the baseline", arm(9200, hi=10000), "partly"),
+        ("saving within 1% (noise)", arm(9950), "refuted"),
+        ("faults rose", arm(10300), "refuted"),
+        ("move: 80% left the storms, whole process +1%", arm(10100, "moves", 500, storm=(900, 500)), "holds"),
+        ("move: 40% left the storms", arm(10000, "moves", 500, storm=(900, 700)), "partly"),
+        ("move: storms unchanged", arm(10000, "moves", 500, storm=(900, 900)), "refuted"),
+        ("move: whole process +3%", arm(10300, "moves", 500, storm=(900, 100)), "refuted"),
+        ("move without storm windows", arm(10000, "moves", 500), "n/a"),
+        ("--try that saves", arm(9000, None, None), "saves"),
+        ("--try within noise", arm(10050, None, None), "no effect"),
+        ("--try that costs", arm(11000, None, None), "worse"),
+        ("setting that made CMD fail", dict(arm(0), failed=134), "failed"),
+    ]
+    for what, row, want in cases:
+        got, why = t.verdict(row, b)
+        check(got == want, "%s: %s (got %s: %s)" % (what, want, got, why))
+    check(t.parse_env("HAKMEM_WARM_SUPERSLABS=8  HAKMEM_PURGE_DELAY_MS=500") ==
+          [("HAKMEM_WARM_SUPERSLABS", "8"), ("HAKMEM_PURGE_DELAY_MS", "500")], "a combination parses into pairs")
+    check(t.parse_env("HAKMEM_X") is None and t.parse_env("") is None and t.parse_env("1A=2") is None,
+          "a word that is not VAR=VALUE is refused")
+    proc = {"begin_ns": 1000, "timeline_bucket_ns": 10,
+            "timeline": [{"t_ns": 1000, "faults": 100}, {"t_ns": 1010, "faults": 50}, {"t_ns": 1020, "faults": 7}]}
+    check(t.window_faults(proc, [(0, 10)]) == 100, "a window covering one bucket counts its faults")
+    check(t.window_faults(proc, [(5, 15)]) == 75, "a window over half of two buckets counts half of each")
+    check(t.window_faults({"begin_ns": 0}, [(0, 10)]) is None, "no timeline: no storm-window figure")
+
+
+# ---- verdicts ---------------------------------------------------------------
+
+def case_verdicts(a):
+    out = os.path.join(a.out, "verdicts")
+    shutil.rmtree(out, ignore_errors=True)
+    os.makedirs(out)
+    keep, js, html = os.path.join(out, "keep"), os.path.join(out, "tune.json"), os.path.join(out, "tune.html")
+    p = expect_ok(run([a.hakmem, "tune", "--runs", "3", "--keep", keep, "--json", js, "--html", html,
+                       "--try", "HAKMEM_LARGE_CACHE_MB=128", "--", a.reuse, "16", "256", "in-order"],
+                      env={"HAKMEM_PURGE_DELAY_MS": "0"}))
+    print(p.stdout)
+    r = json.load(open(js))
+    check(r["tool"] == "hakmem tune" and r["schema"] == 1 and r["runs"] == 3, "tool, schema and runs")
+    check(r["command"] == [a.reuse, "16", "256", "in-order"], "the command")
+    check(r["library"].endswith("libhakmem.so"), "the runs used libhakmem.so")
+    for key in ("faults", "wall_s", "maxrss_kb"):
+        s = r["baseline"][key]
+        check(len(s["runs"]) == 3 and s["min"] <= s["median"] <= s["max"], "baseline %s: 3 runs, min <= median <= max"
+              % key)
+    check(r["baseline"]["faults"]["median"] > 5000, "the baseline refaults (round 2 after purges): %s faults"
+          % r["baseline"]["faults"]["median"])
+    rows = {x["env"]: x for x in r["rows"]}
+    for x in r["rows"]:
+        for key in ("env", "source", "effect", "claimed_faults", "faults", "faults_change", "wall_s", "wall_change",
+                    "maxrss_kb", "maxrss_change", "verdict", "verdict_why"):
+            check(key in x, "row %s has %s" % (x["env"], key))
+    purge = [x for x in r["rows"] if x["source"] == "recommendation" and "HAKMEM_PURGE_DELAY_MS=" in x["env"]]
+    check(purge, "the report recommended a purge delay (%s)" % list(rows))
+    check(purge[0]["verdict"] == "holds", "the purge delay holds: %s" % purge[0]["verdict_why"])
+    check(purge[0]["faults_change"]["diff"] < -1000, "it saved faults on the whole process (%d)"
+          % purge[0]["faults_change"]["diff"])
+    large = rows.get("HAKMEM_LARGE_CACHE_MB=128")
+    check(large and large["source"] == "try" and large["effect"] is None and large["claimed_faults"] is None,
+          "the --try arm is there, with no claim")
+    check(large["verdict"] in ("no effect", "refuted"), "the large-span cache does nothing for 256-byte blocks: %s"
+          % large["verdict_why"])
+    check(abs(large["faults_change"]["diff"]) < 0.01 * r["baseline"]["faults"]["median"], "within 1% of the baseline")
+    check(re.search(r"^%s\s+saves ~[\d,]+\s.*holds$" % re.escape(purge[0]["env"]), p.stdout, re.M),
+          "the table prints the purge-delay row with its verdict")
+    check(re.search(r"^HAKMEM_LARGE_CACHE_MB=128\s+\(--try\)\s.*no effect$", p.stdout, re.M),
+          "the table prints the --try row")
+    for f in ("tune.json", "trace-baseline", "report-baseline.json", "logs/run-baseline.log"):
+        check(os.path.exists(os.path.join(keep, f)), "--keep kept %s" % f)
+    page = open(html).read()
+    check('data-chart="tune_claims"' in page and "holds" in page and "HAKMEM_LARGE_CACHE_MB=128" in page,
+          "--html: the tune page with its table and chart")
+
+    trace = os.path.join(keep, "trace-baseline")
+    text = expect_ok(run([a.hakmem, "report", trace, "--tune", js])).stdout
+    check(re.search(r"HAKMEM_PURGE_DELAY_MS=.*\n(\s+.*\n)*?\s+measured by hakmem tune: holds; whole process -\d+",
+                    text), "report --tune: a measured line under the purge-delay recommendation")
+    check(re.search(r"HAKMEM_LARGE_CACHE_MB=128 \(--try\): measured by hakmem tune: no effect", text),
+          "report --tune: the --try arm in the measured block")
+    rep = json.loads(expect_ok(run([a.hakmem, "report", trace, "--tune", js, "--format", "json"])).stdout)
+    recs = [x for proc in rep["processes"] for x in proc["recommendations"]]
+    measured = [x for x in recs if "measured" in x]
+    check(measured and all(x["measured"]["verdict"] == rows[" ".join(x["env"].split())]["verdict"] for x in measured),
+          "report --tune --format json: recommendations carry what tune measured")
+    check(rep["tune"]["rows"] == r["rows"], "report --tune --format json: the tune result under 'tune'")
+    rhtml = os.path.join(out, "report.html")
+    expect_ok(run([a.hakmem, "report", trace, "--tune", js, "--html", rhtml]))
+    page = open(rhtml).read()
+    check("measured (hakmem tune)" in page and "Measured with hakmem tune" in page,
+          "report --tune --html: the measured column and section")
+
+
+# ---- errors -----------------------------------------------------------------
+
+def case_errors(a):
+    out = os.path.join(a.out, "errors")
+    shutil.rmtree(out, ignore_errors=True)
+    os.makedirs(out)
+    h = a.hakmem
+    expect_error(run([h, "tune"]), 2, r"no command given; put it after '--'", "no command")
+    expect_error(run([h, "tune", "--runs", "3", "--"]), 2, r"no command given", "nothing after --")
+    for bad in ("0", "1001", "x", "2.5"):
+        expect_error(run([h, "tune", "--runs", bad, "--", "true"]), 2,
+                     r"--runs %s: expected a whole number of runs from 1 to 1000" % re.escape(bad), "--runs " + bad)
+    expect_error(run([h, "tune", "--try", "HAKMEM_WARM_SUPERSLABS", "--", "true"]), 2,
+                 r"--try HAKMEM_WARM_SUPERSLABS: expected ENV=VALUE", "--try without =")
+    expect_error(run([h, "tune", "--frobnicate", "--", "true"]), 2, r"unknown option --frobnicate", "unknown option")
+    expect_error(run([h, "tune", "--", "no-such-command-hk"]), 127, r"no-such-command-hk: command not found",
+                 "a command that does not exist")
+    expect_error(run([h, "tune", "--runs", "1", "--", "/bin/sh", "-c", "exit 3"]), 1,
+                 r"exited with status 3 in the traced baseline run", "a command that fails")
+    expect_error(run([h, "tune", "--runs", "1", "--", "/bin/true"]), 1,
+                 r"no recommendation for .*\n.*nothing to measure: the report recommends no setting and no --try",
+                 "no recommendation and no --try")
+    p = expect_ok(run([h, "tune", "--runs", "2", "--json", os.path.join(out, "t.json"),
+                       "--try", "HAKMEM_WARM_SUPERSLABS=8", "--", "/bin/true"]))
+    check("the report has no recommendation" in p.stderr, "no recommendation is said (%s)" % p.stderr[-1500:])
+    r = json.load(open(os.path.join(out, "t.json")))
+    check([x["env"] for x in r["rows"]] == ["HAKMEM_WARM_SUPERSLABS=8"] and r["rows"][0]["verdict"] == "no effect",
+          "the --try arm still runs (verdict %s)" % r["rows"][0]["verdict"])
+    bad = os.path.join(out, "bad.json")
+    with open(bad, "w") as f:
+        f.write('{"traces": []}')
+    expect_error(run([h, "report", "--tune", bad, out]), 2, r"--tune .*bad.json: not a hakmem tune result",
+                 "report --tune with another JSON")
+    expect_error(run([h, "report", "--tune", os.path.join(out, "none.json"), out]), 2,
+                 r"--tune .*none.json: cannot read it", "report --tune with a missing file")
+
+
+CASES = {"rules": case_rules, "verdicts": case_verdicts, "errors": case_errors}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("case", choices=sorted(CASES))
+    ap.add_argument("--hakmem", required=True)
+    ap.add_argument("--cli", required=True, help="the directory holding hakmemcli")
+    ap.add_argument("--reuse", required=True)
+    ap.add_argument("--out", required=True)
+    a = ap.parse_args()
+    if a.case != "rules":
+        for tool in ("lttng", "babeltrace2", "lttng-sessiond"):
+            if not shutil.which(tool):
+                print("SKIP: %s not installed" % tool)
+                return SKIP
+        if subprocess.run(["pgrep", "-x", "lttng-sessiond"], stdout=subprocess.DEVNULL).returncode != 0:
+            # exits 1 when one is already running: started by a parallel test
+            subprocess.run(["lttng-sessiond", "--daemonize"])
+            if subprocess.run(["pgrep", "-x", "lttng-sessiond"], stdout=subprocess.DEVNULL).returncode != 0:
+                print("SKIP: cannot start lttng-sessiond")
+                return SKIP
+    os.makedirs(a.out, exist_ok=True)
+    try:
+        CASES[a.case](a)
+    except Fail as e:
+        print("FAIL:", e)
+        return 1
+    except subprocess.TimeoutExpired as e:
+        print("FAIL: timeout:", e)
+        return 1
+    print("PASS")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
