@@ -10,6 +10,10 @@
             HAKMEM_LARGE_CACHE_MB=128 (no large block in the workload) must
             have no effect; the --json schema, the HTML page, and
             'hakmem report --tune' in text, JSON and HTML
+  storms    bench/random_mixed starts with a carve storm: the faults inside
+            its window are counted for every arm, and a prewarm of the
+            storm's classes moves them out of it (to before the first
+            event) without changing the whole process's faults
   errors    the messages for a missing command, bad --runs and --try, a
             command that fails, a trace with no recommendation, and a bad
             --tune file
@@ -173,6 +177,33 @@ def case_verdicts(a):
           "report --tune --html: the measured column and section")
 
 
+# ---- storms ----------------------------------------------------------------
+
+def case_storms(a):
+    out = os.path.join(a.out, "storms")
+    shutil.rmtree(out, ignore_errors=True)
+    os.makedirs(out)
+    js = os.path.join(out, "tune.json")
+    prewarm = "HAKMEM_PREWARM=1039:16,783:13"
+    p = expect_ok(run([a.hakmem, "tune", "--runs", "2", "--json", js, "--try", prewarm, "--",
+                       a.random_mixed, "3000000", "8192", "42"]))
+    print(p.stdout)
+    r = json.load(open(js))
+    check(r["storm_windows_ms"] and r["storm_windows_ms"][0][0] < 50, "the baseline has a storm at start (%s)"
+          % r["storm_windows_ms"])
+    base = r["baseline"]["storm_faults"]
+    check(base and base >= 256, "faults inside the storm windows: %s" % base)
+    rows = {x["env"]: x for x in r["rows"]}
+    for x in r["rows"]:
+        check(x.get("storm_faults") and x["storm_faults"]["baseline"] == base,
+              "%s: storm-window faults measured against the same baseline" % x["env"])
+    st = rows[prewarm]["storm_faults"]
+    check(st["arm"] < base / 2, "the prewarm moved the storm's faults out of its window (%d -> %d)"
+          % (base, st["arm"]))
+    check(rows[prewarm]["verdict"] == "no effect", "and the whole process's faults stayed (%s)"
+          % rows[prewarm]["verdict_why"])
+
+
 # ---- errors -----------------------------------------------------------------
 
 def case_errors(a):
@@ -210,7 +241,7 @@ def case_errors(a):
                  r"--tune .*none.json: cannot read it", "report --tune with a missing file")
 
 
-CASES = {"rules": case_rules, "verdicts": case_verdicts, "errors": case_errors}
+CASES = {"rules": case_rules, "verdicts": case_verdicts, "storms": case_storms, "errors": case_errors}
 
 
 def main():
@@ -219,6 +250,7 @@ def main():
     ap.add_argument("--hakmem", required=True)
     ap.add_argument("--cli", required=True, help="the directory holding hakmemcli")
     ap.add_argument("--reuse", required=True)
+    ap.add_argument("--random-mixed", required=True)
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
     if a.case != "rules":
