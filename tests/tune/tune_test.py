@@ -219,6 +219,9 @@ def case_errors(a):
     expect_error(run([h, "tune", "--try", "HAKMEM_WARM_SUPERSLABS", "--", "true"]), 2,
                  r"--try HAKMEM_WARM_SUPERSLABS: expected ENV=VALUE", "--try without =")
     expect_error(run([h, "tune", "--frobnicate", "--", "true"]), 2, r"unknown option --frobnicate", "unknown option")
+    expect_error(run([h, "tune", "--json", "/nonexistent-hk/t.json", "--", "true"]), 2,
+                 r"--json /nonexistent-hk/t.json: cannot write in /nonexistent-hk \(no such directory\)",
+                 "--json in a missing directory")
     expect_error(run([h, "tune", "--", "no-such-command-hk"]), 127, r"no-such-command-hk: command not found",
                  "a command that does not exist")
     expect_error(run([h, "tune", "--runs", "1", "--", "/bin/sh", "-c", "exit 3"]), 1,

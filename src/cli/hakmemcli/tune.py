@@ -70,6 +70,11 @@ def parse(args):
             die("tune: unknown option %s (see hakmem tune --help)" % a)
     if not cmd:
         die("no command given; put it after '--', e.g. hakmem tune -- ./service --once")
+    for opt in ("json", "html"):
+        d = os.path.dirname(os.path.abspath(o[opt])) if o[opt] else None
+        if d and not os.access(d, os.W_OK):
+            die("--%s %s: cannot write in %s (%s); choose another file" % (
+                opt, o[opt], d, "no such directory" if not os.path.isdir(d) else "permission denied"))
     return o, cmd
 
 
