@@ -109,6 +109,21 @@ def case_rules(a):
     check(t.window_faults(proc, [(0, 10)]) == 100, "a window covering one bucket counts its faults")
     check(t.window_faults(proc, [(5, 15)]) == 75, "a window over half of two buckets counts half of each")
     check(t.window_faults({"begin_ns": 0}, [(0, 10)]) is None, "no timeline: no storm-window figure")
+    def row(env, verdict, effect="saves"):
+        return {"env": env, "effect": effect, "claimed_faults": 100, "verdict": verdict, "runs": 3,
+                "faults": {"median": 1, "min": 1, "max": 1, "runs": [1, 1, 1]},
+                "faults_change": {"diff": -50, "pct": -5.0}}
+    tune = {"date": "D", "runs": 3, "command": ["cmd"], "rows": [
+        row("HAKMEM_A=1 HAKMEM_B=2", "holds"), row("HAKMEM_B=2", "no effect", None), row("HAKMEM_C=3", "refuted")],
+        "baseline": {"faults": {"median": 1000}, "wall_s": {"median": 1.0}, "maxrss_kb": {"median": 10}}}
+    text = ("Recommendations:\n  1. do a: HAKMEM_A=1 HAKMEM_B=2  (saves ~100 faults)\n     why: because\n"
+            "  2. do c: HAKMEM_C=3  (saves ~100 faults)\n     why: also\nCheck: fine\n")
+    got = t.annotate_text(text, tune).splitlines()
+    check(got[3].strip().startswith("measured by hakmem tune: holds") and got[6].strip().startswith(
+        "measured by hakmem tune: refuted") and got[7] == "Check: fine",
+          "report --tune text: each measured line goes under its own recommendation and its why")
+    check(any(x.startswith("  HAKMEM_B=2 (--try): measured by hakmem tune: no effect") for x in got),
+          "a setting that is part of a combination is not taken for it: it goes in the block at the end")
 
 
 # ---- verdicts ---------------------------------------------------------------

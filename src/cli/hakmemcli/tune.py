@@ -339,7 +339,11 @@ def main(layout, args):
     else:
         work = tempfile.mkdtemp(prefix="hakmem-tune-")
     try:
-        result = measure(layout, o, cmd, work)
+        try:
+            result = measure(layout, o, cmd, work)
+        except KeyboardInterrupt:
+            die("interrupted; nothing was measured to the end%s" % (
+                " (what ran is in %s)" % work if o["keep"] else ""), 130)
         sys.stdout.write(tuneresult.header_text(result))
         sys.stdout.write(tuneresult.table_text(result))
         sys.stdout.flush()

@@ -242,8 +242,9 @@ def annotate_text(text, tune):
         out.append(line)
         m = REC_LINE.match(line)
         row = None
-        if m:
-            row = next((r for env, r in by_env.items() if re.search(r"(^|[\s:])%s(\s|$)" % re.escape(env), line)),
+        if m:  # "  1. ACTION: SETTING  (saves ...)": the whole setting, not a part of a combination
+            flat = " ".join(line.split())
+            row = next((r for env, r in by_env.items() if ": %s (" % env in flat or flat.endswith(": " + env)),
                        None)
         if row is None:
             i += 1
