@@ -3,7 +3,7 @@
 #include "env.h"
 #include "lifecycle.h"
 #include "log.h"
-#include "stack_depot.h"
+#include "stack_print.h"
 #include "trace_hooks.h"
 
 #include <execinfo.h>
@@ -55,24 +55,6 @@ static const char *header_state(uint8_t h)
 	return "not a header";
 }
 
-static void print_stack(int fd, const char *title, void *const *frames, unsigned n)
-{
-	if (!n) return;
-	hak_log_fd_printf(fd, "  %s:\n", title);
-	/* backtrace_symbols_fd symbolises through dladdr and never allocates. */
-	for (unsigned i = 0; i < n; i++) {
-		hak_log_fd_printf(fd, "    #%u ", i);
-		backtrace_symbols_fd((void *const *)&frames[i], 1, fd);
-	}
-}
-
-static void print_depot_stack(int fd, const char *title, uint32_t id)
-{
-	void *frames[HAK_STACK_MAX_DEPTH];
-	unsigned n = hak_stack_get(id, frames);
-	print_stack(fd, title, frames, n);
-}
-
 void hak_report_error(int kind, const void *p, const struct hak_ptr_info *in, const char *detail,
                       void *ret)
 {
@@ -122,11 +104,11 @@ void hak_report_error(int kind, const void *p, const struct hak_ptr_info *in, co
 			from = i;
 			break;
 		}
-	print_stack(fd, kind == HAK_ERR_USE_AFTER_FREE_WRITE ? "detected at" : "this call",
-	            frames + from, (unsigned)(got - from));
+	hak_stack_print(fd, kind == HAK_ERR_USE_AFTER_FREE_WRITE ? "detected at" : "this call",
+	                frames + from, (unsigned)(got - from));
 	if (in && in->rec) {
-		print_depot_stack(fd, "allocated at", in->rec->alloc_stack);
-		print_depot_stack(fd, "first freed at", in->rec->free_stack);
+		hak_stack_print_id(fd, "allocated at", in->rec->alloc_stack);
+		hak_stack_print_id(fd, "first freed at", in->rec->free_stack);
 	} else if (hak_check_level != HAK_CHECK_FULL) {
 		hak_log_fd_printf(
 		    fd,
