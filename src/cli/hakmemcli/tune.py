@@ -254,6 +254,8 @@ def measure(layout, o, cmd, work):
             got = tuneresult.window_faults(same[0], windows) if same else None
             if got is not None and base_storm is not None:
                 r["storm_faults"] = {"baseline": base_storm, "arm": got, "diff": got - base_storm}
+            if same:  # what the traced run took after its first event: less when faults moved to start-up
+                r["traced_faults"] = {"baseline": top["faults"]["total"], "arm": same[0]["faults"]["total"]}
 
     # 3. the untraced runs, alternating
     arms = [None] + rows

@@ -85,22 +85,36 @@ def verdict(row, base):
         return "no effect", "whole-process faults changed by %s, within %.0f%% of the baseline" % (
             _signed(-saving), 100 * NOISE_SHARE)
     if effect == "moves":
-        storm = row.get("storm_faults")
-        if storm is None:
-            return "n/a", "the baseline trace has no storm window to measure the move in"
-        fell = storm["baseline"] - storm["arm"]
-        if rose:
-            return "refuted", "whole-process faults rose by %d (%.1f%%, more than %d%%)" % (
-                -saving, -100.0 * saving / b, 100 * RISE_LIMIT)
-        if fell <= 0:
-            return "refuted", "the faults inside the storm windows did not fall (%d -> %d)" % (
-                storm["baseline"], storm["arm"])
-        share = fell / claim if claim else 1.0
-        if share >= HOLDS_SHARE:
-            return "holds", "%d of the %d faults claimed left the storm windows (%d%%); whole process %+d" % (
-                fell, claim, round(100 * share), -saving)
-        return "partly", "only %d of the %d faults claimed left the storm windows (%d%%)" % (
-            fell, claim, round(100 * share))
+        after = row.get("traced_faults")
+        v, why = _moves(row, b, a, saving, rose, claim)
+        if after:
+            why += "; after start-up the traced run took %d faults, against %d" % (after["arm"], after["baseline"])
+        return v, why
+    return _saves(row, b, a, saving, noise, claim)
+
+
+def _moves(row, b, a, saving, rose, claim):
+    """A setting that moves CLAIM faults out of the storms into start-up."""
+    storm = row.get("storm_faults")
+    if storm is None:
+        return "n/a", "the baseline trace has no storm window to measure the move in"
+    fell = storm["baseline"] - storm["arm"]
+    if rose:
+        return "refuted", "whole-process faults rose by %d (%.1f%%, more than %d%%)" % (
+            -saving, -100.0 * saving / b, 100 * RISE_LIMIT)
+    if fell <= 0:
+        return "refuted", "the faults inside the storm windows did not fall (%d -> %d)" % (
+            storm["baseline"], storm["arm"])
+    share = fell / claim if claim else 1.0
+    if share >= HOLDS_SHARE:
+        return "holds", "%d of the %d faults claimed left the storm windows (%d%%); whole process %s" % (
+            fell, claim, round(100 * share), _signed(-saving))
+    return "partly", "only %d of the %d faults claimed left the storm windows (%d%%)" % (
+        fell, claim, round(100 * share))
+
+
+def _saves(row, b, a, saving, noise, claim):
+    """A setting that saves CLAIM faults on the whole process."""
     if saving <= noise:
         return "refuted", "whole-process faults %s: %d -> %d (%+.1f%%; changes within %d%% are noise)" % (
             "rose" if saving < 0 else "did not fall", b, a, -100.0 * saving / b, 100 * NOISE_SHARE)
