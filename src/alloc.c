@@ -76,7 +76,11 @@ static __attribute__((noinline)) void *alloc_big(size_t n CALLER_ARGS)
  * heap_report.h. Rare, so a span of its own is fine. */
 static __attribute__((noinline, cold)) void *alloc_during_report(size_t n)
 {
-	return hak_large_alloc(n ? n : 1, HAK_LARGE_HDR);
+	void *p = hak_large_alloc(n ? n : 1, HAK_LARGE_HDR);
+	/* No canary follows the request: full mode's free must not look for
+	 * one (each of the symbolizer's frees read as an overflow). */
+	if (p) HAK_RELAXED_STORE(hak_large_hdr(p)->requested, hak_large_usable(p));
+	return p;
 }
 #endif
 
