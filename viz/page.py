@@ -44,8 +44,8 @@ def overview(report):
     rows = []
     for p in report.processes:
         rec = p.top_recommendation()
-        rec_cell = join(code(rec["env"]), " saves ~%s" % num(
-            rec["saves_faults"])) if rec else Raw(
+        rec_cell = join(code(rec["env"]), " %s ~%s" % (
+            story.rec_effect(rec), num(story.rec_claimed(rec)))) if rec else Raw(
             '<span class="muted">none</span>')
         rows.append([p.raw["host"], str(p.raw["pid"]),
                      tag("a", p.name, href="#" + p.anchor), num(p.total),
@@ -129,16 +129,25 @@ def recommendations_table(proc):
     if not recs:
         return tag("p", "No recommendation: nothing in this trace points at "
                    "a setting that would save faults.", class_="note")
-    rows = [[r["action"], setting(r["env"]),
-             join(num(r["saves_faults"]), Raw("<br />"), tag(
-                 "small", "%s of all" % pct(r["saves_faults"], proc.total))),
+    rows = [[r["action"], setting(r["env"]), effect_cell(r, proc.total),
              r["why"]] for r in recs]
-    headers = ["action", "setting", "faults saved (est.)", "why"]
+    headers = ["action", "setting", "effect on faults (est.)", "why"]
     if any("measured" in r for r in recs):  # hakmem report --tune
         for row, r in zip(rows, recs):
             row.insert(3, tune.measured_cell(r))
         headers.insert(3, "measured (hakmem tune)")
     return table(headers, rows, numeric=(2,), class_="recs")
+
+
+def effect_cell(rec, total):
+    """'saves 1,440 / 16% of all', or 'moves 3,640 / to start-up, none
+    saved': a prewarm does not lower the process's faults."""
+    n = story.rec_claimed(rec)
+    if story.rec_effect(rec) == "moves":
+        return join("moves " + num(n), Raw("<br />"), tag(
+            "small", "to start-up, none saved"))
+    return join("saves " + num(n), Raw("<br />"), tag(
+        "small", "%s of all" % pct(n, total)))
 
 
 def heap_errors_table(proc):

@@ -84,17 +84,48 @@ def fault_sentence(proc):
     return s
 
 
+def rec_effect(rec):
+    """'saves' (fewer faults) or 'moves' (the same faults at start-up).
+    JSON written before the field existed only had savings."""
+    return "moves" if rec.get("effect") == "moves" else "saves"
+
+
+def rec_claimed(rec):
+    """The faults a recommendation saves or moves."""
+    n = rec.get("claimed_faults")
+    return n if isinstance(n, (int, float)) else rec["saves_faults"]
+
+
+def moved_where(rec):
+    """'out of the storm at +0..+20 ms into start-up', from the analysis's
+    claim ('moves ~N faults out of ...')."""
+    claim = rec.get("claim")
+    if isinstance(claim, str) and " faults " in claim:
+        return claim.split(" faults ", 1)[1]
+    return "into start-up"
+
+
+def claim_words(rec, total):
+    """'would save about 1,440 faults (16%)' or 'would move about 3,640
+    faults out of the storm at +0..+20 ms into start-up (...)'."""
+    n = rec_claimed(rec)
+    if not n:
+        return ""
+    if rec_effect(rec) == "moves":
+        return ("would move about %s faults %s (lower latency there; the "
+                "process takes as many faults in all)" % (num(n), moved_where(rec)))
+    s = "would save about %s faults" % num(n)
+    if total:
+        s += " (%s)" % pct(n, total)
+    return s
+
+
 def recommendation_sentence(proc):
     rec = proc.top_recommendation()
     if rec is None:
         return "no change is recommended."
-    saves = rec["saves_faults"]
-    s = ""
-    if saves:
-        s = " would save about %s faults" % num(saves)
-        if proc.total:
-            s += " (%s)" % pct(saves, proc.total)
-    return join("see the recommendation: ", code(rec["env"]), s, ".")
+    s = claim_words(rec, proc.total)
+    return join("see the recommendation: ", code(rec["env"]), " " + s if s else "", ".")
 
 
 def process_headline(proc):

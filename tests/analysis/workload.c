@@ -1,9 +1,10 @@
 /* Workloads built to make sink.hakmem.report's rules fire. Plain C on
  * the ordinary malloc family: run it with libhakmem.so preloaded.
  *
- *   workload storm    2 s of quiet background faults (one page per 5 ms),
- *                     a burst of 16 MiB of fresh 64-byte blocks (a carve
- *                     storm in one class), then 1 s quiet again
+ *   workload storm [SIZE]
+ *                     2 s of quiet background faults (one page per 5 ms),
+ *                     a burst of 16 MiB of fresh SIZE-byte blocks (64; a
+ *                     carve storm in one class), then 1 s quiet again
  *   workload refault  free 3/4 of many 256-byte blocks, then allocate
  *                     again: with HAKMEM_PURGE_DELAY_MS=0 the emptied
  *                     slabs are purged and refault when reused
@@ -79,19 +80,19 @@ static void background(double seconds, unsigned step_us)
 	}
 }
 
-static int storm(void)
+static int storm(size_t size)
 {
 	/* warm-up: the allocator's own start-up carving happens here */
 	void *warm[64];
 	for (int i = 0; i < 64; i++)
 		warm[i] = xmalloc(16 + (size_t)i * 16);
 	background(2.0, 5000);
-	/* the burst: 16 MiB of fresh 64-byte blocks, as fast as possible */
-	size_t n = (16u << 20) / 64;
+	/* the burst: 16 MiB of fresh blocks, as fast as possible */
+	size_t n = (16u << 20) / size;
 	char **p = array(n * sizeof *p);
 	double t0 = now();
 	for (size_t i = 0; i < n; i++)
-		p[i] = xmalloc(64);
+		p[i] = xmalloc(size);
 	double t1 = now();
 	background(1.0, 5000);
 	for (size_t i = 0; i < n; i++)
@@ -214,12 +215,14 @@ static int heaperror(void)
 
 int main(int argc, char **argv)
 {
-	if (argc == 2 && !strcmp(argv[1], "storm")) return storm();
+	if (argc == 2 && !strcmp(argv[1], "storm")) return storm(64);
+	if (argc == 3 && !strcmp(argv[1], "storm") && atoi(argv[2]) > 0 && atoi(argv[2]) <= 32768)
+		return storm((size_t)atoi(argv[2]));
 	if (argc == 2 && !strcmp(argv[1], "refault")) return refault();
 	if (argc == 2 && !strcmp(argv[1], "churn")) return churn();
 	if (argc == 2 && !strcmp(argv[1], "large")) return large();
 	if (argc == 2 && !strcmp(argv[1], "threads")) return threads();
 	if (argc == 2 && !strcmp(argv[1], "heaperror")) return heaperror();
-	fprintf(stderr, "usage: workload storm|refault|churn|large|threads|heaperror\n");
+	fprintf(stderr, "usage: workload storm [SIZE]|refault|churn|large|threads|heaperror\n");
 	return 2;
 }

@@ -188,9 +188,12 @@ struct hk_ss {
 	uint32_t slots_left; /* never-used slab slots (carve target model) */
 	uint64_t map_ns;     /* 0: mapped before the trace started */
 	uint32_t reuses;
-	int churned;           /* mapped within churn-window of an unmap in its pool */
-	uint64_t remap_gap_ns; /* since the pool's last unmap when mapped; UINT64_MAX: none */
-	int lc_index;          /* index in proc->lifecycle, -1 if not listed */
+	int churned; /* mapped within churn-window of an unmap in its pool */
+	/* Mapped while an unmapped SuperSlab of its pool was unclaimed: the
+	 * time since that one went wholly empty (a purge delay this long
+	 * would have kept it resident). UINT64_MAX: none. */
+	uint64_t remap_gap_ns;
+	int lc_index;                   /* index in proc->lifecycle, -1 if not listed */
 	uint64_t faults[HK_NUM_CAUSES]; /* allocator faults charged to it */
 	uint64_t last_empty_ns, purge_all_ns;
 	uint64_t slab_empty_ns[HK_SLABS_MAX];
@@ -229,6 +232,10 @@ struct hk_pool_state {
 	size_t nreuse, capreuse;
 	uint64_t reuse_peak;
 	uint64_t last_unmap_ns; /* 0: none yet */
+	/* When each unmapped SuperSlab went wholly empty, latest last; a map
+	 * claims the latest (the warm cache hands out the hottest first) */
+	uint64_t *unmapped_empty_ns;
+	size_t nunmapped, capunmapped;
 };
 
 /* ---- per thread / per process (state.c) ---- */
@@ -253,12 +260,17 @@ struct hk_heap_error {
 
 struct hk_trace;
 
+/* What a recommendation claims for the process's whole-run minor faults:
+ * fewer of them, or the same number at another time (start-up). */
+enum hk_effect { HK_EFFECT_SAVES, HK_EFFECT_MOVES };
+
 struct hk_rec {
 	int rule;
-	int rough; /* saving guessed, not derived from measured faults */
+	enum hk_effect effect;
 	char action[256];
-	char env[256];
-	uint64_t saves;
+	char env[256];    /* one or more space-separated VAR=VALUE settings */
+	uint64_t claimed; /* the faults saved or moved */
+	char claim[192];  /* "saves ~N faults" or "moves ~N faults out of ... into start-up" */
 	char why[768];
 };
 #define HK_RECS_MAX 8
@@ -283,6 +295,7 @@ struct hk_proc {
 	uint64_t unmeasured_claims; /* claims before a thread's first perf sample */
 	uint64_t ss_unknown_faults; /* carve faults whose SuperSlab is unknown */
 	uint32_t block_size[HK_NUM_CLASSES];
+	uint8_t class_pool[HK_NUM_CLASSES]; /* 1 + the pool its refills name; 0: unknown */
 	struct hk_windows win;
 
 	/* process_stats samples */
@@ -310,8 +323,9 @@ struct hk_proc {
 	/* purge / refault */
 	uint64_t purges, pages_purged, purge_delay_min_ns;
 	struct hk_hist reuse_gap; /* empty -> reuse of purged slabs */
-	/* Carve faults on SuperSlabs mapped after an unmap in their pool, by
-	 * the gap since that unmap: a longer purge delay keeps those warm. */
+	/* Carve faults on SuperSlabs mapped while an unmapped one of their
+	 * pool was unclaimed, by the time since that one went wholly empty:
+	 * a purge delay longer than that keeps it warm and resident. */
 	struct hk_hist remap_gap_faults;
 	uint64_t refault_slabs;
 

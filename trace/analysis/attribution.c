@@ -106,6 +106,8 @@ void hk_attr_event(struct hk_state *st, struct hk_proc *p, struct hk_thread *t,
 			cls = (int)f[REFILL_CLASS];
 			if (f[REFILL_BLOCK_SIZE])
 				p->block_size[cls] = (uint32_t)f[REFILL_BLOCK_SIZE];
+			if (f[REFILL_POOL] < HK_NUM_POOLS)
+				p->class_pool[cls] = (uint8_t)(1 + f[REFILL_POOL]);
 		}
 		ss = hk_lc_refill_ss(p, t, e);
 		claim = f[REFILL_NEW_PAGES];

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define HK_UNMAPPED_MAX 4096 /* unclaimed unmaps remembered per pool */
+
 uint64_t hk_pages_per_slab(uint32_t pool)
 {
 	return pool == 1 ? (256u * 1024 / HK_PAGE) : (64u * 1024 / HK_PAGE);
@@ -140,7 +142,11 @@ static void on_mmap(struct hk_state *st, struct hk_proc *p, struct hk_thread *t,
 	s->addr = addr;
 	s->pool = pool;
 	s->map_ns = e->ts;
-	s->remap_gap_ns = ps->last_unmap_ns ? e->ts - ps->last_unmap_ns : UINT64_MAX;
+	s->remap_gap_ns = UINT64_MAX;
+	if (ps->nunmapped) {
+		uint64_t empty_ns = ps->unmapped_empty_ns[--ps->nunmapped];
+		s->remap_gap_ns = e->ts >= empty_ns ? e->ts - empty_ns : 0;
+	}
 	s->slots_left = slots_per_ss(pool, e->f[MMAP_SIZE]);
 	hk_map_put(&p->ss, addr, s);
 	lc_open(p, s);
@@ -176,6 +182,17 @@ static void on_munmap(struct hk_state *st, struct hk_proc *p, const struct hk_ev
 	hk_grow((void **)&ps->pend, &ps->cappend, ps->npend, sizeof *ps->pend);
 	ps->pend[ps->npend++] = (struct hk_unmap_rec){.ts = e->ts, .size = e->f[MUNMAP_SIZE]};
 	if (!s) s = ss_get(p, addr, pool, 1);
+	/* It went warm at its last slab_empty (unknown: at the unmap, the
+	 * shortest gap); the warm cache purges or unmaps after the delay. */
+	if (ps->nunmapped == HK_UNMAPPED_MAX) {
+		memmove(ps->unmapped_empty_ns, ps->unmapped_empty_ns + 1,
+		        (ps->nunmapped - 1) * sizeof *ps->unmapped_empty_ns);
+		ps->nunmapped--;
+	}
+	hk_grow((void **)&ps->unmapped_empty_ns, &ps->capunmapped, ps->nunmapped,
+	        sizeof *ps->unmapped_empty_ns);
+	ps->unmapped_empty_ns[ps->nunmapped++] =
+	    s->last_empty_ns && s->last_empty_ns <= e->ts ? s->last_empty_ns : e->ts;
 	ss_retire(p, s, e->ts);
 	hk_win_marker(&p->win, e->ts, 0);
 }
@@ -369,6 +386,7 @@ void hk_lc_free(struct hk_proc *p)
 		free(p->pool[k].fresh);
 		free(p->pool[k].pend);
 		free(p->pool[k].reuse_ts);
+		free(p->pool[k].unmapped_empty_ns);
 	}
 	free(p->lifecycle);
 	free(p->lifetimes);

@@ -262,13 +262,21 @@ static void proc_json(FILE *o, const struct hk_state *st, const struct hk_proc *
 		jkey(o, "env");
 		jstr(o, r->env);
 		fputs(", ", o);
-		ju64(o, "saves_faults", r->saves, 1);
+		/* effect "moves": the faults happen at start-up instead, none saved */
+		jkey(o, "effect");
+		jstr(o, r->effect == HK_EFFECT_MOVES ? "moves" : "saves");
+		fputs(", ", o);
+		ju64(o, "claimed_faults", r->claimed, 1);
+		jkey(o, "claim");
+		jstr(o, r->claim);
+		fputs(", ", o);
+		ju64(o, "saves_faults", r->effect == HK_EFFECT_SAVES ? r->claimed : 0, 1);
 		jkey(o, "why");
 		jstr(o, r->why);
 		fputs(", ", o);
 		ju64(o, "rule", (uint64_t)r->rule, 1);
 		jkey(o, "estimate");
-		jstr(o, r->rough ? "rough" : "measured");
+		jstr(o, "measured");
 		fputs("}", o);
 	}
 	fputs("],\n     ", o);

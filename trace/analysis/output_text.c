@@ -57,8 +57,8 @@ static void answer(FILE *o, const struct hk_proc *p)
 	        "libraries, the tracer). ",
 	        pct(p->faults_other, p->faults_total));
 	if (p->nrecs)
-		fprintf(o, "Do: %s with %s (saves ~%" PRIu64 " faults).\n", p->recs[0].action,
-		        p->recs[0].env, p->recs[0].saves);
+		fprintf(o, "Do: %s with %s (%s).\n", p->recs[0].action, p->recs[0].env,
+		        p->recs[0].claim);
 	else if (pct(p->faults_alloc, p->faults_total) < 20)
 		fputs(
 		    "No allocator setting would help much: look at the program's own memory use.\n",
@@ -162,9 +162,8 @@ static void proc_text(FILE *o, const struct hk_state *st, const struct hk_proc *
 		fputs("Recommendations:\n", o);
 		for (size_t i = 0; i < p->nrecs; i++) {
 			const struct hk_rec *r = &p->recs[i];
-			fprintf(o, "  %zu. %s: %s  (saves ~%" PRIu64 " faults%s)\n     why: %s\n",
-			        i + 1, r->action, r->env, r->saves, r->rough ? ", rough guess" : "",
-			        r->why);
+			fprintf(o, "  %zu. %s: %s  (%s)\n     why: %s\n", i + 1, r->action, r->env,
+			        r->claim, r->why);
 		}
 	}
 	if (p->nstats >= 2) {

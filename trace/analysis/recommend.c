@@ -1,6 +1,9 @@
-/* Recommendations: the rule set of docs/report-rules.md. Each rule names one exact
- * HAKMEM_* setting and estimates the faults it saves from the figures
- * this trace measured; keep docs/report-rules.md in step with this file. */
+/* Recommendations: the rule set of docs/report-rules.md. Each rule names the
+ * exact HAKMEM_* settings and what they do to the process's minor faults,
+ * estimated from the figures this trace measured: fewer faults ("saves")
+ * or the same faults at start-up ("moves"). Rule 4 (Small-Mid) is retired:
+ * no workload measured fewer faults with it. Keep docs/report-rules.md in
+ * step with this file. */
 #include "analysis.h"
 
 #include <math.h>
@@ -10,12 +13,13 @@
 
 #define HK_RULE_MIN_FAULTS 64 /* below this a setting is not worth changing */
 
-static struct hk_rec *rec_new(struct hk_proc *p, int rule)
+static struct hk_rec *rec_new(struct hk_proc *p, int rule, enum hk_effect effect)
 {
 	if (p->nrecs >= HK_RECS_MAX) return NULL;
 	struct hk_rec *r = &p->recs[p->nrecs++];
 	memset(r, 0, sizeof *r);
 	r->rule = rule;
+	r->effect = effect;
 	return r;
 }
 
@@ -24,12 +28,22 @@ static double ms(uint64_t ns)
 	return (double)ns / 1e6;
 }
 
-/* Rule 1: storms of fresh carving -> prewarm those classes. */
+/* Pages per slab of a class: its pool, from the refill events. Traces
+ * from before refills carried the pool fall back to the class numbers of
+ * docs/reference.md (0..15 Tiny, 16..31 Mid, 32.. Small-Mid). */
+static uint64_t class_pages_per_slab(const struct hk_proc *p, int k)
+{
+	uint32_t pool = p->class_pool[k] ? p->class_pool[k] - 1u : k < 16 ? 0 : k < 32 ? 1 : 2;
+	return hk_pages_per_slab(pool);
+}
+
+/* Rule 1: storms of fresh carving -> prewarm those classes. Prewarm
+ * faults the same pages at start-up: it moves faults, it saves none. */
 static void rule_prewarm(struct hk_proc *p)
 {
 	uint64_t pages[HK_NUM_CLASSES] = {0}, carve = 0, storm_faults = 0;
 	size_t nstorms = 0;
-	const struct hk_storm *first = NULL;
+	const struct hk_storm *first = NULL, *last = NULL;
 	for (size_t i = 0; i < p->nstorms; i++) {
 		const struct hk_storm *s = &p->storms[i];
 		if (s->dominant != HK_CAUSE_CARVE) continue;
@@ -41,6 +55,7 @@ static void rule_prewarm(struct hk_proc *p)
 		carve += s->cause[HK_CAUSE_CARVE];
 		storm_faults += s->faults;
 		if (!first) first = s;
+		last = s;
 		nstorms++;
 	}
 	if (!nstorms || carve < HK_RULE_MIN_FAULTS / 2) return;
@@ -56,19 +71,19 @@ static void rule_prewarm(struct hk_proc *p)
 	if (n > 16) /* HAKMEM_PREWARM takes at most 16 entries */
 		n = 16;
 	if (!n) return;
-	struct hk_rec *r = rec_new(p, 1);
+	struct hk_rec *r = rec_new(p, 1, HK_EFFECT_MOVES);
 	if (!r) return;
 	char quiet[64] = "";
 	if (first->idle_before_ns >= 10000000ull) /* at least 10 ms */
 		snprintf(quiet, sizeof quiet, ", after %.0f ms without faults",
 		         ms(first->idle_before_ns));
-	uint64_t saves = 0;
+	uint64_t moves = 0;
 	size_t off = (size_t)snprintf(r->env, sizeof r->env, "HAKMEM_PREWARM=");
 	char classes[160] = "";
 	size_t coff = 0;
 	for (int i = 0; i < n; i++) {
 		int k = order[i];
-		uint64_t per = hk_pages_per_slab(k < 16 ? 0 : 1);
+		uint64_t per = class_pages_per_slab(p, k);
 		uint64_t slabs = (pages[k] + per - 1) / per;
 		if (slabs > 4096) slabs = 4096;
 		if (off < sizeof r->env)
@@ -78,132 +93,113 @@ static void rule_prewarm(struct hk_proc *p)
 		if (coff < sizeof classes)
 			coff += (size_t)snprintf(classes + coff, sizeof classes - coff, "%s%u",
 			                         i ? ", " : "", p->block_size[k]);
-		saves += pages[k];
+		moves += pages[k];
 	}
-	if (saves > carve) saves = carve;
-	r->saves = saves;
+	if (moves > carve) moves = carve;
+	r->claimed = moves;
+	char when[64];
+	snprintf(when, sizeof when, "at +%.0f..+%.0f ms", ms(first->begin_ns - p->first_ts),
+	         ms(last->end_ns - p->first_ts));
+	snprintf(r->claim, sizeof r->claim,
+	         "moves ~%llu faults out of the storm%s %s into start-up",
+	         (unsigned long long)moves, nstorms > 1 ? "s" : "", when);
 	snprintf(r->action, sizeof r->action, "prewarm the %s-byte class%s", classes,
 	         n > 1 ? "es" : "");
 	snprintf(r->why, sizeof r->why,
-	         "%zu fault storm%s (%llu faults, the first at +%.0f ms%s) %s dominated by "
-	         "superslab_carve: first touches of fresh SuperSlab pages carved for these "
-	         "classes. Prewarming "
-	         "carves and faults those slabs at start-up, so about %llu faults leave the "
-	         "storm%s (they move to "
-	         "start-up rather than disappear)",
-	         nstorms, nstorms > 1 ? "s" : "", (unsigned long long)storm_faults,
-	         ms(first->begin_ns - p->first_ts), quiet, nstorms > 1 ? "were" : "was",
-	         (unsigned long long)saves, nstorms > 1 ? "s" : "");
+	         "%zu fault storm%s (%llu faults %s%s) %s dominated by superslab_carve: first "
+	         "touches of fresh SuperSlab pages carved for these classes. Prewarming carves and "
+	         "faults those slabs at start-up, so about %llu faults leave the storm%s: lower "
+	         "latency there. The process takes as many faults in all (they move to start-up, "
+	         "they are not saved)",
+	         nstorms, nstorms > 1 ? "s" : "", (unsigned long long)storm_faults, when, quiet,
+	         nstorms > 1 ? "were" : "was", (unsigned long long)moves, nstorms > 1 ? "s" : "");
 }
 
-/* Rule 2: SuperSlab churn -> a bigger warm cache. */
-static void rule_churn(struct hk_state *st, struct hk_proc *p)
-{
-	if (!p->ss_churn) return;
-	uint64_t need = 0, churn_peak = 0, reuse_peak = 0;
-	for (int k = 0; k < HK_NUM_POOLS; k++) {
-		const struct hk_pool_state *ps = &p->pool[k];
-		if (!ps->churn) continue;
-		if (ps->churn_peak + ps->reuse_peak > need) {
-			need = ps->churn_peak + ps->reuse_peak;
-			churn_peak = ps->churn_peak;
-			reuse_peak = ps->reuse_peak;
-		}
-	}
-	uint64_t saves = p->churn_remap_faults;
-	const char *how = "carve faults measured on the re-mapped SuperSlabs";
-	if (!saves && p->ss_mapped) {
-		saves = p->ss_churn * p->alloc_cause[HK_CAUSE_CARVE] / p->ss_mapped;
-		how = "re-maps x the average carve faults per mapped SuperSlab";
-	}
-	struct hk_rec *r = rec_new(p, 2);
-	if (!r) return;
-	if (need > 4096) need = 4096;
-	r->saves = saves;
-	snprintf(r->env, sizeof r->env, "HAKMEM_WARM_SUPERSLABS=%llu", (unsigned long long)need);
-	snprintf(r->action, sizeof r->action,
-	         "keep more empty SuperSlabs warm instead of unmapping them");
-	char warm[160] = "";
-	if (reuse_peak)
-		snprintf(warm, sizeof warm,
-		         ", and the warm cache already handed out up to %llu within one window",
-		         (unsigned long long)reuse_peak);
-	snprintf(r->why, sizeof r->why,
-	         "%llu SuperSlab map%s followed an unmap in the same pool within %.0f ms (churn); "
-	         "up to %llu were "
-	         "unmapped and then needed again at once%s, so a warm cache of %llu would have "
-	         "served the re-maps "
-	         "from resident memory. Saves about %llu faults (%s)",
-	         (unsigned long long)p->ss_churn, p->ss_churn > 1 ? "s" : "",
-	         ms(st->params.churn_window_ns), (unsigned long long)churn_peak, warm,
-	         (unsigned long long)need, (unsigned long long)saves, how);
-}
-
-/* Rule 3: refaults after purge -> purge later. */
-static void rule_purge_delay(struct hk_proc *p)
+/* Rules 2 and 3: memory given back and needed again -> keep it resident
+ * longer. Warm SuperSlabs are purged or unmapped when the purge delay
+ * passes, whatever HAKMEM_WARM_SUPERSLABS says, so only a longer delay
+ * keeps their pages: with churn (rule 2) the setting raises both, without
+ * it (rule 3) the delay alone. One recommendation, so the two never
+ * claim the same faults. */
+static void rule_resident(struct hk_state *st, struct hk_proc *p)
 {
 	uint64_t refault = p->alloc_cause[HK_CAUSE_REFAULT];
-	uint64_t floor = p->faults_total / 20; /* 5% */
-	if (refault < HK_RULE_MIN_FAULTS || refault < floor) return;
+	uint64_t remap = p->remap_gap_faults.n; /* carve faults on re-mapped SuperSlabs */
+	int refaults = refault >= HK_RULE_MIN_FAULTS && refault >= p->faults_total / 20;
+	int churn = p->ss_churn && remap;
+	if (!refaults && !churn) return;
 	int known = p->purge_delay_min_ns != UINT64_MAX;
 	double cur_ms = known ? ms(p->purge_delay_min_ns) : 1000.0;
-	uint64_t gap = hk_hist_quantile(&p->reuse_gap, 0.9);
 	double want = 4.0 * cur_ms;
-	if (ms(gap) * 1.25 > want) want = ms(gap) * 1.25;
+	uint64_t reuse_p90 = hk_hist_quantile(&p->reuse_gap, 0.9);
+	uint64_t remap_p90 = hk_hist_quantile(&p->remap_gap_faults, 0.9);
+	if (refaults && ms(reuse_p90) * 1.25 > want) want = ms(reuse_p90) * 1.25;
+	if (churn && ms(remap_p90) * 1.25 > want) want = ms(remap_p90) * 1.25;
 	uint64_t new_ms = (uint64_t)ceil(want);
 	if (new_ms < 10) new_ms = 10;
 	if (new_ms > 3600000) new_ms = 3600000;
-	double covered = p->reuse_gap.n ? hk_hist_cdf(&p->reuse_gap, new_ms * 1000000ull) : 1.0;
-	/* The delay also keeps wholly empty SuperSlabs mapped: a SuperSlab
-	 * mapped sooner than that after an unmap would have been a warm one. */
-	uint64_t remap = p->remap_gap_faults.n
-	                     ? (uint64_t)((double)p->remap_gap_faults.n *
-	                                  hk_hist_cdf(&p->remap_gap_faults, new_ms * 1000000ull))
-	                     : 0;
-	struct hk_rec *r = rec_new(p, 3);
+	uint64_t new_ns = new_ms * 1000000ull;
+	double covered = p->reuse_gap.n ? hk_hist_cdf(&p->reuse_gap, new_ns) : 1.0;
+	uint64_t kept_refault = (uint64_t)((double)refault * covered);
+	uint64_t kept_remap =
+	    remap ? (uint64_t)((double)remap * hk_hist_cdf(&p->remap_gap_faults, new_ns)) : 0;
+	uint64_t saves = kept_refault + kept_remap;
+	if (saves < HK_RULE_MIN_FAULTS) return;
+	struct hk_rec *r = rec_new(p, churn ? 2 : 3, HK_EFFECT_SAVES);
 	if (!r) return;
-	r->saves = (uint64_t)((double)refault * covered) + remap;
+	r->claimed = saves;
+	snprintf(r->claim, sizeof r->claim, "saves ~%llu faults", (unsigned long long)saves);
+	char delay[160];
+	snprintf(delay, sizeof delay,
+	         "Empty slabs and SuperSlabs were purged %s%.1f ms after emptying (the current "
+	         "delay)",
+	         known ? "at least " : "(unknown; the default assumed) ", cur_ms);
+	char refault_text[256] = "";
+	if (refault)
+		snprintf(refault_text, sizeof refault_text,
+		         " %llu faults (%.0f%% of all) were pages refaulted after a purge, reused "
+		         "%.1f ms (90th percentile of %llu reuses) after emptying; %.0f%% of those "
+		         "reuses would have found their pages resident.",
+		         (unsigned long long)refault,
+		         p->faults_total ? 100.0 * (double)refault / (double)p->faults_total : 0,
+		         ms(reuse_p90), (unsigned long long)p->reuse_gap.n, 100.0 * covered);
+	if (churn) {
+		uint64_t need = 0;
+		for (int k = 0; k < HK_NUM_POOLS; k++) {
+			const struct hk_pool_state *ps = &p->pool[k];
+			if (ps->churn && ps->churn_peak + ps->reuse_peak > need)
+				need = ps->churn_peak + ps->reuse_peak;
+		}
+		if (need < 4) need = 4; /* never below the default */
+		if (need > 4096) need = 4096;
+		snprintf(r->env, sizeof r->env,
+		         "HAKMEM_PURGE_DELAY_MS=%llu HAKMEM_WARM_SUPERSLABS=%llu",
+		         (unsigned long long)new_ms, (unsigned long long)need);
+		snprintf(r->action, sizeof r->action,
+		         "keep empty SuperSlabs warm and resident instead of unmapping them");
+		snprintf(
+		    r->why, sizeof r->why,
+		    "%llu of the SuperSlab maps followed an unmap in the same pool within %.0f ms "
+		    "(churn), %llu carve faults in all on SuperSlabs mapped while an unmapped one "
+		    "was unclaimed; those had been empty %.1f ms (90th percentile). %s.%s With a "
+		    "%llu ms delay they stay warm and resident (%llu carve faults and %llu "
+		    "refaults not taken); %llu warm SuperSlabs stay mapped after it. A bigger "
+		    "warm cache alone keeps no pages: warm SuperSlabs are purged when the delay "
+		    "passes",
+		    (unsigned long long)p->ss_churn, ms(st->params.churn_window_ns),
+		    (unsigned long long)remap, ms(remap_p90), delay, refault_text,
+		    (unsigned long long)new_ms, (unsigned long long)kept_remap,
+		    (unsigned long long)kept_refault, (unsigned long long)need);
+		return;
+	}
 	snprintf(r->env, sizeof r->env, "HAKMEM_PURGE_DELAY_MS=%llu", (unsigned long long)new_ms);
 	snprintf(r->action, sizeof r->action, "purge empty slabs later");
 	snprintf(r->why, sizeof r->why,
-	         "%llu faults (%.0f%% of all) were pages refaulted after a purge. Slabs sat empty "
-	         "%s%.1f ms before "
-	         "being purged (the current delay) and were reused %.1f ms (90th percentile of "
-	         "%llu reuses) after "
-	         "emptying; with a %llu ms delay %.0f%% of those reuses would have found their "
-	         "pages resident, and "
-	         "%llu carve faults on SuperSlabs mapped within that delay of an unmap would not "
-	         "happen. "
+	         "%s.%s With a %llu ms delay, %llu refaults and %llu carve faults on SuperSlabs "
+	         "mapped within that delay of one going empty and unmapped would not happen. "
 	         "HAKMEM_PURGE_DELAY_MS=-1 never purges, at the cost of RSS",
-	         (unsigned long long)refault,
-	         p->faults_total ? 100.0 * (double)refault / (double)p->faults_total : 0,
-	         known ? "at least " : "(unknown; default assumed) ", cur_ms, ms(gap),
-	         (unsigned long long)p->reuse_gap.n, (unsigned long long)new_ms, 100.0 * covered,
-	         (unsigned long long)remap);
-}
-
-/* Rule 4: carving in the 256 B..1 KiB classes dominates -> try Small-Mid. */
-static void rule_smallmid(struct hk_proc *p)
-{
-	if (p->pools_seen & (1u << 2)) return; /* already on */
-	uint64_t sm = 0, all = p->alloc_cause[HK_CAUSE_CARVE] + p->alloc_cause[HK_CAUSE_REFAULT];
-	for (int k = 0; k < HK_NUM_CLASSES; k++)
-		if (p->block_size[k] >= 256 && p->block_size[k] <= 1040) sm += p->alloc_class[k];
-	if (sm < HK_RULE_MIN_FAULTS || sm * 2 <= all) return;
-	struct hk_rec *r = rec_new(p, 4);
-	if (!r) return;
-	r->saves = sm / 2;
-	r->rough = 1;
-	snprintf(r->env, sizeof r->env, "HAKMEM_SMALLMID=1");
-	snprintf(r->action, sizeof r->action, "try the Small-Mid layer for 256 B..1 KiB blocks");
-	snprintf(r->why, sizeof r->why,
-	         "%llu of the %llu carve faults (%.0f%%) were in the 256 B..1 KiB classes, which "
-	         "the Small-Mid layer "
-	         "serves from its own 1 MiB SuperSlabs with per-class LRU. The saving is a rough "
-	         "estimate (half of "
-	         "those faults); measure it with 'hakmem report' on a run with the setting",
-	         (unsigned long long)sm, (unsigned long long)all,
-	         all ? 100.0 * (double)sm / (double)all : 0);
+	         delay, refault_text, (unsigned long long)new_ms, (unsigned long long)kept_refault,
+	         (unsigned long long)kept_remap);
 }
 
 /* Rule 5: large spans unmapped and mapped again -> a bigger span cache. */
@@ -215,9 +211,10 @@ static void rule_large_cache(struct hk_state *st, struct hk_proc *p)
 	uint64_t want = 64; /* the default */
 	while (want < 64 + mb)
 		want *= 2;
-	struct hk_rec *r = rec_new(p, 5);
+	struct hk_rec *r = rec_new(p, 5, HK_EFFECT_SAVES);
 	if (!r) return;
-	r->saves = large < p->large_churn_pages ? large : p->large_churn_pages;
+	r->claimed = large < p->large_churn_pages ? large : p->large_churn_pages;
+	snprintf(r->claim, sizeof r->claim, "saves ~%llu faults", (unsigned long long)r->claimed);
 	snprintf(r->env, sizeof r->env, "HAKMEM_LARGE_CACHE_MB=%llu", (unsigned long long)want);
 	snprintf(r->action, sizeof r->action, "cache more freed large spans");
 	snprintf(r->why, sizeof r->why,
@@ -226,23 +223,21 @@ static void rule_large_cache(struct hk_state *st, struct hk_proc *p)
 	         "again at once); each fresh span faults in every page it uses. Saves at most %llu "
 	         "faults",
 	         (unsigned long long)p->large_churn, ms(st->params.churn_window_ns),
-	         (unsigned long long)mb, (unsigned long long)r->saves);
+	         (unsigned long long)mb, (unsigned long long)r->claimed);
 }
 
-static int by_saves(const void *a, const void *b)
+static int by_claim(const void *a, const void *b)
 {
 	const struct hk_rec *x = a, *y = b;
-	if (x->rough != y->rough) /* measured savings first */
-		return x->rough - y->rough;
-	return x->saves < y->saves ? 1 : x->saves > y->saves ? -1 : x->rule - y->rule;
+	if (x->effect != y->effect) /* fewer faults before faults moved */
+		return (int)x->effect - (int)y->effect;
+	return x->claimed < y->claimed ? 1 : x->claimed > y->claimed ? -1 : x->rule - y->rule;
 }
 
 void hk_recommend(struct hk_state *st, struct hk_proc *p)
 {
 	rule_prewarm(p);
-	rule_churn(st, p);
-	rule_purge_delay(p);
-	rule_smallmid(p);
+	rule_resident(st, p);
 	rule_large_cache(st, p);
-	qsort(p->recs, p->nrecs, sizeof p->recs[0], by_saves);
+	qsort(p->recs, p->nrecs, sizeof p->recs[0], by_claim);
 }
