@@ -385,6 +385,15 @@ def case_large(c):
     check(r is not None and r["env"].startswith("HAKMEM_LARGE_CACHE_MB="), "rule 5 fires: %s" % (r and r["env"]))
     check(r["effect"] == "saves", "rule 5 claims a saving (%d)" % r["claimed_faults"])
     check_claim(c, [c.workload, "large"], {"HAKMEM_LARGE_CACHE_MB": "0"}, r)
+    # With a purge delay of 0 the cache gives every span back at the next
+    # free: a bigger cache alone saved nothing (24754 -> 24755 faults for
+    # a claim of 21845), so the setting must lengthen the delay too.
+    base = {"HAKMEM_LARGE_CACHE_MB": "0", "HAKMEM_PURGE_DELAY_MS": "0"}
+    path, _ = c.record("large-nodelay", [c.workload, "large"], env=base)
+    r = rec(main_proc(c.report_json([path]), c.wl_name), 5)
+    check(r is not None and re.match(r"^HAKMEM_LARGE_CACHE_MB=\d+ HAKMEM_PURGE_DELAY_MS=\d+$", r["env"]),
+          "rule 5 with no purge delay names a delay too: %s" % (r and r["env"]))
+    check_claim(c, [c.workload, "large"], base, r)
 
 
 def case_threads(c):

@@ -334,6 +334,7 @@ struct hk_proc {
 	struct hk_unmap_rec *large_pend;
 	size_t nlarge_pend, caplarge_pend;
 	uint64_t large_churn_peak_bytes;
+	struct hk_hist large_gap; /* churned large maps: time since the unmap they replaced */
 
 	/* refill / slabs */
 	uint64_t refills, from_freelist, from_carve, new_slab, blocks;

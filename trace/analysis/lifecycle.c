@@ -267,6 +267,8 @@ static void on_large(struct hk_state *st, struct hk_proc *p, const struct hk_eve
 		for (size_t i = 0; i < p->nlarge_pend; i++)
 			bytes += p->large_pend[i].size;
 		if (bytes > p->large_churn_peak_bytes) p->large_churn_peak_bytes = bytes;
+		/* the oldest pending unmap is the one matched (FIFO) */
+		hk_hist_add(&p->large_gap, e->ts - p->large_pend[0].ts);
 		memmove(p->large_pend, p->large_pend + 1,
 		        (p->nlarge_pend - 1) * sizeof *p->large_pend);
 		p->nlarge_pend--;

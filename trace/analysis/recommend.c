@@ -202,7 +202,10 @@ static void rule_resident(struct hk_state *st, struct hk_proc *p)
 	         (unsigned long long)kept_remap);
 }
 
-/* Rule 5: large spans unmapped and mapped again -> a bigger span cache. */
+/* Rule 5: large spans unmapped and mapped again -> a bigger span cache.
+ * The cache also gives a span back once the purge delay has passed since
+ * its free, so the setting names a delay too unless the trace shows one
+ * long enough for the re-maps. */
 static void rule_large_cache(struct hk_state *st, struct hk_proc *p)
 {
 	uint64_t large = p->alloc_cause[HK_CAUSE_LARGE];
@@ -215,15 +218,42 @@ static void rule_large_cache(struct hk_state *st, struct hk_proc *p)
 	if (!r) return;
 	r->claimed = large < p->large_churn_pages ? large : p->large_churn_pages;
 	snprintf(r->claim, sizeof r->claim, "saves ~%llu faults", (unsigned long long)r->claimed);
-	snprintf(r->env, sizeof r->env, "HAKMEM_LARGE_CACHE_MB=%llu", (unsigned long long)want);
+	double gap_ms = ms(hk_hist_quantile(&p->large_gap, 0.9)) * 1.25;
+	int known = p->purge_delay_min_ns != UINT64_MAX;
+	double cur_ms = known ? ms(p->purge_delay_min_ns) : 0;
+	char delay[224] = "";
+	if (known && cur_ms >= gap_ms) {
+		snprintf(r->env, sizeof r->env, "HAKMEM_LARGE_CACHE_MB=%llu",
+		         (unsigned long long)want);
+	} else {
+		/* unknown: the default (1000) or the re-maps' need, whichever is longer */
+		uint64_t d = (uint64_t)ceil(gap_ms);
+		if (!known && d < 1000) d = 1000;
+		if (d < 10) d = 10;
+		snprintf(r->env, sizeof r->env,
+		         "HAKMEM_LARGE_CACHE_MB=%llu HAKMEM_PURGE_DELAY_MS=%llu",
+		         (unsigned long long)want, (unsigned long long)d);
+		if (known)
+			snprintf(
+			    delay, sizeof delay,
+			    " The purge delay (at least %.1f ms, from the slab purges) would give "
+			    "the cached spans back before then: the setting raises it to %llu ms.",
+			    cur_ms, (unsigned long long)d);
+		else
+			snprintf(
+			    delay, sizeof delay,
+			    " The cache gives spans back when the purge delay passes, and no purge "
+			    "in the trace shows the delay: the setting names %llu ms (the default "
+			    "is 1000).",
+			    (unsigned long long)d);
+	}
 	snprintf(r->action, sizeof r->action, "cache more freed large spans");
 	snprintf(r->why, sizeof r->why,
 	         "%llu large spans were mapped within %.0f ms of a large unmap (up to %llu MiB "
-	         "unmapped and needed "
-	         "again at once); each fresh span faults in every page it uses. Saves at most %llu "
-	         "faults",
+	         "unmapped and needed again at once, %.1f ms after the unmap: 90th percentile); "
+	         "each fresh span faults in every page it uses. Saves at most %llu faults.%s",
 	         (unsigned long long)p->large_churn, ms(st->params.churn_window_ns),
-	         (unsigned long long)mb, (unsigned long long)r->claimed);
+	         (unsigned long long)mb, gap_ms / 1.25, (unsigned long long)r->claimed, delay);
 }
 
 static int by_claim(const void *a, const void *b)
