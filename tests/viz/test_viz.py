@@ -328,6 +328,19 @@ class RichReport(unittest.TestCase, ChartChecks):
         self.assertIn("pid 4242 on buildbox", text)
         self.assertIn("1,500 ms", text)        # duration
 
+    def test_moves_are_not_savings(self):
+        """A prewarm moves faults to start-up: the headline and the table
+        say so and never call it a saving (rule 2 in the fixture has no
+        effect field, as JSON from before it: a saving)."""
+        head = "".join(self.root.find(".//p[@id='headline']").itertext())
+        self.assertIn("would move about 9,100 faults out of the storm at "
+                      "+300..+900 ms into start-up", head)
+        self.assertNotIn("save", head)
+        cells = ["".join(td.itertext()) for td in self.root.iter("td")]
+        self.assertIn("moves 9,100to start-up, none saved", cells)
+        self.assertIn("saves 2,100" + "6% of all", cells)
+        self.assertIn("saves 5,300" + "14% of all", cells)
+
     def test_axis_units(self):
         labels = svg_text(self.root)
         for unit in ("(ms)", "(faults/ms)", "(faults)", "(bytes)",
