@@ -155,7 +155,7 @@ static Dwfl_Module *dw_module(const char *path, uintptr_t bias, uintptr_t pc)
  * archive is linked into the program. */
 static void mark_hakmem(struct hak_frame *f)
 {
-	if (!strncmp(f->module, "libhakmem", 9) ||
+	if ((f->module && !strncmp(f->module, "libhakmem", 9)) ||
 	    ((f->flags & HAK_FRAME_OWN) && f->function && !strncmp(f->function, "hak_", 4)))
 		f->flags |= HAK_FRAME_HAKMEM;
 }
