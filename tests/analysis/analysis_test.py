@@ -336,7 +336,9 @@ def case_storm_smallmid(c):
     m = r and re.match(r"^HAKMEM_PREWARM=1039:(\d+)$", r["env"])
     check(m is not None, "rule 1 prewarms the Small-Mid 1039-byte class: %s" % (r and r["env"]))
     slabs = int(m.group(1))
-    check(slabs == (r["claimed_faults"] + 15) // 16,
+    # slabs for the storm's faults and the class's few before it (at most
+    # half as many: the rule's bound); 256 KiB slabs would give 4x fewer
+    check(r["claimed_faults"] <= slabs * 16 <= r["claimed_faults"] * 3 // 2 + 16,
           "%d slabs of 16 pages for the %d faults moved" % (slabs, r["claimed_faults"]))
     check_claim(c, [c.workload, "storm", "1000"], {"HAKMEM_SMALLMID": "1"}, r)
 

@@ -37,11 +37,30 @@ static uint64_t class_pages_per_slab(const struct hk_proc *p, int k)
 	return hk_pages_per_slab(pool);
 }
 
+/* Class k's allocator faults in the fault windows before ts (the windows
+ * keep their top classes only, so this is a lower bound). */
+static uint64_t class_faults_before(const struct hk_proc *p, int k, uint64_t ts)
+{
+	const struct hk_windows *ws = &p->win;
+	if (!ws->w || !ws->width || ts <= ws->base) return 0;
+	size_t end = (size_t)((ts - ws->base) / ws->width);
+	if (end > ws->n) end = ws->n;
+	uint64_t n = 0;
+	for (size_t i = 0; i < end; i++)
+		for (int j = 0; j < HK_WIN_TOPK; j++)
+			if (ws->w[i].top_faults[j] && ws->w[i].top_cls[j] == k)
+				n += ws->w[i].top_faults[j];
+	return n;
+}
+
 /* Rule 1: storms of fresh carving -> prewarm those classes. Prewarm
- * faults the same pages at start-up: it moves faults, it saves none. */
+ * faults the same pages at start-up: it moves faults, it saves none.
+ * The prewarmed slabs go to the first of the class's allocations, so
+ * they reach a storm only when the class carved little before it. */
 static void rule_prewarm(struct hk_proc *p)
 {
-	uint64_t pages[HK_NUM_CLASSES] = {0}, carve = 0, storm_faults = 0;
+	uint64_t pages[HK_NUM_CLASSES] = {0}, first_ns[HK_NUM_CLASSES] = {0};
+	uint64_t carve = 0, storm_faults = 0;
 	size_t nstorms = 0;
 	const struct hk_storm *first = NULL, *last = NULL;
 	for (size_t i = 0; i < p->nstorms; i++) {
@@ -50,8 +69,10 @@ static void rule_prewarm(struct hk_proc *p)
 		uint64_t alloc = s->cause[HK_CAUSE_CARVE] + s->cause[HK_CAUSE_REFAULT];
 		/* classes with at least a tenth of the storm's allocator faults */
 		for (int k = 0; k < HK_NUM_CLASSES; k++)
-			if (alloc && s->cls_faults[k] * 10 >= alloc)
+			if (alloc && s->cls_faults[k] * 10 >= alloc) {
 				pages[k] += s->cls_faults[k] * s->cause[HK_CAUSE_CARVE] / alloc;
+				if (!first_ns[k]) first_ns[k] = s->begin_ns;
+			}
 		carve += s->cause[HK_CAUSE_CARVE];
 		storm_faults += s->faults;
 		if (!first) first = s;
@@ -59,32 +80,47 @@ static void rule_prewarm(struct hk_proc *p)
 		nstorms++;
 	}
 	if (!nstorms || carve < HK_RULE_MIN_FAULTS / 2) return;
+	/* A class that carved more than half its storm faults before its
+	 * first storm is left out: its prewarmed slabs would be used up
+	 * before the storm. The others get slabs for both. */
+	uint64_t need[HK_NUM_CLASSES] = {0}, moves = 0;
 	int order[HK_NUM_CLASSES], n = 0;
-	for (int k = 0; k < HK_NUM_CLASSES; k++)
-		if (pages[k] && p->block_size[k]) order[n++] = k;
+	for (int k = 0; k < HK_NUM_CLASSES; k++) {
+		if (!pages[k] || !p->block_size[k]) continue;
+		uint64_t before = class_faults_before(p, k, first_ns[k]);
+		if (before * 2 > pages[k]) continue;
+		need[k] = before + pages[k];
+		moves += pages[k];
+		order[n++] = k;
+	}
+	if (moves > carve) moves = carve;
+	if (moves < HK_RULE_MIN_FAULTS / 2) return;
 	for (int i = 1; i < n; i++) /* by pages, descending */
 		for (int j = i; j > 0 && pages[order[j]] > pages[order[j - 1]]; j--) {
 			int x = order[j];
 			order[j] = order[j - 1];
 			order[j - 1] = x;
 		}
-	if (n > 16) /* HAKMEM_PREWARM takes at most 16 entries */
+	if (n > 16) { /* HAKMEM_PREWARM takes at most 16 entries */
 		n = 16;
-	if (!n) return;
+		moves = 0;
+		for (int i = 0; i < n; i++)
+			moves += pages[order[i]];
+		if (moves > carve) moves = carve;
+	}
 	struct hk_rec *r = rec_new(p, 1, HK_EFFECT_MOVES);
 	if (!r) return;
 	char quiet[64] = "";
 	if (first->idle_before_ns >= 10000000ull) /* at least 10 ms */
 		snprintf(quiet, sizeof quiet, ", after %.0f ms without faults",
 		         ms(first->idle_before_ns));
-	uint64_t moves = 0;
 	size_t off = (size_t)snprintf(r->env, sizeof r->env, "HAKMEM_PREWARM=");
 	char classes[160] = "";
 	size_t coff = 0;
 	for (int i = 0; i < n; i++) {
 		int k = order[i];
 		uint64_t per = class_pages_per_slab(p, k);
-		uint64_t slabs = (pages[k] + per - 1) / per;
+		uint64_t slabs = (need[k] + per - 1) / per;
 		if (slabs > 4096) slabs = 4096;
 		if (off < sizeof r->env)
 			off += (size_t)snprintf(r->env + off, sizeof r->env - off, "%s%u:%llu",
@@ -93,9 +129,7 @@ static void rule_prewarm(struct hk_proc *p)
 		if (coff < sizeof classes)
 			coff += (size_t)snprintf(classes + coff, sizeof classes - coff, "%s%u",
 			                         i ? ", " : "", p->block_size[k]);
-		moves += pages[k];
 	}
-	if (moves > carve) moves = carve;
 	r->claimed = moves;
 	char when[64];
 	snprintf(when, sizeof when, "at +%.0f..+%.0f ms", ms(first->begin_ns - p->first_ts),
