@@ -1,5 +1,6 @@
 #include "ptr_track.h"
 #include "env.h"
+#include "fill.h"
 #include "heap_report.h"
 #include "large.h"
 #include "lock.h"
@@ -58,21 +59,27 @@ static size_t track_bytes(struct hak_slab *s)
 	return (hak_ss_slab_size(ss) / HAK_ALIGN) * sizeof(struct hak_track_rec);
 }
 
+static inline struct hak_track_rec *track_table(struct hak_slab *s)
+{
+	return atomic_load_explicit((_Atomic(void *) *)&s->track, memory_order_acquire);
+}
+
+/* Once per slab: the table is mapped by whichever thread gets there first. */
+static __attribute__((noinline)) struct hak_track_rec *track_table_create(struct hak_slab *s)
+{
+	struct hak_track_rec *fresh = hak_os_map(track_bytes(s));
+	if (!fresh) return NULL;
+	void *expected = NULL;
+	if (atomic_compare_exchange_strong((_Atomic(void *) *)&s->track, &expected, fresh))
+		return fresh;
+	hak_os_unmap(fresh, track_bytes(s));
+	return expected;
+}
+
 struct hak_track_rec *hak_track_rec(struct hak_slab *s, long index, int create)
 {
-	struct hak_track_rec *t =
-	    atomic_load_explicit((_Atomic(void *) *)&s->track, memory_order_acquire);
-	if (!t && create) {
-		struct hak_track_rec *fresh = hak_os_map(track_bytes(s));
-		if (!fresh) return NULL;
-		void *expected = NULL;
-		if (atomic_compare_exchange_strong((_Atomic(void *) *)&s->track, &expected, fresh))
-			t = fresh;
-		else {
-			hak_os_unmap(fresh, track_bytes(s));
-			t = expected;
-		}
-	}
+	struct hak_track_rec *t = track_table(s);
+	if (!t && create) t = track_table_create(s);
 	return t ? &t[index] : NULL;
 }
 
@@ -146,9 +153,42 @@ static void inspect_large(void *p, struct hak_ptr_info *in)
 		in->usable = hak_large_usable(p);
 }
 
+/* The common case, a live slab block passed by its start, in fewer steps
+ * than the general walk below (realloc, malloc_usable_size); the same
+ * answer. 0 leaves everything else to the general walk, which says what
+ * is wrong. The header is read only once the block is known carved. */
+static inline int inspect_live_block(void *p, struct hak_ptr_info *in)
+{
+	unsigned kind = hak_registry_kind(p);
+	if (HAK_UNLIKELY(!kind)) return 0;
+	struct hak_superslab *ss;
+	struct hak_slab *s = hak_addr_slab(p, kind, &ss);
+	unsigned cls = s->cls;
+	uint8_t *u = p, *data = hak_slab_data(ss, s);
+	if (HAK_UNLIKELY(HAK_RELAXED_LOAD(s->state) == SLAB_FREE || cls >= HAK_NUM_CLASSES ||
+	                 u < data))
+		return 0;
+	size_t off = (size_t)(u - data), idx = hak_slab_div(s, off);
+	if (HAK_UNLIKELY(idx * s->stride != off || idx >= HAK_RELAXED_LOAD(s->carved))) return 0;
+	uint8_t found = HAK_RELAXED_LOAD(u[-1]);
+	if (HAK_UNLIKELY(found != hak_hdr_live(cls))) return 0;
+	struct hak_track_rec *t = hak_check_level == HAK_CHECK_FULL ? track_table(s) : NULL;
+	*in = (struct hak_ptr_info){.cls = cls,
+	                            .ss = ss,
+	                            .slab = s,
+	                            .index = (long)idx,
+	                            .block = u,
+	                            .usable = hak_class_usable(cls),
+	                            .found = found,
+	                            .expected = found,
+	                            .rec = t ? &t[idx] : NULL};
+	return 1;
+}
+
 /* Reads only memory that the registry or the large-span set vouches for. */
 void hak_track_inspect(void *p, struct hak_ptr_info *in)
 {
+	if (inspect_live_block(p, in)) return;
 	memset(in, 0, sizeof *in);
 	in->index = -1;
 	unsigned kind = hak_registry_kind(p);
@@ -203,30 +243,17 @@ void hak_track_inspect(void *p, struct hak_ptr_info *in)
 
 /* ---- allocation ---- */
 
-static uint32_t capture(void *ret, void *frame)
+static inline uint32_t capture(void *ret, void *frame)
 {
 	struct hak_tcache *tc = &hak_tc;
 	return hak_stack_capture(ret, frame, tc->stack_lo, tc->stack_hi);
 }
 
-/* First byte in [from, to) that is not v (one of the two fill values), or
- * NULL. libc's vectorised memcmp against a constant pattern does the
- * scanning: full mode checks every freed block when it is handed out again.
- * The patterns are initialised at compile time, so threads never race to
- * fill them. */
-static const uint8_t pattern_freed[HAK_FILL_MAX] = {[0 ... HAK_FILL_MAX - 1] = HAK_FILL_FREED};
-static const uint8_t pattern_canary[HAK_FILL_MAX] = {[0 ... HAK_FILL_MAX - 1] = HAK_FILL_CANARY};
-
-static const uint8_t *find_not(const uint8_t *from, const uint8_t *to, uint8_t v)
+/* First byte in [from, to) that is not v, or NULL (fill.h: 16 bytes a
+ * step, inline; full mode checks every freed block handed out again). */
+static inline const uint8_t *find_not(const uint8_t *from, const uint8_t *to, uint8_t v)
 {
-	const uint8_t *pattern = v == HAK_FILL_CANARY ? pattern_canary : pattern_freed;
-	size_t n = (size_t)(to - from);
-	if (n <= HAK_FILL_MAX && (v == HAK_FILL_CANARY || v == HAK_FILL_FREED) &&
-	    !memcmp(from, pattern, n))
-		return NULL;
-	for (; from < to; from++)
-		if (*from != v) return from;
-	return NULL;
+	return hak_fill_find(from, (size_t)(to - from), v);
 }
 
 static size_t capped(size_t n)
@@ -238,18 +265,70 @@ static size_t canary_len(size_t n)
 	return n < HAK_CANARY_MAX ? n : HAK_CANARY_MAX;
 }
 
+/* Every class from 144-byte strides up fills exactly HAK_FILL_MAX bytes:
+ * a constant length, which the compiler unrolls. */
+static inline void fill_freed(uint8_t *b, size_t usable)
+{
+	if (HAK_LIKELY(usable >= HAK_FILL_MAX))
+		hak_fill(b, HAK_FILL_MAX, HAK_FILL_FREED);
+	else
+		hak_fill(b, capped(usable), HAK_FILL_FREED);
+}
+
+/* The first byte of a freed block's fill that changed, or NULL. The first
+ * word is not checked: it carried the free-list link (checked when the
+ * block left quarantine, and decoded at every pop). */
+static inline const uint8_t *freed_fill_broken(const uint8_t *b, size_t usable)
+{
+	const size_t skip = sizeof(void *);
+	if (HAK_LIKELY(usable >= HAK_FILL_MAX))
+		return hak_fill_find(b + skip, HAK_FILL_MAX - skip, HAK_FILL_FREED);
+	return hak_fill_find(b + skip, capped(usable) - skip, HAK_FILL_FREED);
+}
+
+/* The canary after an n-byte request in a block of usable bytes. */
+static inline void canary_arm(uint8_t *b, size_t n, size_t usable)
+{
+	if (n < usable) hak_fill32(b + n, canary_len(usable - n), HAK_FILL_CANARY);
+}
+static inline const uint8_t *canary_broken(const uint8_t *b, size_t n, size_t usable)
+{
+	if (n >= usable) return NULL;
+	size_t len = canary_len(usable - n);
+	if (HAK_LIKELY(!hak_fill_differs32(b + n, len, HAK_FILL_CANARY))) return NULL;
+	return hak_fill_find(b + n, len, HAK_FILL_CANARY);
+}
+
+/* The next malloc of this class pops the bin's new head and reads its
+ * record and its fill, both cold (the block sat in quarantine): their
+ * misses start now and are over by then. */
+static inline void prefetch_next_block(unsigned cls)
+{
+	uint8_t *next = hak_tc.bins[cls].head;
+	if (!next) return;
+	__builtin_prefetch(next + 64);
+	struct hak_superslab *ss;
+	struct hak_slab *s = hak_block_slab(next, cls, &ss);
+	struct hak_track_rec *t = track_table(s);
+	uint8_t *data = hak_slab_data(ss, s);
+	if (t && next >= data) __builtin_prefetch(&t[hak_slab_div(s, (size_t)(next - data))]);
+}
+
 void *hak_track_on_alloc_full(void *p, unsigned cls, size_t n, void *ret, void *frame)
 {
 	uint8_t *b = p;
+	size_t usable = hak_class_usable(cls);
+	/* The canary's line is written below: start its miss now. */
+	__builtin_prefetch(b + (n < usable ? n : 0), 1);
+	prefetch_next_block(cls);
 	struct hak_superslab *ss;
 	struct hak_slab *s = hak_block_slab(b, cls, &ss);
 	long idx = hak_slab_block_index(ss, s, b);
-	struct hak_track_rec *rec = idx >= 0 ? hak_track_rec(s, idx, 1) : NULL;
-	size_t usable = hak_class_usable(cls);
+	struct hak_track_rec *t = idx >= 0 ? track_table(s) : NULL;
+	if (HAK_UNLIKELY(!t) && idx >= 0) t = track_table_create(s);
+	struct hak_track_rec *rec = t ? &t[idx] : NULL;
 	if (rec && rec->state == TRACK_FREED) {
-		/* The first word carried the freelist link. */
-		const uint8_t *bad =
-		    find_not(b + sizeof(void *), b + capped(usable), HAK_FILL_FREED);
+		const uint8_t *bad = freed_fill_broken(b, usable);
 		if (bad) {
 			struct hak_ptr_info in = {.cls = cls,
 			                          .ss = ss,
@@ -273,7 +352,7 @@ void *hak_track_on_alloc_full(void *p, unsigned cls, size_t n, void *ret, void *
 		rec->free_stack = 0;
 		rec->state = TRACK_LIVE;
 	}
-	if (n < usable) memset(b + n, HAK_FILL_CANARY, canary_len(usable - n));
+	canary_arm(b, n, usable);
 	return p;
 }
 
@@ -283,7 +362,7 @@ void *hak_track_on_alloc_large(void *p, size_t n, void *ret, void *frame)
 		struct hak_large_hdr *h = hak_large_hdr(p);
 		h->reserved[0] = capture(ret, frame);
 		size_t usable = hak_large_usable(p);
-		if (n < usable) memset((uint8_t *)p + n, HAK_FILL_CANARY, canary_len(usable - n));
+		if (n < usable) hak_fill((uint8_t *)p + n, canary_len(usable - n), HAK_FILL_CANARY);
 	}
 	return p;
 }
@@ -306,7 +385,7 @@ int hak_track_large_canary(void *p, struct hak_ptr_info *in, void *ret)
 	in->expected = HAK_FILL_CANARY;
 	hak_report_error(HAK_ERR_OVERFLOW, p, in, detail, ret);
 	/* Re-armed: a realloc that then frees the block must not report it twice. */
-	memset((uint8_t *)p + req, HAK_FILL_CANARY, canary_len(usable - req));
+	hak_fill((uint8_t *)p + req, canary_len(usable - req), HAK_FILL_CANARY);
 	return 1;
 }
 
@@ -316,9 +395,8 @@ static int check_canary(uint8_t *b, struct hak_ptr_info *in, void *ret)
 	if (!rec || rec->state != TRACK_LIVE) return 0;
 	size_t usable = hak_class_usable(in->cls);
 	size_t req = rec->requested;
-	if (req < usable) {
-		const uint8_t *bad =
-		    find_not(b + req, b + req + canary_len(usable - req), HAK_FILL_CANARY);
+	{
+		const uint8_t *bad = canary_broken(b, req, usable);
 		if (bad) {
 			char detail[128];
 			snprintf(detail, sizeof detail,
@@ -379,8 +457,65 @@ void hak_track_thread_exit(void)
 		release_quarantined(out, n);
 }
 
+/* The checks have passed (or were reported): the block becomes freed,
+ * filled, and goes into quarantine. */
+static inline void freed_to_quarantine(uint8_t *b, unsigned cls, struct hak_track_rec *rec,
+                                       uint32_t stride, void *ret, void *frame)
+{
+	if (rec) {
+		rec->free_stack = capture(ret, frame);
+		rec->state = TRACK_FREED;
+	}
+	fill_freed(b, hak_class_usable(cls));
+	HAK_RELAXED_STORE(b[-1], hak_hdr_freed(cls));
+	struct hak_quarantined out[8];
+	unsigned n = hak_quarantine_push((struct hak_quarantined){b, cls, stride}, out, 8);
+	release_quarantined(out, n);
+}
+
+/* Full mode's common free, a live slab block passed by its start whose
+ * canary and next header are intact: the checks of hak_track_inspect and
+ * check_canary in one pass, in registers. 0, having written nothing, for
+ * anything else: hak_track_free then finds and reports what is wrong. */
+static inline int free_full_fast(void *p, void *ret, void *frame)
+{
+	unsigned kind = hak_registry_kind(p);
+	if (HAK_UNLIKELY(!kind)) return 0;
+	struct hak_superslab *ss;
+	struct hak_slab *s = hak_addr_slab(p, kind, &ss);
+	unsigned cls = s->cls;
+	uint8_t *b = p, *data = hak_slab_data(ss, s);
+	if (HAK_UNLIKELY(HAK_RELAXED_LOAD(s->state) == SLAB_FREE || cls >= HAK_NUM_CLASSES ||
+	                 b < data))
+		return 0;
+	size_t off = (size_t)(b - data), idx = hak_slab_div(s, off);
+	uint32_t stride = s->stride, carved = HAK_RELAXED_LOAD(s->carved);
+	struct hak_track_rec *t = track_table(s);
+	if (HAK_UNLIKELY(idx * stride != off || idx >= carved || !t)) return 0;
+	struct hak_track_rec *rec = &t[idx];
+	/* The header, the record, the next header and the canary: misses
+	 * at once. The canary's place comes from the record, so it would
+	 * miss after it: the lines where it most likely is, near the end of
+	 * the block, are fetched now. */
+	__builtin_prefetch(rec);
+	__builtin_prefetch(b + stride - 1);
+	__builtin_prefetch(b + stride - 1 - 64);
+	__builtin_prefetch(b + stride - 1 - 128);
+	uint8_t live = hak_hdr_live(cls), freed = hak_hdr_freed(cls);
+	if (HAK_UNLIKELY(HAK_RELAXED_LOAD(b[-1]) != live || rec->state != TRACK_LIVE)) return 0;
+	size_t usable = hak_class_usable(cls);
+	if (HAK_UNLIKELY(canary_broken(b, rec->requested, usable) != NULL)) return 0;
+	if (idx + 1 < carved) {
+		uint8_t h = HAK_RELAXED_LOAD(b[stride - 1]);
+		if (HAK_UNLIKELY(h != live && h != freed)) return 0;
+	}
+	freed_to_quarantine(b, cls, rec, stride, ret, frame);
+	return 1;
+}
+
 void hak_track_free(void *p, void *ret, void *frame)
 {
+	if (hak_check_level == HAK_CHECK_FULL && free_full_fast(p, ret, frame)) return;
 	struct hak_ptr_info in;
 	hak_track_inspect(p, &in);
 	if (in.error) {
@@ -396,16 +531,7 @@ void hak_track_free(void *p, void *ret, void *frame)
 	uint8_t *b = in.block;
 	if (hak_check_level == HAK_CHECK_FULL) {
 		check_canary(b, &in, ret);
-		if (in.rec) {
-			in.rec->free_stack = capture(ret, frame);
-			in.rec->state = TRACK_FREED;
-		}
-		memset(b, HAK_FILL_FREED, capped(hak_class_usable(in.cls)));
-		HAK_RELAXED_STORE(b[-1], hak_hdr_freed(in.cls));
-		struct hak_quarantined out[8];
-		unsigned n = hak_quarantine_push(
-		    (struct hak_quarantined){b, in.cls, in.slab->stride}, out, 8);
-		release_quarantined(out, n);
+		freed_to_quarantine(b, in.cls, in.rec, in.slab->stride, ret, frame);
 		return;
 	}
 	HAK_RELAXED_STORE(b[-1], hak_hdr_freed(in.cls));
@@ -426,5 +552,5 @@ void hak_track_resized(void *p, struct hak_ptr_info *in, size_t n)
 	size_t req = (size_t)((uint8_t *)p - in->block) + n;
 	size_t usable = hak_class_usable(in->cls);
 	in->rec->requested = (uint32_t)req;
-	if (req < usable) memset(in->block + req, HAK_FILL_CANARY, canary_len(usable - req));
+	canary_arm(in->block, req, usable);
 }

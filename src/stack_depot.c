@@ -5,10 +5,14 @@
 
 #include <execinfo.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 
 /* Records are appended to one mmap'd arena (untouched pages cost
- * nothing) and found through an open-addressing index of ids. */
+ * nothing) and found through an open-addressing index of ids. Lookups
+ * take no lock: a slot goes from 0 to an id once, and a record never
+ * changes after its id is published (release store, acquire load). Only
+ * an insert takes the lock, and probes again under it. */
 #define DEPOT_RECORDS (1u << 18)
 #define INDEX_SLOTS (1u << 19)
 
@@ -19,20 +23,31 @@ struct record {
 	void *frames[HAK_STACK_MAX_DEPTH];
 };
 
-static struct record *records;
-static uint32_t *index_slots;
-static uint32_t nrecords; /* ids are 1..nrecords */
+static struct record *records; /* set under the lock before any id is published */
+static _Atomic(_Atomic uint32_t *) index_slots;
+static _Atomic uint32_t nrecords; /* ids are 1..nrecords */
 static hak_spin_t depot_lock;
+
+/* The hash is built frame by frame, so the walk can hash as it goes. */
+#define HASH_SEED 0xcbf29ce484222325ull
+static inline uint64_t hash_step(uint64_t h, const void *frame)
+{
+	h ^= (uint64_t)(uintptr_t)frame;
+	h *= 0x100000001b3ull;
+	return h ^ (h >> 29);
+}
+static inline uint64_t hash_end(uint64_t h, unsigned n)
+{
+	h = hash_step(h, (const void *)(uintptr_t)n);
+	return h ? h : 1;
+}
 
 static uint64_t hash_frames(void *const *f, unsigned n)
 {
-	uint64_t h = 0xcbf29ce484222325ull ^ n;
-	for (unsigned i = 0; i < n; i++) {
-		h ^= (uint64_t)(uintptr_t)f[i];
-		h *= 0x100000001b3ull;
-		h ^= h >> 29;
-	}
-	return h ? h : 1;
+	uint64_t h = HASH_SEED;
+	for (unsigned i = 0; i < n; i++)
+		h = hash_step(h, f[i]);
+	return hash_end(h, n);
 }
 
 static int depot_ready(void)
@@ -40,44 +55,66 @@ static int depot_ready(void)
 	/* Each map on its own: if one fails, the next capture retries it
 	 * (bug: records mapped and index not counted as ready). */
 	if (!records) records = hak_os_map((size_t)DEPOT_RECORDS * sizeof *records);
-	if (!index_slots) index_slots = hak_os_map((size_t)INDEX_SLOTS * sizeof *index_slots);
-	return records && index_slots;
+	if (!records) return 0;
+	if (!atomic_load_explicit(&index_slots, memory_order_relaxed)) {
+		_Atomic uint32_t *fresh = hak_os_map((size_t)INDEX_SLOTS * sizeof *fresh);
+		if (!fresh) return 0;
+		atomic_store_explicit(&index_slots, fresh, memory_order_release);
+	}
+	return 1;
 }
 
-uint32_t hak_stack_intern(void *const *frames, unsigned depth)
+/* The id of the stack, or 0 with *empty the free slot its probe ended at. */
+static uint32_t depot_find(_Atomic uint32_t *slots, uint64_t h, void *const *frames, unsigned depth,
+                           uint32_t *empty)
 {
-	if (depth > HAK_STACK_MAX_DEPTH) depth = HAK_STACK_MAX_DEPTH;
-	uint64_t h = hash_frames(frames, depth);
-	uint32_t id = 0;
-	hak_spin_lock(&depot_lock);
-	if (!depot_ready()) goto out;
 	for (uint32_t i = (uint32_t)h & (INDEX_SLOTS - 1);; i = (i + 1) & (INDEX_SLOTS - 1)) {
-		uint32_t cand = index_slots[i];
+		uint32_t cand = atomic_load_explicit(&slots[i], memory_order_acquire);
 		if (!cand) {
-			if (nrecords + 1 >= DEPOT_RECORDS)
-				goto out; /* full: the block just gets no stack */
-			struct record *r = &records[nrecords++];
-			r->hash = h;
-			r->depth = depth;
-			memcpy(r->frames, frames, depth * sizeof *frames);
-			index_slots[i] = id = nrecords;
-			goto out;
+			*empty = i;
+			return 0;
 		}
-		struct record *r = &records[cand - 1];
+		const struct record *r = &records[cand - 1];
 		if (r->hash == h && r->depth == depth &&
-		    !memcmp(r->frames, frames, depth * sizeof *frames)) {
-			id = cand;
-			goto out;
-		}
+		    !memcmp(r->frames, frames, depth * sizeof *frames))
+			return cand;
 	}
+}
+
+static uint32_t intern_hashed(void *const *frames, unsigned depth, uint64_t h)
+{
+	uint32_t slot, id;
+	_Atomic uint32_t *slots = atomic_load_explicit(&index_slots, memory_order_acquire);
+	if (slots && (id = depot_find(slots, h, frames, depth, &slot))) return id;
+	hak_spin_lock(&depot_lock);
+	id = 0;
+	if (!depot_ready()) goto out;
+	slots = atomic_load_explicit(&index_slots, memory_order_relaxed);
+	/* Another thread may have stored it since the lock-free probe. */
+	if ((id = depot_find(slots, h, frames, depth, &slot))) goto out;
+	uint32_t n = atomic_load_explicit(&nrecords, memory_order_relaxed);
+	if (n + 1 >= DEPOT_RECORDS) goto out; /* full: the block just gets no stack */
+	struct record *r = &records[n];
+	r->hash = h;
+	r->depth = depth;
+	memcpy(r->frames, frames, depth * sizeof *frames);
+	id = n + 1;
+	atomic_store_explicit(&nrecords, id, memory_order_release);
+	atomic_store_explicit(&slots[slot], id, memory_order_release);
 out:
 	hak_spin_unlock(&depot_lock);
 	return id;
 }
 
+uint32_t hak_stack_intern(void *const *frames, unsigned depth)
+{
+	if (depth > HAK_STACK_MAX_DEPTH) depth = HAK_STACK_MAX_DEPTH;
+	return intern_hashed(frames, depth, hash_frames(frames, depth));
+}
+
 unsigned hak_stack_get(uint32_t id, void **frames)
 {
-	if (!id || id > nrecords) return 0;
+	if (!id || id > atomic_load_explicit(&nrecords, memory_order_acquire)) return 0;
 	struct record *r = &records[id - 1];
 	memcpy(frames, r->frames, r->depth * sizeof *frames);
 	return r->depth;
@@ -85,7 +122,7 @@ unsigned hak_stack_get(uint32_t id, void **frames)
 
 uint32_t hak_stack_count(void)
 {
-	return nrecords;
+	return atomic_load_explicit(&nrecords, memory_order_acquire);
 }
 
 void hak_stack_depot_lock(int lock)
@@ -105,56 +142,79 @@ struct recent {
 };
 static __thread struct recent recent_ids[RECENT_IDS] __attribute__((tls_model("initial-exec")));
 
-/* Frame-pointer walk: cheap enough for every malloc. Each step must move
- * up the thread's own stack, so code built without frame pointers ends
- * the walk early instead of reading wild memory. */
-static unsigned walk_frames(void *ret, void *frame, uintptr_t lo, uintptr_t hi, void **out)
+/* Frame-pointer walk: cheap enough for every malloc and free. Each step
+ * must move up the thread's own stack, so code built without frame
+ * pointers ends the walk early instead of reading wild memory. Hashes the
+ * frames as it goes (*hash, as hash_frames would). */
+static inline unsigned walk_frames(void *ret, void *frame, uintptr_t lo, uintptr_t hi, void **out,
+                                   uint64_t *hash)
 {
 	unsigned n = 0;
+	uint64_t h = hash_step(HASH_SEED, ret);
 	out[n++] = ret;
-	if (!frame || !hi) return n;
-	void **fp = ((void **)frame)[0];
-	uintptr_t prev = (uintptr_t)frame;
-	/* fp <= hi - 16, not fp + 16 <= hi: a garbage fp near the top of the
-	 * address space must not wrap around and pass. */
-	while (n < HAK_STACK_MAX_DEPTH && ((uintptr_t)fp & 7) == 0 && (uintptr_t)fp > prev &&
-	       (uintptr_t)fp >= lo && hi >= 16 && (uintptr_t)fp <= hi - 16) {
-		void *pc = fp[1];
-		if ((uintptr_t)pc < 4096) break;
-		out[n++] = pc;
-		prev = (uintptr_t)fp;
-		fp = (void **)fp[0];
+	if (frame && hi >= 16) {
+		void **fp = ((void **)frame)[0];
+		/* fp <= hi - 16, not fp + 16 <= hi: a garbage fp near the top of
+		 * the address space must not wrap around and pass. */
+		uintptr_t prev = (uintptr_t)frame, top = hi - 16;
+		while (n < HAK_STACK_MAX_DEPTH && ((uintptr_t)fp & 7) == 0 &&
+		       (uintptr_t)fp > prev && (uintptr_t)fp >= lo && (uintptr_t)fp <= top) {
+			void *pc = fp[1];
+			if ((uintptr_t)pc < 4096) break;
+			out[n++] = pc;
+			h = hash_step(h, pc);
+			prev = (uintptr_t)fp;
+			fp = (void **)fp[0];
+		}
 	}
+	*hash = hash_end(h, n);
 	return n;
+}
+
+/* HAKMEM_BACKTRACE=1: the frames from the caller on, or 0. backtrace()
+ * loads libgcc_s on first use, which allocates, which captures again: the
+ * nested capture keeps only its caller. */
+static __attribute__((noinline, cold)) unsigned unwind_frames(void *ret, void **out)
+{
+	if (in_unwind) return 0;
+	void *frames[HAK_STACK_MAX_DEPTH + 8];
+	unsigned n = 0;
+	in_unwind = 1;
+	/* Exact, but costs microseconds: opt-in. Skip our own frames. */
+	int got = backtrace(frames, HAK_STACK_MAX_DEPTH + 8);
+	for (int i = 0; i < got; i++)
+		if (frames[i] == ret) {
+			n = (unsigned)(got - i);
+			if (n > HAK_STACK_MAX_DEPTH) n = HAK_STACK_MAX_DEPTH;
+			memcpy(out, frames + i, n * sizeof *frames);
+			break;
+		}
+	in_unwind = 0;
+	return n;
+}
+
+/* Not in the thread's cache: the depot (lock-free unless new). */
+static __attribute__((noinline)) uint32_t capture_miss(void *const *frames, unsigned n, uint64_t h,
+                                                       struct recent *r)
+{
+	uint32_t id = intern_hashed(frames, n, h);
+	r->hash = h;
+	r->id = id;
+	return id;
 }
 
 uint32_t hak_stack_capture(void *ret, void *frame, uintptr_t lo, uintptr_t hi)
 {
-	void *frames[HAK_STACK_MAX_DEPTH + 8];
-	unsigned n = 0;
-	/* backtrace() loads libgcc_s on first use, which allocates, which
-	 * captures again: the nested capture keeps only its caller. */
-	if (hak_env.backtrace_unwind && !in_unwind) {
-		in_unwind = 1;
-		/* Exact, but costs microseconds: opt-in. Skip our own frames. */
-		int got = backtrace(frames, HAK_STACK_MAX_DEPTH + 8);
-		for (int i = 0; i < got; i++)
-			if (frames[i] == ret) {
-				n = (unsigned)(got - i);
-				memmove(frames, frames + i, n * sizeof *frames);
-				break;
-			}
-		in_unwind = 0;
-	}
-	if (!n) n = walk_frames(ret, frame, lo, hi, frames);
-	if (n > HAK_STACK_MAX_DEPTH) n = HAK_STACK_MAX_DEPTH;
+	void *frames[HAK_STACK_MAX_DEPTH];
+	unsigned n;
+	uint64_t h;
+	if (HAK_UNLIKELY(hak_env.backtrace_unwind) && (n = unwind_frames(ret, frames)))
+		h = hash_frames(frames, n);
+	else
+		n = walk_frames(ret, frame, lo, hi, frames, &h);
 	/* Most allocations come from a few hot stacks: a per-thread cache of
-	 * hash -> id skips the depot lock for them. */
-	uint64_t h = hash_frames(frames, n);
+	 * hash -> id skips even the depot's probe for them. */
 	struct recent *r = &recent_ids[h & (RECENT_IDS - 1)];
-	if (r->hash == h && r->id) return r->id;
-	uint32_t id = hak_stack_intern(frames, n);
-	r->hash = h;
-	r->id = id;
-	return id;
+	if (HAK_LIKELY(r->hash == h && r->id)) return r->id;
+	return capture_miss(frames, n, h, r);
 }

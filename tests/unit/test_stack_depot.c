@@ -4,6 +4,8 @@
 
 #include "stack_depot.h"
 
+#include <pthread.h>
+
 static void same_stack_same_id(void **state)
 {
 	(void)state;
@@ -78,6 +80,77 @@ static void walk_follows_frames_within_bounds(void **state)
 	assert_int_equal(hak_stack_get(id, out), 1);
 }
 
+/* Lookups take no lock: threads interning the same stacks at once must
+ * still agree on one id per stack and store each stack once. */
+#define RACE_THREADS 4
+#define RACE_STACKS 3000
+
+static uint32_t race_ids[RACE_THREADS][RACE_STACKS];
+
+static void race_frames(unsigned i, void **f)
+{
+	f[0] = (void *)(uintptr_t)(0x900000 + 16 * i);
+	f[1] = (void *)(uintptr_t)(0xa00000 + (i % 7));
+	f[2] = (void *)(uintptr_t)0xb00000;
+}
+
+static void *race_worker(void *arg)
+{
+	unsigned t = (unsigned)(uintptr_t)arg;
+	for (unsigned k = 0; k < RACE_STACKS; k++) {
+		/* Each thread walks the stacks in its own order. */
+		unsigned i = (k * 7919u + t * 1237u) % RACE_STACKS;
+		void *f[3];
+		race_frames(i, f);
+		race_ids[t][i] = hak_stack_intern(f, 3);
+	}
+	return NULL;
+}
+
+static void concurrent_interns_agree(void **state)
+{
+	(void)state;
+	uint32_t before = hak_stack_count();
+	pthread_t th[RACE_THREADS];
+	for (uintptr_t t = 0; t < RACE_THREADS; t++)
+		assert_int_equal(pthread_create(&th[t], NULL, race_worker, (void *)t), 0);
+	for (unsigned t = 0; t < RACE_THREADS; t++)
+		pthread_join(th[t], NULL);
+	assert_int_equal(hak_stack_count() - before, RACE_STACKS);
+	for (unsigned i = 0; i < RACE_STACKS; i++) {
+		assert_true(race_ids[0][i] != 0);
+		for (unsigned t = 1; t < RACE_THREADS; t++)
+			assert_int_equal(race_ids[t][i], race_ids[0][i]);
+		void *f[3], *out[HAK_STACK_MAX_DEPTH];
+		race_frames(i, f);
+		assert_int_equal(hak_stack_get(race_ids[0][i], out), 3);
+		assert_memory_equal(out, f, sizeof f);
+	}
+}
+
+/* The capture's per-thread cache and the depot name a stack alike. */
+static void capture_and_intern_agree(void **state)
+{
+	(void)state;
+	void *frames[4][2];
+	for (int i = 0; i < 3; i++) {
+		frames[i][0] = frames[i + 1];
+		frames[i][1] = (void *)(uintptr_t)(0x8100 + i);
+	}
+	frames[3][0] = NULL;
+	frames[3][1] = (void *)0x8103;
+	uintptr_t lo = (uintptr_t)frames, hi = (uintptr_t)(frames + 4);
+	void *expect[4] = {(void *)0x80ff, (void *)0x8101, (void *)0x8102, (void *)0x8103};
+	uint32_t first = hak_stack_capture((void *)0x80ff, frames[0], lo, hi);
+	uint32_t again = hak_stack_capture((void *)0x80ff, frames[0], lo, hi); /* cached */
+	assert_true(first != 0);
+	assert_int_equal(again, first);
+	assert_int_equal(hak_stack_intern(expect, 4), first);
+	/* Same return address, one frame fewer: another stack. */
+	frames[2][0] = NULL;
+	assert_true(hak_stack_capture((void *)0x80ff, frames[0], lo, hi) != first);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -85,6 +158,8 @@ int main(void)
 	    cmocka_unit_test(depth_is_capped),
 	    cmocka_unit_test(many_stacks_dedup),
 	    cmocka_unit_test(walk_follows_frames_within_bounds),
+	    cmocka_unit_test(concurrent_interns_agree),
+	    cmocka_unit_test(capture_and_intern_agree),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
