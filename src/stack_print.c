@@ -45,7 +45,10 @@ unsigned hak_frames_trim(const struct hak_frame *f, unsigned n, unsigned *first,
 		}
 	while (end > from) {
 		const struct hak_frame *l = &f[end - 1];
-		if (is_startup(l)) {
+		if (!l->module) {
+			/* In no module at the outer end: a frame-pointer walk
+			 * that ran into a frame without one (start_thread). */
+		} else if (is_startup(l)) {
 			/* The unnamed libc frame inside __libc_start_main is
 			 * __libc_start_call_main: remember it for stacks that
 			 * end there (frame-pointer walks stop in libc). */

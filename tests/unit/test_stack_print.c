@@ -75,6 +75,10 @@ static void loader_frames(void **state)
 	unsigned first, end = hak_frames_trim(f, 5, &first, &call_main);
 	assert_int_equal(first, 0);
 	assert_int_equal(end, 3);
+	/* A frame-pointer walk's guess past the thread's first frame. */
+	struct hak_frame g[] = {frame(0x2000, "app", "worker", EXE), frame(0x7f00, NULL, NULL, 0)};
+	end = hak_frames_trim(g, 2, &first, &call_main);
+	assert_int_equal(end, 1);
 	/* Nothing but hakmem: nothing left. */
 	struct hak_frame h[] = {frame(0x1000, "libhakmem.so.0", NULL, HAK_FRAME_HAKMEM)};
 	end = hak_frames_trim(h, 1, &first, &call_main);
