@@ -113,6 +113,21 @@ class Process:
         return self.raw["procname"]
 
     @property
+    def folded(self):
+        """The analysis folded it into the summary of minor processes."""
+        return self.raw.get("folded") is True
+
+    def exec_words(self):
+        """"exec'd by bash; then exec'd python3", or None: the other
+        images of the same pid."""
+        parts = []
+        for key, words in (("exec_from", "exec'd by %s"),
+                           ("exec_into", "then exec'd %s")):
+            if isinstance(self.raw.get(key), str):
+                parts.append(words % self.raw[key])
+        return "; ".join(parts) or None
+
+    @property
     def command(self):
         cmd = self.raw.get("command")
         if isinstance(cmd, list):
@@ -138,6 +153,15 @@ class Report:
     @property
     def hosts(self):
         return sorted({p.raw["host"] for p in self.processes})
+
+    @property
+    def shown(self):
+        """The processes that get a section: all but the folded ones."""
+        return [p for p in self.processes if not p.folded]
+
+    @property
+    def folded(self):
+        return [p for p in self.processes if p.folded]
 
 
 def _check_process(c, p, path):

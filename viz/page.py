@@ -40,9 +40,39 @@ def banners(raw):
     return out
 
 
+def folded_names(report):
+    """"bash x12, python3 x25": the folded processes by name, most first."""
+    counts = {}
+    for p in report.folded:
+        counts[p.name] = counts.get(p.name, 0) + 1
+    order = sorted(counts, key=lambda n: (-counts[n], n))
+    return ", ".join(n if counts[n] == 1 else "%s x%d" % (n, counts[n])
+                     for n in order)
+
+
+def folded_summary(report):
+    """One sentence for the processes the analysis folded (they keep no
+    section), or None."""
+    folded = report.folded
+    if not folded:
+        return None
+    total = sum(p.total for p in report.processes)
+    faults = sum(p.total for p in folded)
+    most = max(p.total for p in folded)
+    share = pct(most, total)
+    each = "" if len(folded) == 1 else " each"
+    share = ("under 1%" + each if share in ("<1%", "0%") else
+             ("at most " if len(folded) > 1 else "") + share)
+    return ("%s with %s faults in all (%s): %s. 'hakmem report --top N' or "
+            "'--pid PID' shows %s in full." % (
+                story.plural(len(folded), "more process", "more processes"),
+                num(faults), share, folded_names(report),
+                "it" if len(folded) == 1 else "them"))
+
+
 def overview(report):
     rows = []
-    for p in report.processes:
+    for p in report.shown:
         rec = p.top_recommendation()
         rec_cell = join(code(rec["env"]), " %s ~%s" % (
             story.rec_effect(rec), num(story.rec_claimed(rec)))) if rec else Raw(
@@ -50,9 +80,19 @@ def overview(report):
         rows.append([p.raw["host"], str(p.raw["pid"]),
                      tag("a", p.name, href="#" + p.anchor), num(p.total),
                      pct(p.allocator, p.total), rec_cell])
+    folded = report.folded
+    if folded:
+        faults = sum(p.total for p in folded)
+        alloc = sum(p.allocator for p in folded)
+        rows.append(["", "", tag("span", "%s more" % num(len(folded)),
+                                 class_="muted"),
+                     num(faults), pct(alloc, faults),
+                     Raw('<span class="muted">folded: see below</span>')])
     return join(tag("h2", "Overview", id="overview"), table(
         ["host", "pid", "process", "total faults", "allocator share",
-         "top recommendation"], rows, numeric=(1, 3, 4)))
+         "top recommendation"], rows, numeric=(1, 3, 4)),
+        tag("p", folded_summary(report), class_="note", id="folded")
+        if folded else None)
 
 
 def key_facts(proc):
@@ -186,6 +226,8 @@ def process_section(proc, single):
     raw = proc.raw
     title = "%s (pid %s on %s)" % (proc.name, raw["pid"], raw["host"])
     sub = []
+    if proc.exec_words():
+        sub.append(proc.exec_words())
     if proc.command:
         sub.append(join("command ", code(proc.command)))
     if isinstance(raw.get("trace"), str) and raw["trace"]:
@@ -263,7 +305,7 @@ def process_section(proc, single):
 
 
 def default_title(report):
-    procs = report.processes
+    procs = report.shown
     if len(procs) == 1:
         return "hakmem page faults: %s" % procs[0].name
     return "hakmem page-fault report"
@@ -277,13 +319,15 @@ def render(report, title, source):
     sub = "%s, %s, %s events" % (
         story.plural(len(procs), "process", "processes"),
         story.plural(len(report.hosts), "host"), num(raw["events"]))
+    if report.folded:
+        sub += " (%s folded into one line)" % num(len(report.folded))
     body = [tag("h1", title), tag("p", sub, class_="sub"),
             tag("p", story.report_headline(report), class_="headline",
                 id="headline")]
     body += banners(raw)
     if len(procs) > 1:
         body.append(overview(report))
-    body += [process_section(p, len(procs) == 1) for p in procs]
+    body += [process_section(p, len(procs) == 1) for p in report.shown]
     if isinstance(raw.get("tune"), dict):  # hakmem report --tune
         body.append(tune.section(raw["tune"]))
     footer = join("Rendered by hakmem viz from ", code(

@@ -475,6 +475,123 @@ def case_multi(c):
     check(len(d["traces"]) == 2, "two trace paths: %s" % d["traces"])
 
 
+def case_exec(c):
+    """An exec: the same pid runs a new image, which the report shows as a
+    second process with the new name, each image checked against its own
+    process_stats samples."""
+    path, pr = c.record("exec", [c.workload, "exec", c.random_mixed, "300000", "4096", "42"])
+    pid = int(re.search(r"workload exec pid=(\d+)", pr.stdout).group(1))
+    d = c.report_json([path])
+    ps = [p for p in d["processes"] if p["pid"] == pid]
+    check(len(ps) == 2, "two processes with pid %d: %s" % (pid, [p["procname"] for p in ps]))
+    first, second = sorted(ps, key=lambda p: p["image"])
+    check((first["image"], second["image"]) == (1, 2), "images 1 and 2")
+    check(first["procname"] == c.wl_name and second["procname"] == c.rm_name,
+          "named %s then %s: %s, %s" % (c.wl_name, c.rm_name, first["procname"], second["procname"]))
+    check(first["exec_into"] == c.rm_name and second["exec_from"] == c.wl_name and
+          first["exec_from"] is None and second["exec_into"] is None, "exec_from / exec_into name each other")
+    check(first["end_ns"] <= second["begin_ns"], "the second image starts after the first ends")
+    # Merged, the new image's events would outnumber the counters' steps
+    # (they restart from zero). LTTng-UST's own threads allocate with their
+    # events dropped (at start-up most): a counter may run a few steps ahead.
+    for p in (first, second):
+        sc = p["stats_check"]
+        check(sc["samples"] >= 2, "%s: %d process_stats samples" % (p["procname"], sc["samples"]))
+        for name, v in sc["counters"].items():
+            gap = v["process_stats"] - v["events"]
+            check(0 <= gap <= 16, "%s: %s: %d events for %d counted" % (p["procname"], name, v["events"],
+                                                                      v["process_stats"]))
+    check(first["stats_check"]["counters"]["refills"]["events"] > 1000, "image 1's refills are checked")
+    # 36 MiB of 256-byte blocks before the exec: the refills are the workload's only
+    check(first["refill"]["blocks"] >= (36 << 20) // 256 * 99 // 100, "image 1 carved the workload's %d blocks (%d)"
+          % ((36 << 20) // 256, first["refill"]["blocks"]))
+    check(first["superslabs"]["mapped"] >= 18, "image 1 mapped its 18+ SuperSlabs (%d)" % first["superslabs"]["mapped"])
+    check(second["superslabs"]["mapped"] < first["superslabs"]["mapped"],
+          "image 2's counts start from its own start-up (%d SuperSlabs)" % second["superslabs"]["mapped"])
+    t = c.bt([path], "pid=%d" % pid)
+    extra = [m for m in re.findall(r"(\w+): (\d+) events vs (\d+) counted", t.stdout) if int(m[1]) > int(m[2])]
+    check(not extra, "text: no MISMATCH with more events than counted: %s" % extra)
+    check(t.stdout.count("pid %d on" % pid) >= 3 and "then exec'd %s" % c.rm_name in t.stdout and
+          "exec'd by %s" % c.wl_name in t.stdout, "the text report names both images")
+    d = c.report_json([path], ",pid=%d" % pid)
+    check(sorted(p["procname"] for p in d["processes"]) == sorted([c.wl_name, c.rm_name]),
+          "pid= shows both images")
+    d = c.report_json([path], ',process="%s"' % c.rm_name)
+    check([(p["pid"], p["image"]) for p in d["processes"]] == [(pid, 2)], "process= matches the command name")
+
+    # the same program exec'ing itself: same pid, same name, counters from zero
+    path, pr = c.record("exec-self", [c.workload, "exec", c.workload, "large"], env={"HAKMEM_LARGE_CACHE_MB": "0"})
+    pid = int(re.search(r"workload exec pid=(\d+)", pr.stdout).group(1))
+    d = c.report_json([path])
+    ps = sorted((p for p in d["processes"] if p["pid"] == pid), key=lambda p: p["image"])
+    check([p["procname"] for p in ps] == [c.wl_name, c.wl_name], "a self-exec gives two images of one name")
+    check(ps[1]["large"]["mapped"] >= 8 * 12 and ps[0]["large"]["mapped"] < 8,
+          "the large spans belong to the second image (%d, %d)" % (ps[0]["large"]["mapped"], ps[1]["large"]["mapped"]))
+    for p in ps:
+        v = p["stats_check"]["counters"]["refills"]
+        check(0 <= v["process_stats"] - v["events"] <= 16,
+              "image %d: %d refill events for %d counted" % (p["image"], v["events"], v["process_stats"]))
+
+
+def case_select(c):
+    """Picking processes (pid, process, top) and folding the minor ones,
+    on a trace of three processes: one big, two small."""
+    path, _ = c.record("select", [[c.workload, "large"], [c.random_mixed, "2000", "64", "1"],
+                                  [c.random_mixed, "3000", "64", "2"]], env={"HAKMEM_LARGE_CACHE_MB": "0"})
+    d = c.report_json([path])
+    check(len(d["processes"]) == 3, "three processes: %s" % [p["procname"] for p in d["processes"]])
+    big, small = d["processes"][0], d["processes"][1:]
+    check(big["procname"] == c.wl_name and not big["folded"], "the big one first, shown in full")
+    total = sum(p["faults"]["total"] for p in d["processes"])
+    for p in small:
+        check(p["faults"]["total"] < 0.05 * total and p["faults"]["total"] < 1000,
+              "%s pid %d is minor: %d of %d faults" % (p["procname"], p["pid"], p["faults"]["total"], total))
+        check(p["folded"], "so folded (JSON keeps it, marked)")
+        check(p["storms"] == [], "no storm in a tiny run (the storm floor)")
+    fo = d["selection"]["folded"]
+    check(fo["processes"] == 2 and fo["faults"] == sum(p["faults"]["total"] for p in small)
+          and fo["names"] == "%s x2" % c.rm_name, "selection.folded sums them: %s" % fo)
+    t = c.bt([path])
+    check(t.stdout.count("\n== ") == 1, "text: one section")
+    m = re.search(r"^2 more processes with (\d+) faults in all \((under 1%% each|at most \d+%%)\): %s x2; "
+                  r"--top N or --pid PID to see them$" % c.rm_name, t.stdout, re.M)
+    check(m is not None and int(m.group(1)) == fo["faults"], "text: one line for the folded ones")
+    t = c.bt([path], "top=2")
+    check(t.stdout.count("\n== ") == 2 and "1 more process with" in t.stdout, "top=2: two sections, one folded")
+    d = c.report_json([path], ",top=3")
+    check(not any(p["folded"] for p in d["processes"]), "top=3: none folded")
+    pid = small[1]["pid"]
+    d = c.report_json([path], ",pid=%d" % pid)
+    check([p["pid"] for p in d["processes"]] == [pid] and not d["processes"][0]["folded"]
+          and d["selection"]["processes_left_out"] == 2, "pid= keeps that process, in full")
+    t = c.bt([path], "pid=%d" % pid)
+    check("Processes with pid %d: 1 of 3" % pid in t.stdout and t.stdout.count("\n== ") == 1,
+          "text: says what pid= picked")
+    d = c.report_json([path], ',process="%s"' % c.rm_name)
+    check(sorted(p["pid"] for p in d["processes"]) == sorted(p["pid"] for p in small), "process= picks by name")
+    d = c.report_json([path], ',pid=1,process="nosuch"')
+    check(d["processes"] == [] and d["selection"]["processes_left_out"] == 3, "a selection of none is empty")
+    t = c.bt([path], 'pid=1')
+    check(t.returncode == 0 and "1 of 3" not in t.stdout and "0 of 3" in t.stdout, "text: 0 of 3")
+    # the storm floor as a parameter
+    d = c.report_json([path], ",storm-min-faults=1")
+    check(d["parameters"]["storm_min_faults"] == 1, "storm-min-faults accepted")
+    for params, want in (("pid=-1", "pid"), ('pid="1"', "pid"), ("top=0", "top"), ('process=""', "process"),
+                         ("process=3", "process"), ("storm-min-faults=0", "storm-min-faults")):
+        t = c.bt([path], params)
+        check(t.returncode != 0 and t.returncode < 128 and "`%s`: expected" % want in t.stderr,
+              "-p '%s' fails naming %s (exit %d)" % (params, want, t.returncode))
+    if c.a.hakmem:
+        r = run([c.a.hakmem, "report", path, "--pid", str(pid), "--format", "json"])
+        check([p["pid"] for p in json.loads(r.stdout)["processes"]] == [pid], "hakmem report --pid")
+        r = run([c.a.hakmem, "report", path, "--process", c.wl_name, "--top", "1"])
+        check(r.stdout.count("\n== ") == 1 and c.wl_name in r.stdout, "hakmem report --process --top")
+        for opt, val in (("--pid", "x"), ("--top", "0"), ("--process", ""), ("--storm-min-faults", "-3")):
+            r = run([c.a.hakmem, "report", path, opt, val], check_rc=False)
+            check(r.returncode == 2 and "expected" in r.stderr or "needs" in r.stderr,
+                  "hakmem report %s %r: a usage error (%s)" % (opt, val, r.stderr.strip()))
+
+
 def case_no_events(c):
     # hakmem:malloc is enabled, but without HAKMEM_TRACE_PER_CALL it never fires
     path, _ = c.record("noevents", [c.random_mixed, "1000", "64", "1"], events="hakmem:malloc")
@@ -688,6 +805,7 @@ def main():
     ap.add_argument("--reuse", required=True, help="bench/reuse, for the guide's example")
     ap.add_argument("--source", required=True, help="the source tree (docs/)")
     ap.add_argument("--out", required=True)
+    ap.add_argument("--hakmem", help="bin/hakmem, for the command-line checks")
     a = ap.parse_args()
     for tool in ("lttng", "babeltrace2", "lttng-sessiond"):
         if not shutil.which(tool):

@@ -16,6 +16,10 @@
  *   workload threads  4 threads, each allocating, writing and freeing a
  *                     mix of small blocks, some freed by another thread
  *   workload heaperror  one double free (run with HAKMEM_ON_ERROR=report)
+ *   workload exec PROGRAM [ARG...]
+ *                     36 MiB of 256-byte blocks (18 SuperSlabs, so that
+ *                     hakmem samples process_stats again after start-up),
+ *                     then execv(PROGRAM): the same pid runs a new image
  *
  * The pointer arrays live in mmap'd memory, so only the blocks themselves
  * come from the allocator under test. */
@@ -26,6 +30,7 @@
 #include <pthread.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 static void *array(size_t bytes)
 {
@@ -213,6 +218,21 @@ static int heaperror(void)
 	return 0;
 }
 
+static int exec_into(char **argv)
+{
+	size_t n = (36u << 20) / 256;
+	char **p = array(n * sizeof *p);
+	for (size_t i = 0; i < n; i++) {
+		p[i] = xmalloc(256);
+		memset(p[i], 0x5a, 256);
+	}
+	printf("workload exec pid=%d blocks=%zu\n", (int)getpid(), n);
+	fflush(stdout);
+	execv(argv[0], argv);
+	perror("workload: execv");
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 2 && !strcmp(argv[1], "storm")) return storm(64);
@@ -223,6 +243,8 @@ int main(int argc, char **argv)
 	if (argc == 2 && !strcmp(argv[1], "large")) return large();
 	if (argc == 2 && !strcmp(argv[1], "threads")) return threads();
 	if (argc == 2 && !strcmp(argv[1], "heaperror")) return heaperror();
-	fprintf(stderr, "usage: workload storm [SIZE]|refault|churn|large|threads|heaperror\n");
+	if (argc >= 3 && !strcmp(argv[1], "exec")) return exec_into(argv + 2);
+	fprintf(stderr, "usage: workload storm [SIZE]|refault|churn|large|threads|heaperror|exec "
+	                "PROGRAM [ARG...]\n");
 	return 2;
 }

@@ -410,6 +410,56 @@ class MultiReport(unittest.TestCase, ChartChecks):
         self.assertIn("4 processes on 2 hosts", text)
 
 
+class FoldedReport(unittest.TestCase, ChartChecks):
+    """The analysis folded the minor processes: they keep a row in the
+    overview and one sentence, no section and no chart. An exec'd image
+    says what it was exec'd by."""
+
+    @classmethod
+    def setUpClass(cls):
+        data = fixture("multi.json")
+        procs = data["processes"]
+        procs[0].update(image=2, exec_from="bash", exec_into=None)
+        for p in procs:
+            p["folded"] = False
+        procs[2]["folded"] = procs[3]["folded"] = True
+        procs[3]["procname"] = procs[2]["procname"]
+        cls.data = data
+        path = os.path.join(OUT, "folded.json")
+        with open(path, "w") as f:
+            json.dump(data, f)
+        cls.text = render_file([path], "folded.html")
+
+    def setUp(self):
+        self.root = parse_page(self, self.text)
+
+    def test_sections(self):
+        assert_self_contained(self, self.text)
+        kinds = self.check_report_charts(self.root, self.data)
+        self.assertEqual(sorted(kinds), [0, 1])   # none for the folded
+        sections = [s.get("id") for s in self.root.iter("section")]
+        self.assertEqual(len(sections), 2)
+
+    def test_overview_row_and_sentence(self):
+        procs = self.data["processes"]
+        rows = self.root.findall(".//table")[0].findall("tbody/tr")
+        self.assertEqual(len(rows), 3)
+        last = ["".join(td.itertext()) for td in rows[2].findall("td")]
+        folded = procs[2]["faults"]["total"] + procs[3]["faults"]["total"]
+        self.assertEqual(last[2], "2 more")
+        self.assertEqual(last[3], "{:,}".format(folded))
+        note = "".join(self.root.find(".//p[@id='folded']").itertext())
+        self.assertIn("2 more processes with {:,} faults in all".format(
+            folded), note)
+        self.assertIn("%s x2" % procs[2]["procname"], note)
+        self.assertIn("--top N", note)
+        self.assertIn("(2 folded into one line)", page_text(self.root))
+
+    def test_exec(self):
+        sub = "".join(self.root.find(".//section/p[@class='sub']").itertext())
+        self.assertIn("exec'd by bash", sub)
+
+
 class MinimalReport(unittest.TestCase, ChartChecks):
     """Only the keys DESIGN section 5 guarantees."""
 

@@ -25,7 +25,14 @@ struct hk_params {
 	char *path; /* NULL: stdout */
 	uint64_t storm_window_ns;
 	double storm_threshold;
+	uint64_t storm_min_faults; /* a storm holds at least this many faults in all */
 	uint64_t churn_window_ns;
+	/* process selection (select.c): which processes are reported, and
+	 * which of those are shown in full */
+	int has_pid;
+	int64_t pid;
+	char *process; /* NULL: any */
+	uint64_t top;  /* 0: the folding rule decides */
 };
 
 /* Fills p from a babeltrace2 map value. On error returns -1 with a
@@ -280,6 +287,12 @@ struct hk_proc {
 	const char *host;
 	int64_t pid;
 	char procname[64];
+	uint64_t key;              /* host index << 32 | vpid: the key of st->procs */
+	int leader_seen;           /* procname is the main thread's (vtid == vpid) */
+	unsigned image;            /* 1, 2, ...: the pid's program images (exec) */
+	struct hk_proc *exec_from; /* the image this one replaced, NULL if none */
+	struct hk_proc *exec_into; /* the image that replaced this one */
+	int selected, folded;      /* select.c */
 	uint64_t first_ts, last_ts;
 	uint64_t nevents, nev[HK_NUM_EVTYPES];
 
@@ -378,9 +391,12 @@ struct hk_state {
 	const void *last_bt_trace;
 	char **hosts;
 	size_t nhosts;
-	struct hk_map procs; /* key: host index << 32 | vpid */
-	struct hk_proc **proc_list;
+	struct hk_map procs;        /* key: host index << 32 | vpid */
+	struct hk_proc **proc_list; /* every process image, most faults first when finished */
 	size_t nprocs, capprocs;
+	/* select.c: processes left out by pid/process, and the folded ones */
+	size_t nunselected, nfolded;
+	uint64_t folded_faults, selected_faults;
 	struct hk_proc *last_proc;
 	uint64_t events, foreign_events, lost, lost_unknown_msgs;
 	char **paths;
@@ -447,5 +463,16 @@ int hk_stats_check(const struct hk_proc *p, struct hk_check out[HK_NCHECKS], int
 
 /* All per-process results (attribution, lifecycle, storms, rules). */
 void hk_state_finish(struct hk_state *st);
+
+/* select.c: marks the processes the pid/process parameters select and
+ * folds the minor ones (docs/report-rules.md, "Processes"). Run after
+ * the processes are sorted by faults. */
+void hk_select(struct hk_state *st);
+/* Fold processes below this share of the selected processes' faults and
+ * below HK_FOLD_MAX_FAULTS faults. */
+#define HK_FOLD_SHARE 0.05
+#define HK_FOLD_MAX_FAULTS 1000
+/* "bash x12, python3 x25": the folded processes by name, most first. */
+void hk_folded_names(const struct hk_state *st, char *buf, size_t len);
 
 #endif

@@ -165,6 +165,19 @@ static void proc_json(FILE *o, const struct hk_state *st, const struct hk_proc *
 	jkey(o, "trace");
 	jstr(o, p->trace ? p->trace->name : "");
 	fputs(", ", o);
+	ju64(o, "image", p->image, 1);
+	jkey(o, "exec_from");
+	if (p->exec_from)
+		jstr(o, p->exec_from->procname);
+	else
+		fputs("null", o);
+	fputs(", ", o);
+	jkey(o, "exec_into");
+	if (p->exec_into)
+		jstr(o, p->exec_into->procname);
+	else
+		fputs("null", o);
+	fprintf(o, ", \"folded\": %s, ", p->folded ? "true" : "false");
 	ju64(o, "events", p->nevents, 1);
 	ju64(o, "lost_events_in_trace", p->trace ? p->trace->lost : 0, 1);
 	jts(o, "begin_ns", p->first_ts, 1);
@@ -324,6 +337,50 @@ static void proc_json(FILE *o, const struct hk_state *st, const struct hk_proc *
 	(void)st;
 }
 
+/* The process parameters, what they left out (not in "processes"), and
+ * the folded processes (in "processes", marked "folded"). */
+static void selection_json(FILE *o, const struct hk_state *st)
+{
+	const struct hk_params *prm = &st->params;
+	fputs("\"selection\": {\"pid\": ", o);
+	if (prm->has_pid)
+		fprintf(o, "%" PRId64, prm->pid);
+	else
+		fputs("null", o);
+	fputs(", \"process\": ", o);
+	if (prm->process)
+		jstr(o, prm->process);
+	else
+		fputs("null", o);
+	fputs(", \"top\": ", o);
+	if (prm->top)
+		fprintf(o, "%" PRIu64, prm->top);
+	else
+		fputs("null", o);
+	fputs(", ", o);
+	ju64(o, "processes_left_out", st->nunselected, 1);
+	char names[512];
+	hk_folded_names(st, names, sizeof names);
+	fputs("\"folded\": {", o);
+	ju64(o, "processes", st->nfolded, 1);
+	ju64(o, "faults", st->folded_faults, 1);
+	jkey(o, "names");
+	jstr(o, names);
+	fputs(", ", o);
+	jkey(o, "rule");
+	if (prm->top)
+		fprintf(o, "\"all but the %" PRIu64 " processes with the most faults\"", prm->top);
+	else if (prm->has_pid || prm->process)
+		fputs("\"none: processes picked by pid or name are shown in full\"", o);
+	else
+		fprintf(
+		    o,
+		    "\"under %.0f%% of the faults of all processes and under %d faults, no heap "
+		    "error, not the process with the most faults\"",
+		    HK_FOLD_SHARE * 100, HK_FOLD_MAX_FAULTS);
+	fputs("}},\n ", o);
+}
+
 void hk_output_json(struct hk_state *st, FILE *o)
 {
 	fputs("{\"traces\": [", o);
@@ -339,17 +396,20 @@ void hk_output_json(struct hk_state *st, FILE *o)
 	fprintf(o, "\"incomplete\": %s,\n ", st->incomplete ? "true" : "false");
 	fprintf(o,
 	        "\"parameters\": {\"storm_window_ms\": %.3f, \"storm_threshold\": %g, "
-	        "\"churn_window_ms\": %.3f},\n ",
+	        "\"storm_min_faults\": %" PRIu64 ", \"churn_window_ms\": %.3f},\n ",
 	        (double)st->params.storm_window_ns / 1e6, st->params.storm_threshold,
-	        (double)st->params.churn_window_ns / 1e6);
+	        st->params.storm_min_faults, (double)st->params.churn_window_ns / 1e6);
+	selection_json(o, st);
 	if (!st->events) {
 		jkey(o, "note");
 		fputs("\"no hakmem events in the trace\",\n ", o);
 	}
 	fputs("\"processes\": [\n", o);
+	size_t left = st->nprocs - st->nunselected;
 	for (size_t i = 0; i < st->nprocs; i++) {
+		if (!st->proc_list[i]->selected) continue;
 		proc_json(o, st, st->proc_list[i]);
-		fputs(i + 1 < st->nprocs ? ",\n" : "\n", o);
+		fputs(--left ? ",\n" : "\n", o);
 	}
 	fputs("]}\n", o);
 }

@@ -69,12 +69,25 @@ static void answer(FILE *o, const struct hk_proc *p)
 		      o);
 }
 
+/* "exec'd by bash, then exec'd python3": the images of one pid. */
+static void exec_text(FILE *o, const struct hk_proc *p)
+{
+	if (p->exec_from)
+		fprintf(o, "; exec'd by %s",
+		        p->exec_from->procname[0] ? p->exec_from->procname : "?");
+	if (p->exec_into)
+		fprintf(o, "; then exec'd %s",
+		        p->exec_into->procname[0] ? p->exec_into->procname : "?");
+}
+
 static void proc_text(FILE *o, const struct hk_state *st, const struct hk_proc *p)
 {
 	char lbl[32];
-	fprintf(o, "\n== %s, pid %" PRId64 " on %s (%" PRIu64 " events, %.3f s) ==\n",
+	fprintf(o, "\n== %s, pid %" PRId64 " on %s (%" PRIu64 " events, %.3f s",
 	        p->procname[0] ? p->procname : "?", p->pid, p->host, p->nevents,
 	        (double)(p->last_ts - p->first_ts) / 1e9);
+	exec_text(o, p);
+	fputs(") ==\n", o);
 	fprintf(o, "Page faults (%s): %" PRIu64 " total\n", p->source, p->faults_total);
 	fprintf(o, "  allocator %10" PRIu64 "  %5.1f%%\n", p->faults_alloc,
 	        pct(p->faults_alloc, p->faults_total));
@@ -132,8 +145,11 @@ static void proc_text(FILE *o, const struct hk_state *st, const struct hk_proc *
 		        ", churn %" PRIu64 "\n",
 		        p->large_mapped, p->large_bytes / 1024, p->large_unmapped, p->large_churn);
 
-	fprintf(o, "Storms (%.0f ms windows, > %.1f x median %" PRIu64 " faults and >= 64): %zu\n",
-	        ms(p->storm_window_ns), st->params.storm_threshold, p->storm_median, p->nstorms);
+	fprintf(o,
+	        "Storms (%.0f ms windows, > %.1f x median %" PRIu64 " faults and >= 64; >= %" PRIu64
+	        " in all): %zu\n",
+	        ms(p->storm_window_ns), st->params.storm_threshold, p->storm_median,
+	        st->params.storm_min_faults, p->nstorms);
 	for (size_t i = 0; i < p->nstorms && i < 10; i++) {
 		const struct hk_storm *s = &p->storms[i];
 		fprintf(o, "  +%.0f..+%.0f ms: %" PRIu64 " faults, %s",
@@ -192,6 +208,46 @@ static void proc_text(FILE *o, const struct hk_state *st, const struct hk_proc *
 		fprintf(o, "Note: %s\n", p->notes[i]);
 }
 
+/* What the pid/process parameters picked, and what they left out. */
+static void selection_text(FILE *o, const struct hk_state *st)
+{
+	const struct hk_params *prm = &st->params;
+	if (!prm->has_pid && !prm->process) {
+		fputs("\nAnswer: ", o);
+		return;
+	}
+	fputs("\nProcesses", o);
+	if (prm->has_pid) fprintf(o, " with pid %" PRId64, prm->pid);
+	if (prm->process) fprintf(o, "%s named %s", prm->has_pid ? " and" : "", prm->process);
+	fprintf(o, ": %zu of %zu", st->nprocs - st->nunselected, st->nprocs);
+	if (st->nprocs == st->nunselected)
+		fputs(" (none: 'hakmem report' without --pid and --process lists them all)", o);
+	fputs("\nAnswer: ", o);
+	if (st->nprocs == st->nunselected) fputs("no process selected.\n", o);
+}
+
+/* One line for the folded processes: how many, their faults, their
+ * names, and how to see them. */
+static void folded_text(FILE *o, const struct hk_state *st)
+{
+	if (!st->nfolded) return;
+	uint64_t most = 0;
+	for (size_t i = 0; i < st->nprocs; i++)
+		if (st->proc_list[i]->folded && st->proc_list[i]->faults_total > most)
+			most = st->proc_list[i]->faults_total;
+	char names[512];
+	hk_folded_names(st, names, sizeof names);
+	double share = pct(most, st->selected_faults);
+	fprintf(o, "%zu more process%s with %" PRIu64 " faults in all (", st->nfolded,
+	        st->nfolded == 1 ? "" : "es", st->folded_faults);
+	if (share < 1)
+		fputs(st->nfolded == 1 ? "under 1%" : "under 1% each", o);
+	else
+		fprintf(o, "%s%.0f%%", st->nfolded == 1 ? "" : "at most ", share);
+	fprintf(o, "): %s; --top N or --pid PID to see %s\n", names,
+	        st->nfolded == 1 ? "it" : "them");
+}
+
 void hk_output_text(struct hk_state *st, FILE *o)
 {
 	fprintf(o, "hakmem report: %zu trace%s", st->npaths, st->npaths == 1 ? "" : "s");
@@ -223,10 +279,16 @@ void hk_output_text(struct hk_state *st, FILE *o)
 		      o);
 		return;
 	}
-	fputs("\nAnswer: ", o);
-	for (size_t i = 0; i < st->nprocs && i < 3; i++)
-		answer(o, st->proc_list[i]);
-	if (st->nprocs > 3) fprintf(o, "(%zu more processes below)\n", st->nprocs - 3);
+	selection_text(o, st);
+	size_t shown = 0;
 	for (size_t i = 0; i < st->nprocs; i++)
-		proc_text(o, st, st->proc_list[i]);
+		if (st->proc_list[i]->selected && !st->proc_list[i]->folded) {
+			if (shown < 3) answer(o, st->proc_list[i]);
+			shown++;
+		}
+	if (shown > 3) fprintf(o, "(%zu more processes below)\n", shown - 3);
+	folded_text(o, st);
+	for (size_t i = 0; i < st->nprocs; i++)
+		if (st->proc_list[i]->selected && !st->proc_list[i]->folded)
+			proc_text(o, st, st->proc_list[i]);
 }

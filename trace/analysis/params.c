@@ -118,22 +118,62 @@ static bt_value_map_foreach_entry_const_func_status one_param(const char *key, c
 			goto fail;
 		}
 		p->storm_threshold = d;
+	} else if (!strcmp(key, "storm-min-faults") || !strcmp(key, "top")) {
+		int top = key[0] == 't';
+		int rc = get_int(v, 1, &iv);
+		if (rc == -2) goto type;
+		if (rc || iv > 1000000000) {
+			snprintf(c->err, c->errlen,
+			         "parameter `%s`: expected a number of %s from 1 to 1000000000",
+			         key, top ? "processes" : "faults");
+			goto fail;
+		}
+		if (top)
+			p->top = (uint64_t)iv;
+		else
+			p->storm_min_faults = (uint64_t)iv;
+	} else if (!strcmp(key, "pid")) {
+		int rc = get_int(v, 0, &iv);
+		if (rc == -2) goto type;
+		if (rc || iv > INT32_MAX) {
+			snprintf(c->err, c->errlen,
+			         "parameter `pid`: expected a process id from 0 to %d", INT32_MAX);
+			goto fail;
+		}
+		p->has_pid = 1;
+		p->pid = iv;
+	} else if (!strcmp(key, "process")) {
+		if (t != BT_VALUE_TYPE_STRING) goto type;
+		const char *s = bt_value_string_get(v);
+		if (!*s) {
+			snprintf(
+			    c->err, c->errlen,
+			    "parameter `process`: expected a command name, got an empty string");
+			goto fail;
+		}
+		free(p->process);
+		p->process = hk_xstrdup(s);
 	} else {
 		snprintf(
 		    c->err, c->errlen,
 		    "unknown parameter `%s`; known parameters: format (string \"text\"|\"json\"), "
-		    "path (string), "
-		    "storm-window-ms (integer), storm-threshold (real), churn-window-ms (integer)",
+		    "path (string), storm-window-ms (integer), storm-threshold (real), "
+		    "storm-min-faults (integer), churn-window-ms (integer), pid (integer), "
+		    "process (string), top (integer)",
 		    key);
 		goto fail;
 	}
 	return BT_VALUE_MAP_FOREACH_ENTRY_CONST_FUNC_STATUS_OK;
 
 type : {
-	const char *want = !strcmp(key, "format")            ? "a string (\"text\" or \"json\")"
-	                   : !strcmp(key, "path")            ? "a string (an output file name)"
-	                   : !strcmp(key, "storm-threshold") ? "a real number"
-	                                                     : "an integer (milliseconds)";
+	const char *want = !strcmp(key, "format")             ? "a string (\"text\" or \"json\")"
+	                   : !strcmp(key, "path")             ? "a string (an output file name)"
+	                   : !strcmp(key, "process")          ? "a string (a command name)"
+	                   : !strcmp(key, "storm-threshold")  ? "a real number"
+	                   : !strcmp(key, "storm-min-faults") ? "an integer (faults)"
+	                   : !strcmp(key, "top")              ? "an integer (processes)"
+	                   : !strcmp(key, "pid")              ? "an integer (a process id)"
+	                                                      : "an integer (milliseconds)";
 	snprintf(c->err, c->errlen, "parameter `%s`: expected %s, got %s", key, want, type_name(t));
 }
 fail:
@@ -147,6 +187,11 @@ int hk_params_parse(const struct bt_value *params, struct hk_params *p, char *er
 	p->path = NULL;
 	p->storm_window_ns = 10 * 1000000ull;
 	p->storm_threshold = 4.0;
+	p->storm_min_faults = 256;
+	p->has_pid = 0;
+	p->pid = 0;
+	p->process = NULL;
+	p->top = 0;
 	p->churn_window_ns = 100 * 1000000ull;
 	if (!params || bt_value_get_type(params) == BT_VALUE_TYPE_NULL) return 0;
 	if (bt_value_get_type(params) != BT_VALUE_TYPE_MAP) {
@@ -163,4 +208,6 @@ void hk_params_free(struct hk_params *p)
 {
 	free(p->path);
 	p->path = NULL;
+	free(p->process);
+	p->process = NULL;
 }

@@ -224,7 +224,8 @@ BT_PLUGIN_SINK_COMPONENT_CLASS_HELP(
     report,
     "Parameters: format=\"text\"|\"json\" (default text), path=FILE (default stdout), "
     "storm-window-ms=N (10), storm-threshold=X (4.0, multiple of the median window fault count), "
-    "churn-window-ms=N (100). See docs/report-rules.md.");
+    "storm-min-faults=N (256), churn-window-ms=N (100), pid=N, process=\"NAME\", top=N (default: "
+    "fold minor processes). See docs/report-rules.md.");
 BT_PLUGIN_SINK_COMPONENT_CLASS_INITIALIZE_METHOD(report, report_initialize);
 BT_PLUGIN_SINK_COMPONENT_CLASS_FINALIZE_METHOD(report, report_finalize);
 BT_PLUGIN_SINK_COMPONENT_CLASS_GRAPH_IS_CONFIGURED_METHOD(report, report_graph_is_configured);

@@ -8,6 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Events of one thread that may follow the sample that counted them: the
+ * tracer's deferred queue (src/trace.c) and the event in flight. */
+#define HK_TRAILING_EVENTS 34
+
 struct hk_state *hk_state_new(void)
 {
 	return hk_xcalloc(1, sizeof(struct hk_state));
@@ -75,26 +79,90 @@ static uint32_t host_index(struct hk_state *st, const char *host)
 	return (uint32_t)st->nhosts++;
 }
 
+static struct hk_proc *new_proc(struct hk_state *st, uint64_t key, uint32_t h, struct hk_trace *tr,
+                                const struct hk_event *e)
+{
+	struct hk_proc *p = hk_xcalloc(1, sizeof *p);
+	p->trace = tr;
+	p->host = st->hosts[h];
+	p->pid = e->vpid;
+	p->key = key;
+	p->image = 1;
+	p->first_ts = e->ts;
+	p->purge_delay_min_ns = UINT64_MAX;
+	hk_win_init(&p->win, e->ts, st->params.storm_window_ns);
+	hk_grow((void **)&st->proc_list, &st->capprocs, st->nprocs, sizeof *st->proc_list);
+	st->proc_list[st->nprocs++] = p;
+	return p;
+}
+
+static int is_leader(const struct hk_event *e)
+{
+	return !e->has_vtid || e->vtid == e->vpid;
+}
+
+/* Does process_stats sample e start a new program image of p's pid (an
+ * exec)? The vpid stays; what changes (docs/report-rules.md, "Processes"):
+ * - the allocator's counters restart with the new image: a counter below
+ *   the image's last sample cannot be the same image (the counters only
+ *   grow). With one thread, also one below the last sample plus the
+ *   events of its kind seen since: only that thread's queue of events the
+ *   tracer's own allocations caused (src/trace.c, at most 32) may trail
+ *   its counter steps. With more threads, any number of events may land
+ *   between a sample's reading of the counters and its own timestamp;
+ * - LTTng-UST opens a new perf counter for the main thread, which starts
+ *   from 0 again: the main thread's count goes backwards;
+ * - the kernel renames the process after the file exec'd: a main thread
+ *   sample with a new procname and a fresh perf count (0) or none.
+ * An image's first hakmem event is always this start-up sample: the
+ * tracer is off until hakmem's constructor emits it. */
+static int starts_image(const struct hk_proc *p, const struct hk_event *e)
+{
+	static const struct {
+		int field;
+		enum hk_evtype ev;
+	} counted[] = {
+	    {STATS_SS_MAPPED, HK_EV_SS_MMAP},     {STATS_SS_REUSED, HK_EV_SS_REUSE},
+	    {STATS_SS_UNMAPPED, HK_EV_SS_MUNMAP}, {STATS_REFILLS, HK_EV_REFILL},
+	    {STATS_SLAB_EMPTY, HK_EV_SLAB_EMPTY}, {STATS_SLAB_REUSE, HK_EV_SLAB_REUSE},
+	    {STATS_SLAB_PURGE, HK_EV_SLAB_PURGE}, {STATS_LARGE_MAPPED, HK_EV_LARGE_MMAP},
+	};
+	if (!p->nevents) return 0;
+	int64_t tid = e->has_vtid ? e->vtid : e->vpid;
+	int alone = p->threads.n == 1 && hk_map_get(&p->threads, (uint64_t)tid);
+	for (size_t i = 0; p->nstats && i < sizeof counted / sizeof counted[0]; i++) {
+		uint64_t now = e->f[counted[i].field], last = p->stats_last[counted[i].field];
+		uint64_t seen = p->nev[counted[i].ev] - p->nev_at_last[counted[i].ev];
+		if (now < last || (alone && now - last + HK_TRAILING_EVENTS < seen)) return 1;
+	}
+	if (!is_leader(e)) return 0;
+	const struct hk_thread *t = hk_map_get(&p->threads, (uint64_t)e->vpid);
+	if (e->has_perf && t && t->perf_valid && e->perf < t->perf_last) return 1;
+	return p->leader_seen && e->procname && (!e->has_perf || e->perf == 0) &&
+	       strncmp(p->procname, e->procname, sizeof p->procname - 1);
+}
+
 struct hk_proc *hk_state_proc(struct hk_state *st, struct hk_trace *tr, const struct hk_event *e)
 {
 	struct hk_proc *p = st->last_proc;
-	if (p && p->pid == e->vpid && (p->trace == tr || !strcmp(p->host, tr->host))) return p;
+	if (p && p->pid == e->vpid && (p->trace == tr || !strcmp(p->host, tr->host)) &&
+	    e->type != HK_EV_PROCESS_STATS)
+		return p;
 	/* Processes are keyed by (host, vpid): one process may write to
 	 * several traces (per-UID buffers of 32- and 64-bit, relayd). */
 	uint32_t h = host_index(st, tr->host);
 	uint64_t key = (uint64_t)h << 32 | (uint32_t)e->vpid;
 	p = hk_map_get(&st->procs, key);
 	if (!p) {
-		p = hk_xcalloc(1, sizeof *p);
-		p->trace = tr;
-		p->host = st->hosts[h];
-		p->pid = e->vpid;
-		p->first_ts = e->ts;
-		p->purge_delay_min_ns = UINT64_MAX;
-		hk_win_init(&p->win, e->ts, st->params.storm_window_ns);
+		p = new_proc(st, key, h, tr, e);
 		hk_map_put(&st->procs, key, p);
-		hk_grow((void **)&st->proc_list, &st->capprocs, st->nprocs, sizeof *st->proc_list);
-		st->proc_list[st->nprocs++] = p;
+	} else if (e->type == HK_EV_PROCESS_STATS && starts_image(p, e)) {
+		struct hk_proc *next = new_proc(st, key, h, tr, e);
+		next->image = p->image + 1;
+		next->exec_from = p;
+		p->exec_into = next;
+		hk_map_put(&st->procs, key, next);
+		p = next;
 	}
 	p->trace = tr;
 	st->last_proc = p;
@@ -190,9 +258,13 @@ void hk_dispatch(struct hk_state *st, struct hk_trace *tr, const struct hk_event
 	if (e->ts > p->last_ts) p->last_ts = e->ts;
 	struct hk_thread *prev = p->last_thread;
 	struct hk_thread *t = hk_proc_thread(p, e->has_vtid ? e->vtid : e->vpid);
-	/* procname changes at exec: keep the latest. Compared only when the
-	 * thread changes, which keeps the per-event cost flat. */
-	if (e->procname && (!p->procname[0] || t != prev) &&
+	/* The main thread's name is the process's (threads may name
+	 * themselves); another thread's only until the main thread shows up.
+	 * Compared when the thread changes and at samples: a flat per-event
+	 * cost, and a rename (prctl) shows at the next sample. */
+	int leader = is_leader(e);
+	if (e->procname && (!p->procname[0] || t != prev || e->type == HK_EV_PROCESS_STATS) &&
+	    (leader || !p->leader_seen) &&
 	    strncmp(p->procname, e->procname, sizeof p->procname - 1)) {
 		/* printable ASCII only: a corrupt trace must not garble the report */
 		size_t i = 0;
@@ -201,6 +273,7 @@ void hk_dispatch(struct hk_state *st, struct hk_trace *tr, const struct hk_event
 			    e->procname[i] >= 0x20 && e->procname[i] < 0x7f ? e->procname[i] : '?';
 		p->procname[i] = 0;
 	}
+	if (leader && e->procname) p->leader_seen = 1;
 	if (e->has_perf)
 		p->has_perf = 1;
 	else
@@ -230,6 +303,7 @@ void hk_state_finish(struct hk_state *st)
 		hk_recommend(st, p);
 	}
 	qsort(st->proc_list, st->nprocs, sizeof *st->proc_list, by_faults);
+	hk_select(st);
 }
 
 void hk_state_free(struct hk_state *st)

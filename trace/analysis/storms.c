@@ -3,7 +3,9 @@
  * Faults are counted per storm-window-ms window, by cause, with a small
  * per-window top-k of classes. A storm is a run of adjacent windows whose
  * fault count is above storm-threshold x the median of the nonzero
- * windows and at least HK_STORM_MIN_FAULTS. Past HK_WIN_MAX windows the
+ * windows and at least HK_STORM_MIN_FAULTS, holding at least
+ * storm-min-faults faults in all, in a process that ran at least
+ * HK_STORM_MIN_WINDOWS windows. Past HK_WIN_MAX windows the
  * array is coarsened (pairs merged, width doubled), so a long trace costs
  * bounded memory; the report gives the width actually used. */
 #include "analysis.h"
@@ -12,6 +14,9 @@
 #include <string.h>
 
 #define HK_STORM_MIN_FAULTS 64
+/* A median of fewer windows is no baseline: a run that short has no
+ * spikes, only its start-up. */
+#define HK_STORM_MIN_WINDOWS 10
 #define HK_STORMS_MAX 1000
 
 const char *const hk_cause_name[HK_NUM_CAUSES] = {"superslab_carve", "refault_after_purge", "large",
@@ -122,8 +127,15 @@ static void storm_add_window(struct hk_storm *s, const struct hk_win *w)
 			s->cls_faults[w->top_cls[k]] += w->top_faults[k];
 }
 
-static void storm_close(struct hk_storm *s)
+/* Ends the storm s, the last of p->storms: dropped if it holds fewer
+ * than storm-min-faults faults (a few dozen faults of a short script's
+ * start-up are no storm, whatever their rate). */
+static void storm_close(const struct hk_state *st, struct hk_proc *p, struct hk_storm *s)
 {
+	if (s->faults < st->params.storm_min_faults) {
+		p->nstorms--;
+		return;
+	}
 	s->dominant = HK_CAUSE_CARVE;
 	for (int c = 1; c < HK_NUM_CAUSES; c++)
 		if (s->cause[c] > s->cause[s->dominant]) s->dominant = (enum hk_cause)c;
@@ -158,6 +170,8 @@ void hk_storms_finish(struct hk_state *st, struct hk_proc *p)
 	p->storm_median = nz[(nnz - 1) / 2];
 	free(nz);
 
+	/* Too short to have a baseline: whatever it did is not a spike. */
+	if ((p->last_ts - p->first_ts) / ws->width < HK_STORM_MIN_WINDOWS) return;
 	double limit = st->params.storm_threshold * (double)p->storm_median;
 	size_t cap = 0, prev_nz = SIZE_MAX;
 	struct hk_storm *cur = NULL;
@@ -166,7 +180,7 @@ void hk_storms_finish(struct hk_state *st, struct hk_proc *p)
 		int hot = (double)t > limit && t >= HK_STORM_MIN_FAULTS;
 		if (!hot) {
 			if (cur) {
-				storm_close(cur);
+				storm_close(st, p, cur);
 				cur = NULL;
 			}
 			if (t) prev_nz = i;
@@ -187,7 +201,7 @@ void hk_storms_finish(struct hk_state *st, struct hk_proc *p)
 		storm_add_window(cur, &ws->w[i]);
 		prev_nz = i;
 	}
-	if (cur) storm_close(cur);
+	if (cur) storm_close(st, p, cur);
 }
 
 size_t hk_timeline(const struct hk_proc *p, size_t max, struct hk_tl_bucket **out,

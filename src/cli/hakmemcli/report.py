@@ -12,7 +12,9 @@ from . import tuneresult
 from .common import die, note, option_value
 
 HELP = """usage: hakmem report TRACE... [--format text|json] [-o FILE] [--html FILE]
-                    [--storm-window-ms N] [--storm-threshold X] [--timeout S] [--tune FILE]
+                    [--pid PID] [--process NAME] [--top N]
+                    [--storm-window-ms N] [--storm-threshold X] [--storm-min-faults N]
+                    [--timeout S] [--tune FILE]
 
 Analyses one or more LTTng traces recorded by 'hakmem trace' (a trace
 directory, a snapshot directory, or an lttng-relayd output tree holding
@@ -21,10 +23,17 @@ several hosts) and says why page faults dominate and what to change.
   --format F     text (default) or json (the input of viz)
   -o FILE        write the report to FILE instead of stdout
   --html FILE    also render a self-contained HTML report to FILE
+  --pid PID      only the process PID (all its images, when it exec'd)
+  --process NAME only processes whose command name is NAME (as ps shows it)
+  --top N        show the N processes with the most faults in full, fold the
+                 rest into one line (default: fold those under 5% of all
+                 faults and under 1000 faults; --pid and --process fold none)
   --storm-window-ms N, --storm-threshold X
                  storm detection: windows of N ms (1 to 3600000) whose fault
                  rate is more than X (>= 1) times the run's median
                  (defaults 10 and 4)
+  --storm-min-faults N
+                 a storm holds at least N faults in all (default 256)
   --timeout S    give up on babeltrace2 after S seconds (default: 10 s plus
                  1 s per MiB of trace; 0 waits for ever). Babeltrace 2.0's
                  CTF reader can loop for ever on a damaged trace.
@@ -180,6 +189,27 @@ def main(layout, args):
             v, i = option_value(args, i, "--storm-threshold")
             extra.append("storm-threshold=%r" % number(v, float, "--storm-threshold", "a finite number >= 1, e.g. 4",
                                                        1.0, 1e12))
+            continue
+        if a == "--storm-min-faults" or a.startswith("--storm-min-faults="):
+            v, i = option_value(args, i, "--storm-min-faults")
+            extra.append("storm-min-faults=%d" % number(v, int, "--storm-min-faults",
+                                                        "a whole number of faults from 1 to 1000000000",
+                                                        1, 10**9))
+            continue
+        if a == "--pid" or a.startswith("--pid="):
+            v, i = option_value(args, i, "--pid")
+            extra.append("pid=%d" % number(v, int, "--pid", "a process id (a whole number from 0 to 2147483647)",
+                                           0, 2**31 - 1))
+            continue
+        if a == "--process" or a.startswith("--process="):
+            v, i = option_value(args, i, "--process")
+            if not v:
+                die("--process needs a command name as ps shows it, e.g. python3")
+            extra.append('process="%s"' % v.replace("\\", "\\\\").replace('"', '\\"'))
+            continue
+        if a == "--top" or a.startswith("--top="):
+            v, i = option_value(args, i, "--top")
+            extra.append("top=%d" % number(v, int, "--top", "a number of processes from 1 to 1000000000", 1, 10**9))
             continue
         if a == "--tune" or a.startswith("--tune="):
             v, i = option_value(args, i, "--tune")
