@@ -131,6 +131,8 @@ void hak_stack_print(int fd, const char *title, void *const *frames, unsigned n)
 		hak_frame_format(line, sizeof line, i - first, &f[i], cwd);
 		hak_log_fd_printf(fd, "%s", line);
 	}
+	for (unsigned i = 0; i < n; i++)
+		hak_frame_release(&f[i]);
 	if (dw >= 0) hak_symbolizer_end();
 	hak_in_report = was_in_report;
 }

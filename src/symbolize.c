@@ -169,6 +169,24 @@ void hak_symbolize_function(struct hak_frame *f)
 	    m ? dw.module_addrinfo(m, (uintptr_t)f->addr - 1, &off, &sym, NULL, NULL, NULL) : NULL;
 	if (name) f->function = name;
 	mark_hakmem(f);
+	/* C++ names, through the program's own libstdc++: never loaded for this. */
+	static __typeof__(char *(const char *, char *, size_t *, int *)) *demangle;
+	if (name && name[0] == '_' && name[1] == 'Z' &&
+	    (demangle || (demangle = dlsym(RTLD_DEFAULT, "__cxa_demangle")))) {
+		int status;
+		char *plain = demangle(name, NULL, NULL, &status);
+		if (plain) {
+			f->function = plain;
+			f->flags |= HAK_FRAME_DEMANGLED;
+		}
+	}
+}
+
+void hak_frame_release(struct hak_frame *f)
+{
+	if (f->flags & HAK_FRAME_DEMANGLED) free((char *)f->function);
+	f->function = NULL;
+	f->flags &= ~(unsigned)HAK_FRAME_DEMANGLED;
 }
 
 void hak_symbolize_line(struct hak_frame *f)

@@ -8,12 +8,13 @@
 
 /* What a frame is, for the filter in stack_print.c. */
 enum {
-	HAK_FRAME_HAKMEM = 1,   /* hakmem's own code */
-	HAK_FRAME_MAIN_EXE = 2, /* the program's executable */
-	HAK_FRAME_LIBC = 4,     /* libc.so.* */
-	HAK_FRAME_LOADER = 8,   /* ld.so */
-	HAK_FRAME_ENTRY = 16,   /* _start, found by the ELF entry point */
-	HAK_FRAME_OWN = 32,     /* in the module hakmem itself is in */
+	HAK_FRAME_HAKMEM = 1,     /* hakmem's own code */
+	HAK_FRAME_MAIN_EXE = 2,   /* the program's executable */
+	HAK_FRAME_LIBC = 4,       /* libc.so.* */
+	HAK_FRAME_LOADER = 8,     /* ld.so */
+	HAK_FRAME_ENTRY = 16,     /* _start, found by the ELF entry point */
+	HAK_FRAME_OWN = 32,       /* in the module hakmem itself is in */
+	HAK_FRAME_DEMANGLED = 64, /* function is a C++ name demangled into malloc'd memory */
 };
 
 struct hak_frame {
@@ -38,9 +39,12 @@ HAK_INTERNAL void hak_symbolizer_end(void);
  * exported symbols. Never fails: what it cannot name stays NULL. */
 HAK_INTERNAL void hak_symbolize(void *addr, struct hak_frame *f);
 /* Then, with libdw (hak_symbolizer_begin returned 1): the function from
- * the symbol table (or separate debug info), and the file and line from
- * DWARF, the costly part: only for frames that will be shown. */
+ * the symbol table (or separate debug info; C++ names demangled when the
+ * program has libstdc++), and the file and line from DWARF, the costly
+ * part: only for frames that will be shown. */
 HAK_INTERNAL void hak_symbolize_function(struct hak_frame *f);
 HAK_INTERNAL void hak_symbolize_line(struct hak_frame *f);
+/* Frees what the above allocated for f (a demangled name). */
+HAK_INTERNAL void hak_frame_release(struct hak_frame *f);
 
 #endif

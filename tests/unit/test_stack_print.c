@@ -3,6 +3,8 @@
  * very program with its function, file and line. */
 #include "unit.h"
 
+#include <dlfcn.h>
+
 #include "stack_print.h"
 
 #define LIBC HAK_FRAME_LIBC
@@ -141,6 +143,28 @@ static void names_this_program(void **state)
 	hak_symbolizer_end();
 }
 
+/* A C function under a C++ symbol name: app::Widget::~Widget(). */
+__attribute__((noinline)) void widget_dtor(void) __asm__("_ZN3app6WidgetD1Ev");
+__attribute__((noinline)) void widget_dtor(void)
+{
+	__asm__ volatile("");
+}
+
+static void demangles_cxx_names(void **state)
+{
+	(void)state;
+	/* Loaded, as in a C++ program. */
+	assert_non_null(dlopen("libstdc++.so.6", RTLD_NOW | RTLD_GLOBAL));
+	assert_int_equal(hak_symbolizer_begin(), 1);
+	struct hak_frame f;
+	hak_symbolize((char *)(void *)widget_dtor + 1, &f);
+	hak_symbolize_function(&f);
+	assert_string_equal(f.function, "app::Widget::~Widget()");
+	hak_frame_release(&f);
+	assert_null(f.function);
+	hak_symbolizer_end();
+}
+
 static void prints_a_stack(void **state)
 {
 	(void)state;
@@ -167,6 +191,7 @@ int main(void)
 	    cmocka_unit_test(loader_frames),
 	    cmocka_unit_test(rows),
 	    cmocka_unit_test(names_this_program),
+	    cmocka_unit_test(demangles_cxx_names),
 	    cmocka_unit_test(prints_a_stack),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
