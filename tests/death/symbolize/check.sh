@@ -110,6 +110,24 @@ for strip in "strip" "objcopy --strip-debug"; do
 done
 out=$(LD_LIBRARY_PATH=$tmp/s LD_PRELOAD=$lib "$tmp/s/symprog" main 2>&1)
 expect_frame "$out" "this call" 0 "main_double_free \\(symprog\\+0x[0-9a-f]+\\)" "strip-debug keeps names"
+# Debug info split off beside the program, found through .gnu_debuglink
+# (and its CRC): lines again.
+mkdir -p "$tmp/d" && cp "$bin/symprog" "$bin/libsymlib.so" "$tmp/d/"
+for f in symprog libsymlib.so; do
+	objcopy --only-keep-debug "$tmp/d/$f" "$tmp/d/$f.debug"
+	(cd "$tmp/d" && objcopy --strip-debug --add-gnu-debuglink="$f.debug" "$f")
+done
+for mode in fast full; do
+	for case in main lib; do
+		out=$(LD_LIBRARY_PATH=$tmp/d LD_PRELOAD=$lib HAKMEM_CHECK=$mode "$tmp/d/symprog" $case 2>&1)
+		check_named "$out" $case $mode symprog "debuglink $case $mode"
+	done
+done
+# A debug file whose CRC does not match is not used, right as its DWARF is.
+printf x >>"$tmp/d/symprog.debug"
+out=$(LD_LIBRARY_PATH=$tmp/d LD_PRELOAD=$lib "$tmp/d/symprog" main 2>&1)
+expect_frame "$out" "this call" 0 "main_double_free \\(symprog\\+0x[0-9a-f]+\\)" "debuglink, CRC mismatch"
+
 for case in main lib; do
 	out=$(LD_LIBRARY_PATH=$fake:$bin LD_PRELOAD=$lib HAKMEM_CHECK=full "$bin/symprog" $case 2>&1)
 	check_unnamed "$out" "libdw without its functions, $case"
