@@ -16,16 +16,36 @@
 #include <stdint.h>
 #include <string.h>
 
-static inline void *alloc_class(unsigned c)
+/* A block and the class it came from. */
+struct got_block {
+	void *p;
+	unsigned cls;
+};
+
+/* The bin of class c is empty. The process's first malloc gets here before
+ * hak_init() has read HAKMEM_SMALLMID, with c taken from the table as it
+ * was: the class is looked up again once the table is final, so even that
+ * first block comes from the right pool. Costs the fast path nothing. */
+static __attribute__((noinline)) struct got_block alloc_miss(unsigned c, size_t n)
+{
+	if (HAK_UNLIKELY(atomic_load_explicit(&hak_init_state, memory_order_acquire) != 2)) {
+		hak_init();
+		c = hak_size_class(n);
+	}
+	return (struct got_block){hak_tcache_refill(&hak_tc, c), c};
+}
+
+/* The fast path: pop the bin of the class of an n-byte request. */
+static inline struct got_block alloc_class(unsigned c, size_t n)
 {
 	struct hak_bin *b = &hak_tc.bins[c];
 	void *p = b->head;
 	if (HAK_LIKELY(p != NULL)) {
 		b->head = hak_block_next(p);
 		b->count--;
-		return p;
+		return (struct got_block){p, c};
 	}
-	return hak_tcache_refill(&hak_tc, c);
+	return alloc_miss(c, n);
 }
 
 static inline void free_class(void *p, unsigned c)
@@ -58,9 +78,8 @@ static inline void free_class(void *p, unsigned c)
 static __attribute__((noinline)) void *alloc_big(size_t n CALLER_ARGS)
 {
 	if (n <= HAK_MID_MAX) {
-		unsigned c = hak_size_class(n);
-		void *p = alloc_class(c);
-		return TRACK_CLASS(p, c, n);
+		struct got_block g = alloc_class(hak_size_class(n), n);
+		return TRACK_CLASS(g.p, g.cls, n);
 	}
 	if (n > PTRDIFF_MAX) {
 		errno = ENOMEM;
@@ -91,9 +110,8 @@ static inline __attribute__((always_inline)) void *malloc_impl(size_t n CALLER_A
 	if (HAK_UNLIKELY(hak_in_report)) return alloc_during_report(n);
 #endif
 	if (HAK_LIKELY(n <= HAK_TINY_MAX)) {
-		unsigned c = hak_tiny_class(n);
-		p = alloc_class(c);
-		p = TRACK_CLASS(p, c, n);
+		struct got_block g = alloc_class(hak_tiny_class(n), n);
+		p = TRACK_CLASS(g.p, g.cls, n);
 	} else {
 		p = alloc_big(n PASS_CALLER);
 	}
@@ -266,11 +284,11 @@ static void *aligned_alloc_impl(size_t align, size_t n CALLER_ARGS)
 	}
 	size_t need = n + align - HAK_ALIGN;
 	if (align <= HAK_PAGE && need <= HAK_MID_MAX) {
-		unsigned c = hak_size_class(need);
-		uint8_t *b = alloc_class(c);
+		struct got_block g = alloc_class(hak_size_class(need), need);
+		uint8_t *b = g.p;
 		if (!b) return NULL;
 		uint8_t *p = (uint8_t *)hak_align_up((uintptr_t)b, align);
-		(void)TRACK_CLASS(b, c, (size_t)(p - b) + n);
+		(void)TRACK_CLASS(b, g.cls, (size_t)(p - b) + n);
 		if (p != b) {
 			*(uintptr_t *)(p - 16) = (uintptr_t)b ^ HAK_ALIGNED_KEY;
 			p[-1] = HAK_HDR_ALIGNED;

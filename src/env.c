@@ -180,6 +180,20 @@ void hak_env_load(void)
 	if ((v = getenv("HAKMEM_CHECK_AT_EXIT")) && hak_env_parse_bool(v, &hak_env.check_at_exit))
 		warn_bad("HAKMEM_CHECK_AT_EXIT", v, "0 or 1", "0");
 
+	if ((v = getenv("HAKMEM_LEAKS")) && hak_env_parse_bool(v, &hak_env.leaks))
+		warn_bad("HAKMEM_LEAKS", v, "0 or 1", "0");
+#if defined(HAKMEM_CHECKS)
+	if (hak_env.leaks && hak_check_level != HAK_CHECK_FULL)
+		hak_log(
+		    "hakmem: HAKMEM_LEAKS=1 needs HAKMEM_CHECK=full (only full mode records who "
+		    "allocated each block); no leak list will be printed\n");
+#else
+	if (hak_env.leaks)
+		hak_log("hakmem: HAKMEM_LEAKS=1 ignored: libhakmem-release.so has no ptr_track; "
+		        "preload libhakmem.so with HAKMEM_CHECK=full (or use 'hakmem run "
+		        "--check=full') to list leaks\n");
+#endif
+
 	x = hak_env.quarantine_kb;
 	load_long("HAKMEM_QUARANTINE_KB", 0, 1 << 22, "kilobytes from 0 to 4194304", &x);
 	hak_env.quarantine_kb = (unsigned)x;

@@ -19,6 +19,7 @@ struct hak_env {
 	unsigned large_cache_mb;  /* HAKMEM_LARGE_CACHE_MB */
 	int on_error;             /* HAKMEM_ON_ERROR: enum hak_on_error */
 	int check_at_exit;        /* HAKMEM_CHECK_AT_EXIT: hak_heap_check() at exit */
+	int leaks;                /* HAKMEM_LEAKS: full mode lists live blocks at exit */
 	unsigned quarantine_kb;   /* HAKMEM_QUARANTINE_KB: full-mode quarantine bound */
 	int backtrace_unwind;     /* HAKMEM_BACKTRACE=unwind: exact stacks, slow */
 	unsigned nprewarm;        /* HAKMEM_PREWARM=SIZE:SLABS,... */

@@ -2,14 +2,19 @@
  * the allocator itself believes about them. */
 #include "hakmem.h"
 #include "check.h"
+#include "env.h"
 #include "heap_report.h"
-#include "quarantine.h"
-#include <stdio.h>
 #include "large.h"
+#include "leaks.h"
 #include "log.h"
+#include "os.h"
 #include "pool.h"
+#include "quarantine.h"
 #include "registry.h"
 #include "slab.h"
+#include "tcache.h"
+
+#include <stdio.h>
 
 static long problem(const char *what, const void *ss, int slab, const void *p)
 {
@@ -27,7 +32,9 @@ static long check_slab(struct hak_superslab *ss, struct hak_slab *s)
 	if (s->carved > s->capacity || s->used > s->carved)
 		return problem("slab counts out of range", ss, s->index, NULL);
 	uint32_t n = 0;
-	for (void *p = s->freelist; p; p = hak_block_next(p)) {
+	/* Each link is decoded but followed only once it is proven a block of
+	 * this slab: damage is counted here, not reported as a heap error. */
+	for (void *p = s->freelist; p; p = (void *)hak_block_link(p)) {
 		long i = hak_slab_block_index(ss, s, p);
 		if (i < 0 || (uint32_t)i >= s->carved)
 			return bad + problem("freelist link outside the slab's carved blocks", ss,
@@ -80,25 +87,77 @@ static void check_large(void *p, void *arg)
 }
 
 #if defined(HAKMEM_CHECKS)
-/* Full mode: a quarantined block must still carry its fill pattern. */
-static void check_quarantined(const struct hak_quarantined *q, void *arg)
+void hak_heap_each_tracked(void (*fn)(uint8_t *block, unsigned cls, struct hak_track_rec *rec,
+                                      void *arg),
+                           void *arg)
 {
-	uint8_t *b = q->block;
-	size_t n =
-	    hak_class_usable(q->cls) < HAK_FILL_MAX ? hak_class_usable(q->cls) : HAK_FILL_MAX;
-	for (size_t i = 0; i < n; i++)
-		if (b[i] != HAK_FILL_FREED) {
-			struct hak_ptr_info in;
-			hak_track_inspect(b, &in);
-			in.found = b[i];
-			in.expected = HAK_FILL_FREED;
-			char detail[96];
-			snprintf(detail, sizeof detail,
-			         "byte %zu of the block was overwritten while it sat freed", i);
-			hak_report_error(HAK_ERR_USE_AFTER_FREE_WRITE, b, &in, detail, NULL);
-			*(long *)arg += 1;
-			return;
-		}
+	for (unsigned k = 0; k < HAK_NUM_POOLS; k++) {
+		struct hak_pool *pl = &hak_pools[k];
+		pthread_mutex_lock(&pl->lock);
+		for (struct hak_superslab *ss = pl->active.head; ss; ss = ss->next)
+			for (unsigned i = 0; i < ss->nslabs; i++) {
+				struct hak_slab *s = &ss->slabs[i];
+				if (HAK_RELAXED_LOAD(s->state) == SLAB_FREE) continue;
+				hak_spin_lock(&s->lock);
+				struct hak_track_rec *t = __atomic_load_n(
+				    (struct hak_track_rec **)&s->track, __ATOMIC_ACQUIRE);
+				uint8_t *data = hak_slab_data(ss, s);
+				for (uint32_t b = 0; t && s->cls < HAK_NUM_CLASSES && b < s->carved;
+				     b++)
+					if (t[b].state != TRACK_NONE)
+						fn(data + (size_t)b * s->stride, s->cls, &t[b],
+						   arg);
+				hak_spin_unlock(&s->lock);
+			}
+		pthread_mutex_unlock(&pl->lock);
+	}
+}
+
+#define DAMAGE_MAX 32
+
+struct damage_list {
+	long count;
+	struct hak_fill_damage d[DAMAGE_MAX];
+};
+
+/* A freed block on a free list: its first word is the link, the rest of
+ * its fill must be intact. */
+static void find_freed_damage(uint8_t *b, unsigned cls, struct hak_track_rec *rec, void *arg)
+{
+	struct damage_list *l = arg;
+	struct hak_fill_damage d;
+	size_t usable = hak_class_usable(cls);
+	if (rec->state != TRACK_FREED ||
+	    !hak_fill_damage_find(b, cls, sizeof(void *),
+	                          usable < HAK_FILL_MAX ? usable : HAK_FILL_MAX, &d))
+		return;
+	if (l->count < DAMAGE_MAX) l->d[l->count] = d;
+	l->count++;
+}
+
+long hak_heap_check_freed(const char *when)
+{
+	long bad = hak_quarantine_check_all(when);
+	/* The calling thread's bins: each link is checked as it is followed
+	 * (a damaged one is reported and the bin cut). */
+	for (unsigned c = 0; c < HAK_NUM_CLASSES; c++) {
+		uint32_t n = 0;
+		for (void *p = hak_tc.bins[c].head; p && n <= hak_tc.bins[c].count; n++)
+			p = hak_block_next(p);
+	}
+	struct damage_list *l = hak_os_map(sizeof *l);
+	if (!l) return bad;
+	l->count = 0;
+	hak_heap_each_tracked(find_freed_damage, l);
+	/* Reported once no lock is held: a report may malloc and free. */
+	for (long i = 0; i < l->count && i < DAMAGE_MAX; i++)
+		hak_fill_damage_report(&l->d[i], when, NULL);
+	if (l->count > DAMAGE_MAX && hak_env.on_error != HAK_ON_ERROR_IGNORE)
+		hak_log("hakmem: %ld more freed blocks were written after free (not shown)\n",
+		        l->count - DAMAGE_MAX);
+	bad += l->count;
+	hak_os_unmap(l, sizeof *l);
+	return bad;
 }
 #endif
 
@@ -106,7 +165,7 @@ HAK_API long hak_heap_check(void)
 {
 	long bad = 0;
 #if defined(HAKMEM_CHECKS)
-	if (hak_check_level == HAK_CHECK_FULL) hak_quarantine_foreach(check_quarantined, &bad);
+	if (hak_check_level == HAK_CHECK_FULL) bad += hak_heap_check_freed("by the heap check");
 #endif
 	for (unsigned k = 0; k < HAK_NUM_POOLS; k++)
 		bad += check_pool(&hak_pools[k]);

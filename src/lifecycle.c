@@ -2,8 +2,10 @@
 #include "hakmem.h"
 #include "env.h"
 #include "large.h"
+#include "leaks.h"
 #include "log.h"
 #include "pool.h"
+#include "quarantine.h"
 #include "ptr_track.h"
 #include "size_class.h"
 #include "stats.h"
@@ -20,12 +22,13 @@ HAK_INTERNAL void hak_registry_fork_prepare(void);
 HAK_INTERNAL void hak_registry_fork_parent(void);
 HAK_INTERNAL void hak_registry_fork_child(void);
 
-/* Lock order: ptr_track (depot, recent large), thread-cache list, pools (each pool, then its
- * slabs), large spans, registry. The child re-initialises rather than unlocks: the threads that
- * held nothing are gone, and so is any waiter. */
+/* Lock order: quarantines, ptr_track (depot, recent large), thread-cache list, pools (each pool,
+ * then its slabs), large spans, registry. The child re-initialises rather than unlocks: the threads
+ * that held nothing are gone, and so is any waiter. */
 static void fork_prepare(void)
 {
 #if defined(HAKMEM_CHECKS)
+	hak_quarantine_fork_prepare();
 	hak_track_fork_prepare();
 #endif
 	hak_tcache_fork_prepare();
@@ -42,6 +45,7 @@ static void fork_parent(void)
 	hak_tcache_fork_parent();
 #if defined(HAKMEM_CHECKS)
 	hak_track_fork_parent();
+	hak_quarantine_fork_parent();
 #endif
 }
 
@@ -53,6 +57,7 @@ static void fork_child(void)
 	hak_tcache_fork_child();
 #if defined(HAKMEM_CHECKS)
 	hak_track_fork_child();
+	hak_quarantine_fork_child();
 #endif
 }
 
@@ -99,6 +104,9 @@ __attribute__((constructor)) static void hak_ctor(void)
 }
 #endif
 
+/* Full mode checks every freed block at exit, with or without
+ * HAKMEM_CHECK_AT_EXIT: a write into a block still in a quarantine would
+ * otherwise never be seen. */
 __attribute__((destructor)) static void hak_at_exit(void)
 {
 	if (atomic_load(&hak_init_state) != 2) return;
@@ -107,5 +115,10 @@ __attribute__((destructor)) static void hak_at_exit(void)
 		hak_log("hakmem: heap check at exit: %s (%ld problem%s)\n",
 		        bad ? "FAILED" : "clean", bad, bad == 1 ? "" : "s");
 	}
+#if defined(HAKMEM_CHECKS)
+	else if (hak_check_level == HAK_CHECK_FULL)
+		hak_heap_check_freed("at exit");
+	if (hak_env.leaks) hak_leaks_report();
+#endif
 	hak_stats_at_exit();
 }

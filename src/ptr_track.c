@@ -35,16 +35,16 @@ void hak_track_init_key(void)
 
 /* The list is cut at the bad link: the blocks behind it leak, which is
  * better than handing out whatever address was written there. */
-void *hak_link_corrupt(void *p, uintptr_t decoded)
+void *hak_link_corrupt(void *p, uintptr_t decoded, const char *why)
 {
 	struct hak_ptr_info in;
 	hak_track_inspect(p, &in);
 	in.error = HAK_ERR_USE_AFTER_FREE_WRITE;
-	char detail[160];
+	char detail[320];
 	snprintf(detail, sizeof detail,
-	         "the free-list link in the first 8 bytes of the freed block was overwritten (it "
-	         "decodes to %p, not a hakmem block); the list is cut there",
-	         (void *)decoded);
+	         "the free-list link in the first 8 bytes of the freed block was overwritten: it "
+	         "decodes to %p, %s; the list is cut there (the blocks behind it are leaked)",
+	         (void *)decoded, why);
 	hak_report_error(HAK_ERR_USE_AFTER_FREE_WRITE, p, &in, detail, NULL);
 	/* End the list here for good: the next walk must not report it again. */
 	hak_block_set_next(p, NULL);
@@ -329,22 +329,9 @@ void *hak_track_on_alloc_full(void *p, unsigned cls, size_t n, void *ret, void *
 	struct hak_track_rec *rec = t ? &t[idx] : NULL;
 	if (rec && rec->state == TRACK_FREED) {
 		const uint8_t *bad = freed_fill_broken(b, usable);
-		if (bad) {
-			struct hak_ptr_info in = {.cls = cls,
-			                          .ss = ss,
-			                          .slab = s,
-			                          .index = idx,
-			                          .block = b,
-			                          .usable = usable,
-			                          .found = *bad,
-			                          .expected = HAK_FILL_FREED,
-			                          .rec = rec};
-			char detail[96];
-			snprintf(detail, sizeof detail,
-			         "byte %zu of the freed block was overwritten after free",
-			         (size_t)(bad - b));
-			hak_report_error(HAK_ERR_USE_AFTER_FREE_WRITE, b, &in, detail, ret);
-		}
+		struct hak_fill_damage d;
+		if (bad && hak_fill_damage_find(b, cls, sizeof(void *), capped(usable), &d))
+			hak_fill_damage_report(&d, "when the block was handed out again", ret);
 	}
 	if (rec) {
 		rec->requested = (uint32_t)n;
@@ -427,25 +414,13 @@ static int check_canary(uint8_t *b, struct hak_ptr_info *in, void *ret)
 }
 
 /* Blocks leave quarantine for the thread cache, whose link overwrites
- * their first word: check that word now. The rest of the fill stays until
- * the block is handed out again, and is checked then. */
+ * their first word: their whole fill is checked now (what was written
+ * where is in the report), the rest again when they are handed out. */
 static void release_quarantined(struct hak_quarantined *q, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++) {
-		uint8_t *b = q[i].block;
-		const uint8_t *bad = find_not(b, b + sizeof(void *), HAK_FILL_FREED);
-		if (bad) {
-			struct hak_ptr_info in;
-			hak_track_inspect(b, &in);
-			char detail[96];
-			snprintf(detail, sizeof detail,
-			         "byte %zu of the block was overwritten while it sat freed",
-			         (size_t)(bad - b));
-			in.found = *bad;
-			in.expected = HAK_FILL_FREED;
-			hak_report_error(HAK_ERR_USE_AFTER_FREE_WRITE, b, &in, detail, NULL);
-		}
-		hak_free_block(b, q[i].cls);
+		hak_quarantine_check_leaving(q[i].block, q[i].cls);
+		hak_free_block(q[i].block, q[i].cls);
 	}
 }
 
@@ -471,6 +446,14 @@ static inline void freed_to_quarantine(uint8_t *b, unsigned cls, struct hak_trac
 	struct hak_quarantined out[8];
 	unsigned n = hak_quarantine_push((struct hak_quarantined){b, cls, stride}, out, 8);
 	release_quarantined(out, n);
+	/* A few frees from now that block leaves quarantine and its fill is
+	 * read: cold by then (it went in long ago), so fetch it ahead. */
+	uint8_t *soon = hak_quarantine_upcoming(4);
+	if (soon) {
+		__builtin_prefetch(soon);
+		__builtin_prefetch(soon + 64);
+		__builtin_prefetch(soon + HAK_FILL_MAX - 1);
+	}
 }
 
 /* Full mode's common free, a live slab block passed by its start whose

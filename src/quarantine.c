@@ -1,22 +1,49 @@
 #include "quarantine.h"
 #include "env.h"
+#include "heap_report.h"
+#include "lock.h"
+#include "log.h"
 #include "os.h"
+
+#include <stdio.h>
+#include <string.h>
 
 /* Per thread, so a free never waits for another thread's quarantine; the
  * ring is mmap'd on first use so that threads that never free in full
- * mode pay nothing. */
+ * mode pay nothing. Every ring is also on a global list, so the exit check
+ * sees the quarantines of threads still running (and of threads that died
+ * without a thread cache to drain them). */
 struct qring {
-	unsigned head, count; /* oldest at head */
+	hak_spin_t lock;           /* the owner's push and drain; the checks */
+	struct qring *next, *prev; /* all rings, under rings_lock */
+	unsigned head, count;      /* oldest at head */
 	size_t bytes;
 	struct hak_quarantined slot[HAK_QUARANTINE_SLOTS];
 };
 
 static __thread struct qring *my_ring __attribute__((tls_model("initial-exec")));
+static hak_spin_t rings_lock; /* before any ring's lock */
+static struct qring *rings;
 
 static struct qring *ring_get(void)
 {
-	if (!my_ring) my_ring = hak_os_map(sizeof(struct qring));
+	if (!my_ring && (my_ring = hak_os_map(sizeof(struct qring)))) {
+		hak_spin_lock(&rings_lock);
+		my_ring->next = rings;
+		if (rings) rings->prev = my_ring;
+		rings = my_ring;
+		hak_spin_unlock(&rings_lock);
+	}
 	return my_ring;
+}
+
+static struct hak_quarantined ring_pop(struct qring *r)
+{
+	struct hak_quarantined q = r->slot[r->head];
+	r->bytes -= q.bytes;
+	r->head = (r->head + 1) % HAK_QUARANTINE_SLOTS;
+	r->count--;
+	return q;
 }
 
 unsigned hak_quarantine_push(struct hak_quarantined q, struct hak_quarantined *out, unsigned max)
@@ -28,13 +55,10 @@ unsigned hak_quarantine_push(struct hak_quarantined q, struct hak_quarantined *o
 		out[0] = q;
 		return 1;
 	}
+	hak_spin_lock(&r->lock);
 	while (r->count && n < max &&
-	       (r->count == HAK_QUARANTINE_SLOTS || r->bytes + q.bytes > limit)) {
-		out[n++] = r->slot[r->head];
-		r->bytes -= r->slot[r->head].bytes;
-		r->head = (r->head + 1) % HAK_QUARANTINE_SLOTS;
-		r->count--;
-	}
+	       (r->count == HAK_QUARANTINE_SLOTS || r->bytes + q.bytes > limit))
+		out[n++] = ring_pop(r);
 	if (r->count < HAK_QUARANTINE_SLOTS) {
 		r->slot[(r->head + r->count) % HAK_QUARANTINE_SLOTS] = q;
 		r->count++;
@@ -42,6 +66,7 @@ unsigned hak_quarantine_push(struct hak_quarantined q, struct hak_quarantined *o
 	} else if (n < max) {
 		out[n++] = q;
 	}
+	hak_spin_unlock(&r->lock);
 	return n;
 }
 
@@ -49,13 +74,20 @@ unsigned hak_quarantine_drain(struct hak_quarantined *out, unsigned max)
 {
 	struct qring *r = my_ring;
 	unsigned n = 0;
-	while (r && r->count && n < max) {
-		out[n++] = r->slot[r->head];
-		r->bytes -= r->slot[r->head].bytes;
-		r->head = (r->head + 1) % HAK_QUARANTINE_SLOTS;
-		r->count--;
-	}
-	if (r && !r->count) {
+	if (!r) return 0;
+	hak_spin_lock(&r->lock);
+	while (r->count && n < max)
+		out[n++] = ring_pop(r);
+	int empty = !r->count;
+	hak_spin_unlock(&r->lock);
+	if (empty) {
+		hak_spin_lock(&rings_lock);
+		if (r->prev)
+			r->prev->next = r->next;
+		else
+			rings = r->next;
+		if (r->next) r->next->prev = r->prev;
+		hak_spin_unlock(&rings_lock);
 		my_ring = NULL;
 		hak_os_unmap(r, sizeof *r);
 	}
@@ -64,9 +96,14 @@ unsigned hak_quarantine_drain(struct hak_quarantined *out, unsigned max)
 
 void hak_quarantine_foreach(void (*fn)(const struct hak_quarantined *q, void *arg), void *arg)
 {
-	struct qring *r = my_ring;
-	for (unsigned i = 0; r && i < r->count; i++)
-		fn(&r->slot[(r->head + i) % HAK_QUARANTINE_SLOTS], arg);
+	hak_spin_lock(&rings_lock);
+	for (struct qring *r = rings; r; r = r->next) {
+		hak_spin_lock(&r->lock);
+		for (unsigned i = 0; i < r->count; i++)
+			fn(&r->slot[(r->head + i) % HAK_QUARANTINE_SLOTS], arg);
+		hak_spin_unlock(&r->lock);
+	}
+	hak_spin_unlock(&rings_lock);
 }
 
 size_t hak_quarantine_bytes(void)
@@ -76,4 +113,131 @@ size_t hak_quarantine_bytes(void)
 unsigned hak_quarantine_count(void)
 {
 	return my_ring ? my_ring->count : 0;
+}
+
+void hak_quarantine_fork_prepare(void)
+{
+	hak_spin_lock(&rings_lock);
+	for (struct qring *r = rings; r; r = r->next)
+		hak_spin_lock(&r->lock);
+}
+
+void hak_quarantine_fork_parent(void)
+{
+	for (struct qring *r = rings; r; r = r->next)
+		hak_spin_unlock(&r->lock);
+	hak_spin_unlock(&rings_lock);
+}
+
+/* The other threads' rings stay, with their blocks: checked at exit, never
+ * reused, as any block a vanished thread held. */
+void hak_quarantine_fork_child(void)
+{
+	for (struct qring *r = rings; r; r = r->next)
+		hak_spin_init(&r->lock);
+	hak_spin_init(&rings_lock);
+}
+
+/* ---- fill damage ---- */
+
+static size_t fill_len(unsigned cls)
+{
+	size_t u = hak_class_usable(cls);
+	return u < HAK_FILL_MAX ? u : HAK_FILL_MAX;
+}
+
+int hak_fill_damage_find(uint8_t *b, unsigned cls, size_t from, size_t to,
+                         struct hak_fill_damage *d)
+{
+	const uint64_t fill = 0x0101010101010101ull * HAK_FILL_FREED;
+	size_t i = from, first = to, last = 0;
+	/* Word by word up to the first change, then byte by byte for the range. */
+	for (; i + 8 <= to; i += 8) {
+		uint64_t w;
+		memcpy(&w, b + i, 8);
+		if (w != fill) break;
+	}
+	for (; i < to; i++)
+		if (b[i] != HAK_FILL_FREED) {
+			if (first == to) first = i;
+			last = i;
+		}
+	if (first == to) return 0;
+	d->block = b;
+	d->cls = cls;
+	d->first = (uint32_t)first;
+	d->last = (uint32_t)last;
+	d->ndump = 0;
+	for (size_t k = first; k <= last && d->ndump < HAK_DAMAGE_DUMP; k++)
+		d->dump[d->ndump++] = b[k];
+	return 1;
+}
+
+void hak_fill_damage_report(const struct hak_fill_damage *d, const char *when, void *ret)
+{
+	struct hak_ptr_info in;
+	hak_track_inspect(d->block, &in);
+	in.error = HAK_ERR_USE_AFTER_FREE_WRITE;
+	in.found = d->dump[0];
+	in.expected = HAK_FILL_FREED;
+	char hex[3 * HAK_DAMAGE_DUMP + 8], detail[320];
+	size_t len = d->last - d->first + 1, at = 0;
+	for (unsigned k = 0; k < d->ndump; k++)
+		at += (size_t)snprintf(hex + at, sizeof hex - at, " %02x", d->dump[k]);
+	if (len > d->ndump) snprintf(hex + at, sizeof hex - at, " ...");
+	snprintf(detail, sizeof detail,
+	         "bytes %u..%u written after free (%zu-byte range; the fill is 0x%02x), seen %s; "
+	         "found:%s",
+	         d->first, d->last, len, HAK_FILL_FREED, when, hex);
+	hak_report_error(HAK_ERR_USE_AFTER_FREE_WRITE, d->block, &in, detail, ret);
+	/* Reported and going on: re-armed, so no later check says it again. */
+	memset(d->block + d->first, HAK_FILL_FREED, len);
+}
+
+int hak_quarantine_check_leaving(void *block, unsigned cls)
+{
+	struct hak_fill_damage d;
+	if (!hak_fill_damage_find(block, cls, 0, fill_len(cls), &d)) return 0;
+	hak_fill_damage_report(&d, "as it left the quarantine", NULL);
+	return 1;
+}
+
+#define DAMAGE_MAX 32
+
+struct damage_list {
+	long count;
+	struct hak_fill_damage d[DAMAGE_MAX];
+};
+
+static void find_damage(const struct hak_quarantined *q, void *arg)
+{
+	struct damage_list *l = arg;
+	struct hak_fill_damage d;
+	if (!hak_fill_damage_find(q->block, q->cls, 0, fill_len(q->cls), &d)) return;
+	if (l->count < DAMAGE_MAX) l->d[l->count] = d;
+	l->count++;
+}
+
+long hak_quarantine_check_all(const char *when)
+{
+	struct damage_list *l = hak_os_map(sizeof *l);
+	if (!l) return 0;
+	l->count = 0;
+	hak_quarantine_foreach(find_damage, l);
+	/* Reported with no quarantine lock held: a report may malloc and free. */
+	for (long i = 0; i < l->count && i < DAMAGE_MAX; i++)
+		hak_fill_damage_report(&l->d[i], when, NULL);
+	if (l->count > DAMAGE_MAX && hak_env.on_error != HAK_ON_ERROR_IGNORE)
+		hak_log("hakmem: %ld more quarantined blocks were written after free (not shown)\n",
+		        l->count - DAMAGE_MAX);
+	long n = l->count;
+	hak_os_unmap(l, sizeof *l);
+	return n;
+}
+
+void *hak_quarantine_upcoming(unsigned ahead)
+{
+	struct qring *r = my_ring;
+	if (!r || r->count <= ahead) return NULL;
+	return r->slot[(r->head + ahead) % HAK_QUARANTINE_SLOTS].block;
 }

@@ -2,6 +2,11 @@
 #include "check.h"
 #include "ptr_track.h"
 
+#if defined(HAKMEM_CHECKS)
+#include "pool.h"
+#include <stdio.h>
+#endif
+
 void hak_slab_format(struct hak_superslab *ss, struct hak_slab *s, unsigned cls)
 {
 	s->cls = (uint8_t)cls;
@@ -76,3 +81,39 @@ void hak_slab_take(struct hak_superslab *ss, struct hak_slab *s, unsigned want, 
 	*head = h;
 	*tail = last;
 }
+
+#if defined(HAKMEM_CHECKS)
+/* The slow half of hak_block_next: v failed the inline check. It is
+ * followed only if it is the start of a carved block of p's class that is
+ * not in use (then it was p's own header that was damaged, which the heap
+ * check and the next free of p report); otherwise the link was
+ * overwritten. Reads only memory the registry vouches for. */
+void *hak_link_verify(void *p, uintptr_t v)
+{
+	const uintptr_t grain = ((uintptr_t)1 << HAK_REG_GRAIN_SHIFT) - 1;
+	unsigned pk = hak_registry_kind(p), vk = 0;
+	char why[128];
+	if (v & (HAK_ALIGN - 1)) {
+		snprintf(why, sizeof why, "which is not 16-aligned");
+	} else if (!(v & grain) || !(vk = hak_registry_kind((void *)v)) || !pk) {
+		snprintf(why, sizeof why, "which is inside no hakmem SuperSlab");
+	} else {
+		struct hak_superslab *pss, *vss;
+		unsigned cls = hak_addr_slab(p, pk, &pss)->cls;
+		struct hak_slab *vs = hak_addr_slab((void *)v, vk, &vss);
+		long idx = -1;
+		if (HAK_RELAXED_LOAD(vs->state) != SLAB_FREE && vs->cls == cls)
+			idx = hak_slab_block_index(vss, vs, (void *)v);
+		uint8_t h = HAK_RELAXED_LOAD(((uint8_t *)v)[-1]);
+		if (idx < 0 || (uint32_t)idx >= HAK_RELAXED_LOAD(vs->carved))
+			snprintf(why, sizeof why,
+			         "which is not the start of a carved block of class %u", cls);
+		else if (h == hak_hdr_live(cls))
+			snprintf(why, sizeof why,
+			         "a block of class %u that is in use (header 0x%02x)", cls, h);
+		else
+			return (void *)v;
+	}
+	return hak_link_corrupt(p, v, why);
+}
+#endif

@@ -17,18 +17,42 @@ struct hak_take {
 #include "check.h"
 #include "registry.h"
 
-/* Full ptr_track encodes every free-list link with a per-process key and
- * the link's own address, so a dangling write into a freed block yields a
- * link that fails to decode (and is reported) instead of being followed. */
+/* Under ptr_track (fast and full) every free-list link is stored xor a
+ * per-process key and the link's own address, and checked before it is
+ * followed, so a dangling write into a freed block's first word is
+ * reported, never followed (docs/architecture.md, "Free"). The inline
+ * check: the decoded next block is 16-aligned, not the first byte of a
+ * 1 MiB grain (so next[-1] is mapped), in p's grain or a registered one,
+ * and carries the same freed header as p. Anything else goes to
+ * hak_link_verify, which either accepts the link (p's own header was the
+ * damaged one) or reports it. The release library and HAKMEM_CHECK=off
+ * keep plain links. */
 HAK_INTERNAL extern uintptr_t hak_link_key;
-HAK_INTERNAL void *hak_link_corrupt(void *p, uintptr_t decoded);
+HAK_INTERNAL void *hak_link_verify(void *p, uintptr_t decoded);
+HAK_INTERNAL void *hak_link_corrupt(void *p, uintptr_t decoded, const char *why);
+
+/* The decoded link of p, unchecked (the heap check validates it itself). */
+static inline uintptr_t hak_block_link(const void *p)
+{
+	if (HAK_CHECKING()) return *(const uintptr_t *)p ^ hak_link_key ^ ((uintptr_t)p >> 4);
+	return *(const uintptr_t *)p;
+}
+
+static inline int hak_link_suspect(const void *p, uintptr_t v)
+{
+	const uintptr_t grain = ((uintptr_t)1 << HAK_REG_GRAIN_SHIFT) - 1;
+	if ((v & (HAK_ALIGN - 1)) || !(v & grain)) return 1;
+	/* p is a checked block: v in p's own 1 MiB grain needs no lookup. */
+	if (((v ^ (uintptr_t)p) >> HAK_REG_GRAIN_SHIFT) && !hak_registry_kind((void *)v)) return 1;
+	return HAK_RELAXED_LOAD(((const uint8_t *)v)[-1]) !=
+	       HAK_RELAXED_LOAD(((const uint8_t *)p)[-1]);
+}
 
 static inline void *hak_block_next(void *p)
 {
-	if (HAK_CHECKING_FULL()) {
-		uintptr_t v = *(uintptr_t *)p ^ hak_link_key ^ ((uintptr_t)p >> 4);
-		if (HAK_UNLIKELY(v && ((v & (HAK_ALIGN - 1)) || !hak_registry_kind((void *)v))))
-			return hak_link_corrupt(p, v);
+	if (HAK_CHECKING()) {
+		uintptr_t v = hak_block_link(p);
+		if (HAK_UNLIKELY(v && hak_link_suspect(p, v))) return hak_link_verify(p, v);
 		return (void *)v;
 	}
 	return *(void **)p;
@@ -36,12 +60,16 @@ static inline void *hak_block_next(void *p)
 
 static inline void hak_block_set_next(void *p, void *next)
 {
-	if (HAK_CHECKING_FULL())
+	if (HAK_CHECKING())
 		*(uintptr_t *)p = (uintptr_t)next ^ hak_link_key ^ ((uintptr_t)p >> 4);
 	else
 		*(void **)p = next;
 }
 #else
+static inline uintptr_t hak_block_link(const void *p)
+{
+	return *(const uintptr_t *)p;
+}
 static inline void *hak_block_next(void *p)
 {
 	return *(void **)p;

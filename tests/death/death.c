@@ -3,7 +3,10 @@
  * whose first line is "hakmem: <kind> at 0x...".
  *
  * usage: death KIND [report]   (report: HAKMEM_ON_ERROR=report, the child
- * must survive, print the report and never write to the bad pointer) */
+ * must survive, print the report and never write to the bad pointer)
+ * DEATH_EXPECT=a|b|...: each of these must also appear in the report.
+ * death smallmid-first: not a death; with HAKMEM_SMALLMID=1 the process's
+ * very first malloc must already be a Small-Mid block. */
 #include <hakmem.h>
 
 #include <signal.h>
@@ -66,6 +69,20 @@ static void commit(const char *kind)
 		free(p);
 		memset(p, 'z', 8);
 		sink = *(volatile char *)malloc(n);
+	} else if (!strcmp(kind, "link-overwrite")) {
+		/* The whole block, link included, then two pops: the second
+		 * would follow the overwritten link. */
+		free(p);
+		memset(p, 0x41, n);
+		sink = *(volatile char *)malloc(n);
+		sink = *(volatile char *)malloc(n);
+	} else if (!strcmp(kind, "quarantine-write")) {
+		/* The block sits in the quarantine until exit: the exit check
+		 * must find it, with no setting asked for. */
+		free(p);
+		memset(p, 0x41, n);
+		sink = *(volatile char *)malloc(n);
+		exit(0);
 	} else if (!strcmp(kind, "large-double-free")) {
 		char *big = malloc(1 << 20);
 		free(big);
@@ -84,9 +101,23 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	const char *kind = argv[1];
+	if (!strcmp(kind, "smallmid-first")) {
+		/* First thing the process does: hakmem has not read its settings. */
+		void *first = malloc(300);
+		unsigned char header = *(volatile unsigned char *)((uintptr_t)first - 1);
+		if (header != 0xb1) {
+			fprintf(stderr,
+			        "death smallmid-first: FAILED: header 0x%02x, expected 0xb1\n",
+			        header);
+			return 1;
+		}
+		printf("death smallmid-first: ok (header 0xb1)\n");
+		return 0;
+	}
 	const char *expect = !strcmp(kind, "large-double-free") ? "double-free"
-	                     : !strcmp(kind, "link-write")      ? "use-after-free-write"
-	                                                        : kind;
+	                     : !strncmp(kind, "link-", 5) || !strcmp(kind, "quarantine-write")
+	                         ? "use-after-free-write"
+	                         : kind;
 	int report_mode = argc > 2 && !strcmp(argv[2], "report");
 	int fds[2];
 	if (pipe(fds)) return 2;
@@ -110,6 +141,14 @@ int main(int argc, char **argv)
 	char want[128];
 	snprintf(want, sizeof want, "hakmem: %s at 0x", expect);
 	int ok_line = !strncmp(buf, want, strlen(want));
+	/* Every DEATH_EXPECT piece (separated by '|') in the report too. */
+	char pieces[512];
+	snprintf(pieces, sizeof pieces, "%s", getenv("DEATH_EXPECT") ? getenv("DEATH_EXPECT") : "");
+	for (char *save, *w = strtok_r(pieces, "|", &save); w; w = strtok_r(NULL, "|", &save))
+		if (!strstr(buf, w)) {
+			fprintf(stderr, "death %s: the report lacks \"%s\"\n", kind, w);
+			ok_line = 0;
+		}
 	int ok_status = report_mode ? WIFEXITED(status) && WEXITSTATUS(status) == 0
 	                            : WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT;
 	if (!ok_line || !ok_status) {
