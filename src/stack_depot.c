@@ -28,26 +28,13 @@ static _Atomic(_Atomic uint32_t *) index_slots;
 static _Atomic uint32_t nrecords; /* ids are 1..nrecords */
 static hak_spin_t depot_lock;
 
-/* The hash is built frame by frame, so the walk can hash as it goes. */
-#define HASH_SEED 0xcbf29ce484222325ull
-static inline uint64_t hash_step(uint64_t h, const void *frame)
-{
-	h ^= (uint64_t)(uintptr_t)frame;
-	h *= 0x100000001b3ull;
-	return h ^ (h >> 29);
-}
-static inline uint64_t hash_end(uint64_t h, unsigned n)
-{
-	h = hash_step(h, (const void *)(uintptr_t)n);
-	return h ? h : 1;
-}
-
+/* The hash of hak_stack_walk (stack_depot.h), of frames already stored. */
 static uint64_t hash_frames(void *const *f, unsigned n)
 {
-	uint64_t h = HASH_SEED;
+	uint64_t h = HAK_STACK_HASH_SEED;
 	for (unsigned i = 0; i < n; i++)
-		h = hash_step(h, f[i]);
-	return hash_end(h, n);
+		h = hak_stack_hash_step(h, f[i]);
+	return hak_stack_hash_end(h, n);
 }
 
 static int depot_ready(void)
@@ -135,41 +122,8 @@ void hak_stack_depot_lock(int lock)
 
 static __thread int in_unwind __attribute__((tls_model("initial-exec")));
 
-#define RECENT_IDS 64
-struct recent {
-	uint64_t hash;
-	uint32_t id;
-};
-static __thread struct recent recent_ids[RECENT_IDS] __attribute__((tls_model("initial-exec")));
-
-/* Frame-pointer walk: cheap enough for every malloc and free. Each step
- * must move up the thread's own stack, so code built without frame
- * pointers ends the walk early instead of reading wild memory. Hashes the
- * frames as it goes (*hash, as hash_frames would). */
-static inline unsigned walk_frames(void *ret, void *frame, uintptr_t lo, uintptr_t hi, void **out,
-                                   uint64_t *hash)
-{
-	unsigned n = 0;
-	uint64_t h = hash_step(HASH_SEED, ret);
-	out[n++] = ret;
-	if (frame && hi >= 16) {
-		void **fp = ((void **)frame)[0];
-		/* fp <= hi - 16, not fp + 16 <= hi: a garbage fp near the top of
-		 * the address space must not wrap around and pass. */
-		uintptr_t prev = (uintptr_t)frame, top = hi - 16;
-		while (n < HAK_STACK_MAX_DEPTH && ((uintptr_t)fp & 7) == 0 &&
-		       (uintptr_t)fp > prev && (uintptr_t)fp >= lo && (uintptr_t)fp <= top) {
-			void *pc = fp[1];
-			if ((uintptr_t)pc < 4096) break;
-			out[n++] = pc;
-			h = hash_step(h, pc);
-			prev = (uintptr_t)fp;
-			fp = (void **)fp[0];
-		}
-	}
-	*hash = hash_end(h, n);
-	return n;
-}
+__thread struct hak_stack_recent hak_stack_recent[HAK_STACK_RECENT]
+    __attribute__((tls_model("initial-exec")));
 
 /* HAKMEM_BACKTRACE=1: the frames from the caller on, or 0. backtrace()
  * loads libgcc_s on first use, which allocates, which captures again: the
@@ -193,17 +147,10 @@ static __attribute__((noinline, cold)) unsigned unwind_frames(void *ret, void **
 	return n;
 }
 
-/* Not in the thread's cache: the depot (lock-free unless new). */
-static __attribute__((noinline)) uint32_t capture_miss(void *const *frames, unsigned n, uint64_t h,
-                                                       struct recent *r)
-{
-	uint32_t id = intern_hashed(frames, n, h);
-	r->hash = h;
-	r->id = id;
-	return id;
-}
-
-uint32_t hak_stack_capture(void *ret, void *frame, uintptr_t lo, uintptr_t hi)
+/* The inline capture found nothing in the thread's cache (or
+ * HAKMEM_BACKTRACE=1 is on): the frames are walked again, stored this
+ * time, and looked up in the depot (lock-free unless they are new). */
+uint32_t hak_stack_capture_slow(void *ret, void *frame, uintptr_t lo, uintptr_t hi)
 {
 	void *frames[HAK_STACK_MAX_DEPTH];
 	unsigned n;
@@ -211,10 +158,11 @@ uint32_t hak_stack_capture(void *ret, void *frame, uintptr_t lo, uintptr_t hi)
 	if (HAK_UNLIKELY(hak_env.backtrace_unwind) && (n = unwind_frames(ret, frames)))
 		h = hash_frames(frames, n);
 	else
-		n = walk_frames(ret, frame, lo, hi, frames, &h);
-	/* Most allocations come from a few hot stacks: a per-thread cache of
-	 * hash -> id skips even the depot's probe for them. */
-	struct recent *r = &recent_ids[h & (RECENT_IDS - 1)];
-	if (HAK_LIKELY(r->hash == h && r->id)) return r->id;
-	return capture_miss(frames, n, h, r);
+		n = hak_stack_walk(ret, frame, lo, hi, frames, &h);
+	struct hak_stack_recent *r = &hak_stack_recent[h & (HAK_STACK_RECENT - 1)];
+	if (r->hash == h && r->id) return r->id;
+	uint32_t id = intern_hashed(frames, n, h);
+	r->hash = h;
+	r->id = id;
+	return id;
 }

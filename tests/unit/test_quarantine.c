@@ -69,12 +69,36 @@ static void slot_bound_holds(void **state)
 	assert_int_equal(drained, HAK_QUARANTINE_SLOTS);
 }
 
+/* Full mode prefetches the blocks about to leave: they are the oldest,
+ * in the order they went in. */
+static void upcoming_is_the_oldest_in_order(void **state)
+{
+	(void)state;
+	drain_all();
+	hak_env.quarantine_kb = 1; /* 1024 bytes: 16 blocks of 64 */
+	struct hak_quarantined out[8];
+	assert_null(hak_quarantine_upcoming(0));
+	for (uintptr_t i = 0; i < 20; i++)
+		hak_quarantine_push(q(0x4000 + i * 16, 64), out, 8);
+	/* 0x4000..0x4030 have left; 0x4040 is next. */
+	assert_ptr_equal(hak_quarantine_upcoming(0), (void *)0x4040);
+	assert_ptr_equal(hak_quarantine_upcoming(4), (void *)0x4080);
+	assert_ptr_equal(hak_quarantine_upcoming(15), (void *)0x4130);
+	assert_null(hak_quarantine_upcoming(16));
+	assert_int_equal(hak_quarantine_push(q(0x5000, 64), out, 8), 1);
+	assert_ptr_equal(out[0].block, (void *)0x4040);
+	assert_ptr_equal(hak_quarantine_upcoming(0), (void *)0x4050);
+	drain_all();
+	assert_null(hak_quarantine_upcoming(0));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(byte_bound_holds_fifo),
 	    cmocka_unit_test(zero_or_oversize_passes_through),
 	    cmocka_unit_test(slot_bound_holds),
+	    cmocka_unit_test(upcoming_is_the_oldest_in_order),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
