@@ -7,6 +7,7 @@ import charts
 import story
 import tune
 from markup import Raw, chart, code, facts, join, page, setting, table, tag
+from model import is_number
 from story import num, pct
 
 
@@ -37,6 +38,15 @@ def banners(raw):
                        "short.", class_="banner warn"))
     if isinstance(raw.get("note"), str):
         out.append(tag("div", raw["note"], class_="banner warn"))
+    sel = raw.get("selection")
+    left = sel.get("processes_left_out") if isinstance(sel, dict) else None
+    if is_number(left) and left > 0:
+        picked = [what % sel[k] for k, what in (("pid", "with pid %s"),
+                                                ("process", "named %s"))
+                  if sel.get(k) is not None]
+        out.append(tag("div", "Only the processes %s: %s more in the trace "
+                       "are left out." % (" and ".join(picked) or "selected",
+                                          num(left)), class_="banner"))
     return out
 
 

@@ -424,6 +424,8 @@ class FoldedReport(unittest.TestCase, ChartChecks):
             p["folded"] = False
         procs[2]["folded"] = procs[3]["folded"] = True
         procs[3]["procname"] = procs[2]["procname"]
+        data["selection"] = {"pid": 100, "process": None, "top": None,
+                             "processes_left_out": 3}
         cls.data = data
         path = os.path.join(OUT, "folded.json")
         with open(path, "w") as f:
@@ -458,6 +460,10 @@ class FoldedReport(unittest.TestCase, ChartChecks):
     def test_exec(self):
         sub = "".join(self.root.find(".//section/p[@class='sub']").itertext())
         self.assertIn("exec'd by bash", sub)
+
+    def test_selection(self):
+        self.assertIn("Only the processes with pid 100: 3 more in the trace "
+                      "are left out.", page_text(self.root))
 
 
 class MinimalReport(unittest.TestCase, ChartChecks):
