@@ -69,14 +69,20 @@ static void answer(FILE *o, const struct hk_proc *p)
 		      o);
 }
 
-/* "exec'd by bash, then exec'd python3": the images of one pid. */
+/* "image 2 of 3, exec'd by bash, then exec'd python3": the programs one
+ * pid ran, in the order it ran them. */
 static void exec_text(FILE *o, const struct hk_proc *p)
 {
+	if (!p->exec_from && !p->exec_into) return;
+	unsigned last = p->image;
+	for (const struct hk_proc *q = p->exec_into; q; q = q->exec_into)
+		last = q->image;
+	fprintf(o, "; image %u of %u", p->image, last);
 	if (p->exec_from)
-		fprintf(o, "; exec'd by %s",
+		fprintf(o, ", exec'd by %s",
 		        p->exec_from->procname[0] ? p->exec_from->procname : "?");
 	if (p->exec_into)
-		fprintf(o, "; then exec'd %s",
+		fprintf(o, ", then exec'd %s",
 		        p->exec_into->procname[0] ? p->exec_into->procname : "?");
 }
 
