@@ -299,19 +299,20 @@ static inline const uint8_t *canary_broken(const uint8_t *b, size_t n, size_t us
 	return hak_fill_find(b + n, len, HAK_FILL_CANARY);
 }
 
-/* The next malloc of this class pops the bin's new head and reads its
- * record and its fill, both cold (the block sat in quarantine): their
- * misses start now and are over by then. */
-static inline void prefetch_next_block(unsigned cls)
+/* A block about to leave quarantine: its fill is read as it leaves, and
+ * its record when the malloc that takes it from the bin checks the fill
+ * again. Both went cold while it sat in quarantine: fetched ahead. */
+static inline void prefetch_leaving(const struct hak_quarantined *q)
 {
-	uint8_t *next = hak_tc.bins[cls].head;
-	if (!next) return;
-	__builtin_prefetch(next + 64);
+	uint8_t *b = q->block;
+	__builtin_prefetch(b);
+	__builtin_prefetch(b + 64);
+	__builtin_prefetch(b + HAK_FILL_MAX - 1);
 	struct hak_superslab *ss;
-	struct hak_slab *s = hak_block_slab(next, cls, &ss);
+	struct hak_slab *s = hak_block_slab(b, q->cls, &ss);
 	struct hak_track_rec *t = track_table(s);
 	uint8_t *data = hak_slab_data(ss, s);
-	if (t && next >= data) __builtin_prefetch(&t[hak_slab_div(s, (size_t)(next - data))]);
+	if (t && b >= data) __builtin_prefetch(&t[hak_slab_div(s, (size_t)(b - data))]);
 }
 
 void *hak_track_on_alloc_full(void *p, unsigned cls, size_t n, void *ret, void *frame)
@@ -320,7 +321,6 @@ void *hak_track_on_alloc_full(void *p, unsigned cls, size_t n, void *ret, void *
 	size_t usable = hak_class_usable(cls);
 	/* The canary's line is written below: start its miss now. */
 	__builtin_prefetch(b + (n < usable ? n : 0), 1);
-	prefetch_next_block(cls);
 	struct hak_superslab *ss;
 	struct hak_slab *s = hak_block_slab(b, cls, &ss);
 	long idx = hak_slab_block_index(ss, s, b);
@@ -446,14 +446,9 @@ static inline void freed_to_quarantine(uint8_t *b, unsigned cls, struct hak_trac
 	struct hak_quarantined out[8];
 	unsigned n = hak_quarantine_push((struct hak_quarantined){b, cls, stride}, out, 8);
 	release_quarantined(out, n);
-	/* A few frees from now that block leaves quarantine and its fill is
-	 * read: cold by then (it went in long ago), so fetch it ahead. */
-	uint8_t *soon = hak_quarantine_upcoming(4);
-	if (soon) {
-		__builtin_prefetch(soon);
-		__builtin_prefetch(soon + 64);
-		__builtin_prefetch(soon + HAK_FILL_MAX - 1);
-	}
+	/* A few frees ahead, so the misses are over when it leaves. */
+	const struct hak_quarantined *soon = hak_quarantine_upcoming(4);
+	if (soon) prefetch_leaving(soon);
 }
 
 /* Full mode's common free, a live slab block passed by its start whose

@@ -31,8 +31,8 @@ HAK_INTERNAL size_t hak_quarantine_bytes(void);
 HAK_INTERNAL unsigned hak_quarantine_count(void);
 /* The block that leaves the calling thread's quarantine ahead pops from
  * now (the oldest is 0), or NULL: full mode fetches it into the cache
- * before its fill is read. */
-HAK_INTERNAL void *hak_quarantine_upcoming(unsigned ahead);
+ * before its fill is read. Valid until the thread's next push or drain. */
+HAK_INTERNAL const struct hak_quarantined *hak_quarantine_upcoming(unsigned ahead);
 
 /* fork: every ring's lock, taken first (before ptr_track's). */
 HAK_INTERNAL void hak_quarantine_fork_prepare(void);

@@ -81,13 +81,14 @@ static void upcoming_is_the_oldest_in_order(void **state)
 	for (uintptr_t i = 0; i < 20; i++)
 		hak_quarantine_push(q(0x4000 + i * 16, 64), out, 8);
 	/* 0x4000..0x4030 have left; 0x4040 is next. */
-	assert_ptr_equal(hak_quarantine_upcoming(0), (void *)0x4040);
-	assert_ptr_equal(hak_quarantine_upcoming(4), (void *)0x4080);
-	assert_ptr_equal(hak_quarantine_upcoming(15), (void *)0x4130);
+	assert_ptr_equal(hak_quarantine_upcoming(0)->block, (void *)0x4040);
+	assert_ptr_equal(hak_quarantine_upcoming(4)->block, (void *)0x4080);
+	assert_int_equal(hak_quarantine_upcoming(4)->cls, 3);
+	assert_ptr_equal(hak_quarantine_upcoming(15)->block, (void *)0x4130);
 	assert_null(hak_quarantine_upcoming(16));
 	assert_int_equal(hak_quarantine_push(q(0x5000, 64), out, 8), 1);
 	assert_ptr_equal(out[0].block, (void *)0x4040);
-	assert_ptr_equal(hak_quarantine_upcoming(0), (void *)0x4050);
+	assert_ptr_equal(hak_quarantine_upcoming(0)->block, (void *)0x4050);
 	drain_all();
 	assert_null(hak_quarantine_upcoming(0));
 }
