@@ -243,9 +243,9 @@ long hak_quarantine_check_all(const char *when)
 	return n;
 }
 
-void *hak_quarantine_upcoming(unsigned ahead)
+const struct hak_quarantined *hak_quarantine_upcoming(unsigned ahead)
 {
 	struct qring *r = my_ring;
 	if (!r || r->count <= ahead) return NULL;
-	return r->slot[(r->head + ahead) % HAK_QUARANTINE_SLOTS].block;
+	return &r->slot[(r->head + ahead) % HAK_QUARANTINE_SLOTS];
 }
