@@ -135,7 +135,7 @@ static void find_freed_damage(uint8_t *b, unsigned cls, struct hak_track_rec *re
 	l->count++;
 }
 
-long hak_heap_check_freed(const char *when)
+long hak_heap_check_freed(const char *when, int on_lists)
 {
 	long bad = hak_quarantine_check_all(when);
 	/* The calling thread's bins: each link is checked as it is followed
@@ -145,7 +145,7 @@ long hak_heap_check_freed(const char *when)
 		for (void *p = hak_tc.bins[c].head; p && n <= hak_tc.bins[c].count; n++)
 			p = hak_block_next(p);
 	}
-	struct damage_list *l = hak_os_map(sizeof *l);
+	struct damage_list *l = on_lists ? hak_os_map(sizeof *l) : NULL;
 	if (!l) return bad;
 	l->count = 0;
 	hak_heap_each_tracked(find_freed_damage, l);
@@ -165,7 +165,7 @@ HAK_API long hak_heap_check(void)
 {
 	long bad = 0;
 #if defined(HAKMEM_CHECKS)
-	if (hak_check_level == HAK_CHECK_FULL) bad += hak_heap_check_freed("by the heap check");
+	if (hak_check_level == HAK_CHECK_FULL) bad += hak_heap_check_freed("by the heap check", 0);
 #endif
 	for (unsigned k = 0; k < HAK_NUM_POOLS; k++)
 		bad += check_pool(&hak_pools[k]);

@@ -23,11 +23,13 @@ struct hak_leak_totals {
 HAK_INTERNAL void hak_heap_each_tracked(void (*fn)(uint8_t *block, unsigned cls,
                                                    struct hak_track_rec *rec, void *arg),
                                         void *arg);
-/* heap_check.c, full mode: every thread's quarantine and every freed block
- * on a free list must still carry its fill, and the calling thread's bins
- * their links. Each damaged block is reported (when says when it was seen:
- * "at exit"); returns how many. */
-HAK_INTERNAL long hak_heap_check_freed(const char *when);
+/* heap_check.c, full mode: every thread's quarantine must still carry its
+ * fill and the calling thread's bins their links; with on_lists, every
+ * freed block on a free list too (from byte 8: its first word is the link).
+ * That last walk reads blocks other threads may be handing out: only at
+ * exit. Each damaged block is reported (when says when it was seen: "at
+ * exit"); returns how many. */
+HAK_INTERNAL long hak_heap_check_freed(const char *when, int on_lists);
 
 /* The live blocks (slab and large), grouped by allocation stack, largest
  * total first: up to max groups into out; *tot gets the totals of all.

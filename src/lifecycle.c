@@ -110,14 +110,15 @@ __attribute__((constructor)) static void hak_ctor(void)
 __attribute__((destructor)) static void hak_at_exit(void)
 {
 	if (atomic_load(&hak_init_state) != 2) return;
+#if defined(HAKMEM_CHECKS)
+	if (hak_check_level == HAK_CHECK_FULL) hak_heap_check_freed("at exit", 1);
+#endif
 	if (hak_env.check_at_exit) {
 		long bad = hak_heap_check();
 		hak_log("hakmem: heap check at exit: %s (%ld problem%s)\n",
 		        bad ? "FAILED" : "clean", bad, bad == 1 ? "" : "s");
 	}
 #if defined(HAKMEM_CHECKS)
-	else if (hak_check_level == HAK_CHECK_FULL)
-		hak_heap_check_freed("at exit");
 	if (hak_env.leaks) hak_leaks_report();
 #endif
 	hak_stats_at_exit();

@@ -356,7 +356,7 @@ static const char *path_of(size_t len, int step, int idx)
 	if (len == 262144 && (step == S_MID || step == S_POSIX_MEMALIGN ||
 	                      step == S_MEMALIGN_SLAB || step == S_THREAD))
 		return "per-slab record table, Mid slab (full)";
-	if (len == 65552) return "quarantine ring (full)";
+	if (len == 65576) return "quarantine ring (full)";
 	if (len == 8192 && step == S_LARGE) return "large-span table, first (1024 slots)";
 	if (len == 16384 && step == S_LARGE_TABLE) return "large-span table growth (2048 slots)";
 	return "large span";
@@ -402,7 +402,7 @@ static void matrix(void)
 	 * the allocator maps in another order, they must be updated. */
 	static const size_t fast_first[] = {4u << 20, 16384};
 	static const size_t full_first[] = {4u << 20, 16384, 65536, (size_t)(1u << 18) * 144,
-	                                    2u << 20, 65552};
+	                                    2u << 20, 65576};
 	const size_t *want = hak_check_level == 2 ? full_first : fast_first;
 	int nwant = hak_check_level == 2 ? 6 : 2;
 	if (getenv("HAKMEM_SMALLMID") == NULL || hak_check_level == 2)

@@ -13,7 +13,7 @@
 static const char *checked_at_exit(struct capture *cap, long *bad)
 {
 	capture_begin(cap);
-	*bad = hak_heap_check_freed("at exit");
+	*bad = hak_heap_check_freed("at exit", 1);
 	return capture_end(cap);
 }
 
