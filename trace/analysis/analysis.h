@@ -287,7 +287,6 @@ struct hk_proc {
 	const char *host;
 	int64_t pid;
 	char procname[64];
-	uint64_t key;              /* host index << 32 | vpid: the key of st->procs */
 	int leader_seen;           /* procname is the main thread's (vtid == vpid) */
 	unsigned image;            /* 1, 2, ...: the pid's program images (exec) */
 	struct hk_proc *exec_from; /* the image this one replaced, NULL if none */

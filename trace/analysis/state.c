@@ -79,14 +79,13 @@ static uint32_t host_index(struct hk_state *st, const char *host)
 	return (uint32_t)st->nhosts++;
 }
 
-static struct hk_proc *new_proc(struct hk_state *st, uint64_t key, uint32_t h, struct hk_trace *tr,
+static struct hk_proc *new_proc(struct hk_state *st, uint32_t h, struct hk_trace *tr,
                                 const struct hk_event *e)
 {
 	struct hk_proc *p = hk_xcalloc(1, sizeof *p);
 	p->trace = tr;
 	p->host = st->hosts[h];
 	p->pid = e->vpid;
-	p->key = key;
 	p->image = 1;
 	p->first_ts = e->ts;
 	p->purge_delay_min_ns = UINT64_MAX;
@@ -154,10 +153,10 @@ struct hk_proc *hk_state_proc(struct hk_state *st, struct hk_trace *tr, const st
 	uint64_t key = (uint64_t)h << 32 | (uint32_t)e->vpid;
 	p = hk_map_get(&st->procs, key);
 	if (!p) {
-		p = new_proc(st, key, h, tr, e);
+		p = new_proc(st, h, tr, e);
 		hk_map_put(&st->procs, key, p);
 	} else if (e->type == HK_EV_PROCESS_STATS && starts_image(p, e)) {
-		struct hk_proc *next = new_proc(st, key, h, tr, e);
+		struct hk_proc *next = new_proc(st, h, tr, e);
 		next->image = p->image + 1;
 		next->exec_from = p;
 		p->exec_into = next;
