@@ -495,6 +495,33 @@ HAK_API const char *hak_version(void)
 #endif
 }
 
+#if defined(HAKMEM_CHECKS)
+/* C++ operator new and delete (cxx_new.c): the malloc family's paths, with
+ * the stack taken from the program's call to new or delete, and delete
+ * saying how the block must have been allocated (enum hak_alloc_kind). */
+void *hak_malloc_from(size_t n, void *ret, void *frame)
+{
+	return malloc_impl(n, ret, frame);
+}
+
+void *hak_aligned_from(size_t align, size_t n, void *ret, void *frame)
+{
+	return aligned_alloc_impl(align, n, ret, frame);
+}
+
+void hak_free_from(void *p, unsigned kind, void *ret, void *frame)
+{
+	if (!HAK_CHECKING()) {
+		hak_free(p);
+		return;
+	}
+	if (p == NULL) return;
+	HAK_TRACE_FREE(p);
+	if (HAK_LIKELY(hak_check_level == HAK_CHECK_FAST) && free_fast_checked(p)) return;
+	hak_track_free_as(p, kind, ret, frame);
+}
+#endif
+
 #if defined(HAKMEM_OVERRIDE)
 /* The libc names are aliases of the hak_* functions: one body, no extra
  * call on the fast path. */

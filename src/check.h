@@ -15,7 +15,12 @@ enum hak_error_kind {
 	HAK_ERR_OVERFLOW = 5,
 	HAK_ERR_USE_AFTER_FREE_WRITE = 6,
 	HAK_ERR_FOREIGN_POINTER = 7,
+	HAK_ERR_MISMATCHED_FREE = 8,
 };
+
+/* How a block was allocated, and so how it must be released (full mode
+ * keeps it in a live block's record, where free_stack goes unused). */
+enum hak_alloc_kind { HAK_ALLOC_MALLOC = 0, HAK_ALLOC_NEW = 1, HAK_ALLOC_NEW_ARRAY = 2 };
 
 enum hak_on_error { HAK_ON_ERROR_ABORT = 0, HAK_ON_ERROR_REPORT = 1, HAK_ON_ERROR_IGNORE = 2 };
 

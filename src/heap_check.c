@@ -137,7 +137,7 @@ static void find_freed_damage(uint8_t *b, unsigned cls, struct hak_track_rec *re
 
 long hak_heap_check_freed(const char *when, int on_lists)
 {
-	long bad = hak_quarantine_check_all(when);
+	long bad = hak_quarantine_check_all(when) + hak_large_check_cached(when);
 	/* The calling thread's bins: each link is checked as it is followed
 	 * (a damaged one is reported and the bin cut). */
 	for (unsigned c = 0; c < HAK_NUM_CLASSES; c++) {

@@ -18,6 +18,7 @@ static const char *const names[] = {
     [HAK_ERR_OVERFLOW] = "overflow",
     [HAK_ERR_USE_AFTER_FREE_WRITE] = "use-after-free-write",
     [HAK_ERR_FOREIGN_POINTER] = "foreign-pointer",
+    [HAK_ERR_MISMATCHED_FREE] = "mismatched-free",
 };
 
 /* What the reader should do next, per kind. */
@@ -37,11 +38,14 @@ static const char *const advice[] = {
         "the program wrote to the block after freeing it; look at users of the free stack above",
     [HAK_ERR_FOREIGN_POINTER] = "hakmem never allocated this address (another allocator's block, a "
                                 "stack or static address, or garbage); nothing was written to it",
+    [HAK_ERR_MISMATCHED_FREE] =
+        "release memory the way it was allocated: malloc with free, new with delete, new[] "
+        "with delete[]",
 };
 
 const char *hak_error_name(int kind)
 {
-	return kind > 0 && kind <= HAK_ERR_FOREIGN_POINTER ? names[kind] : "unknown";
+	return kind > 0 && kind <= HAK_ERR_MISMATCHED_FREE ? names[kind] : "unknown";
 }
 
 __thread int hak_in_report __attribute__((tls_model("initial-exec")));
@@ -80,7 +84,7 @@ void hak_report_error(int kind, const void *p, const struct hak_ptr_info *in, co
 		hak_log_fd_printf(fd, "  the pointer is %zu bytes into the block at %p\n",
 		                  (size_t)((const uint8_t *)p - in->block), (void *)in->block);
 	else if (in && in->expected && kind != HAK_ERR_OVERFLOW &&
-	         kind != HAK_ERR_USE_AFTER_FREE_WRITE)
+	         kind != HAK_ERR_USE_AFTER_FREE_WRITE && kind != HAK_ERR_MISMATCHED_FREE)
 		hak_log_fd_printf(
 		    fd, "  header byte at %p: expected 0x%02x (live), found 0x%02x (%s)\n",
 		    in->block ? (void *)(in->block - 1) : (void *)((const uint8_t *)p - 1),
@@ -108,7 +112,9 @@ void hak_report_error(int kind, const void *p, const struct hak_ptr_info *in, co
 	                frames + from, (unsigned)(got - from));
 	if (in && in->rec) {
 		hak_stack_print_id(fd, "allocated at", in->rec->alloc_stack);
-		hak_stack_print_id(fd, "first freed at", in->rec->free_stack);
+		/* A live block's free_stack holds how it was allocated. */
+		if (in->rec->state == TRACK_FREED)
+			hak_stack_print_id(fd, "first freed at", in->rec->free_stack);
 	} else if (hak_check_level != HAK_CHECK_FULL) {
 		hak_log_fd_printf(
 		    fd,

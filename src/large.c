@@ -1,4 +1,5 @@
 #include "large.h"
+#include "check.h"
 #include "env.h"
 #include "events.h"
 #include "os.h"
@@ -167,7 +168,12 @@ void *hak_large_alloc(size_t n, size_t align)
 		pthread_mutex_lock(&large_lock);
 		base = cache_take(need, &size);
 		pthread_mutex_unlock(&large_lock);
-		if (base) HAK_STAT_ADD(large_reused, 1);
+		if (base) {
+			HAK_STAT_ADD(large_reused, 1);
+#if defined(HAKMEM_CHECKS)
+			if (HAK_CHECKING_FULL()) hak_large_check_reused(base);
+#endif
+		}
 	}
 	if (!base) {
 		base = hak_os_map(need);
@@ -273,6 +279,16 @@ void hak_large_foreach(void (*fn)(void *p, void *arg), void *arg)
 		if (table[i] > TOMBSTONE) fn((void *)table[i], arg);
 	pthread_mutex_unlock(&large_lock);
 }
+
+#if defined(HAKMEM_CHECKS)
+void hak_large_foreach_cached(void (*fn)(uint8_t *base, void *arg), void *arg)
+{
+	pthread_mutex_lock(&large_lock);
+	for (unsigned i = 0; i < cache_n; i++)
+		fn(cache[i].base, arg);
+	pthread_mutex_unlock(&large_lock);
+}
+#endif
 
 void hak_large_trim(int force)
 {

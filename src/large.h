@@ -43,6 +43,20 @@ HAK_INTERNAL int hak_large_owns(const void *p);
 HAK_INTERNAL void hak_large_foreach(void (*fn)(void *p, void *arg), void *arg);
 HAK_INTERNAL void hak_large_trim(int force);
 
+/* Calls fn for every span in the cache of freed spans, under the large
+ * lock (full mode's exit check): fn must not call into the allocator. */
+HAK_INTERNAL void hak_large_foreach_cached(void (*fn)(uint8_t *base, void *arg), void *arg);
+
+/* Full mode (large_check.c): a freed span that the cache keeps carries
+ * the freed fill in its first HAK_FILL_MAX bytes and its stacks in its
+ * header; a write through a dangling pointer is reported when the span is
+ * handed out again or at exit. */
+HAK_INTERNAL void hak_large_freed_arm(void *p, uint32_t free_stack);
+/* A span taken from the cache, before it is placed again. */
+HAK_INTERNAL void hak_large_check_reused(uint8_t *base);
+/* Every cached span; returns how many were written (each reported). */
+HAK_INTERNAL long hak_large_check_cached(const char *when);
+
 HAK_INTERNAL void hak_large_fork_prepare(void);
 HAK_INTERNAL void hak_large_fork_parent(void);
 HAK_INTERNAL void hak_large_fork_child(void);

@@ -1,4 +1,5 @@
 #include "ptr_track.h"
+#include "alloc_kind.h"
 #include "env.h"
 #include "fill.h"
 #include "heap_report.h"
@@ -231,6 +232,8 @@ void hak_track_inspect(void *p, struct hak_ptr_info *in)
 	if (b != u && !(HAK_RELAXED_LOAD(u[-1]) == HAK_HDR_ALIGNED && u - 16 >= b &&
 	                *(uintptr_t *)(u - 16) == ((uintptr_t)b ^ HAK_ALIGNED_KEY))) {
 		in->error = HAK_ERR_INTERIOR_FREE;
+		/* The report names the block the pointer is inside of. */
+		if (hak_check_level == HAK_CHECK_FULL) in->rec = hak_track_rec(s, (long)idx, 0);
 		return;
 	}
 	in->usable = (size_t)(b + hak_class_usable(cls) - u);
@@ -455,7 +458,7 @@ static inline void freed_to_quarantine(uint8_t *b, unsigned cls, struct hak_trac
  * canary and next header are intact: the checks of hak_track_inspect and
  * check_canary in one pass, in registers. 0, having written nothing, for
  * anything else: hak_track_free then finds and reports what is wrong. */
-static inline int free_full_fast(void *p, void *ret, void *frame)
+static inline int free_full_fast(void *p, unsigned how, void *ret, void *frame)
 {
 	unsigned kind = hak_registry_kind(p);
 	if (HAK_UNLIKELY(!kind)) return 0;
@@ -480,7 +483,9 @@ static inline int free_full_fast(void *p, void *ret, void *frame)
 	__builtin_prefetch(b + stride - 1 - 64);
 	__builtin_prefetch(b + stride - 1 - 128);
 	uint8_t live = hak_hdr_live(cls), freed = hak_hdr_freed(cls);
-	if (HAK_UNLIKELY(HAK_RELAXED_LOAD(b[-1]) != live || rec->state != TRACK_LIVE)) return 0;
+	if (HAK_UNLIKELY(HAK_RELAXED_LOAD(b[-1]) != live || rec->state != TRACK_LIVE ||
+	                 rec->free_stack != how))
+		return 0;
 	size_t usable = hak_class_usable(cls);
 	if (HAK_UNLIKELY(canary_broken(b, rec->requested, usable) != NULL)) return 0;
 	if (idx + 1 < carved) {
@@ -491,17 +496,21 @@ static inline int free_full_fast(void *p, void *ret, void *frame)
 	return 1;
 }
 
-void hak_track_free(void *p, void *ret, void *frame)
+void hak_track_free_as(void *p, unsigned how, void *ret, void *frame)
 {
-	if (hak_check_level == HAK_CHECK_FULL && free_full_fast(p, ret, frame)) return;
+	if (hak_check_level == HAK_CHECK_FULL && free_full_fast(p, how, ret, frame)) return;
 	struct hak_ptr_info in;
 	hak_track_inspect(p, &in);
 	if (in.error) {
 		hak_report_error(in.error, p, &in, NULL, ret);
 		return; /* never write to what failed the checks */
 	}
+	if (hak_check_level == HAK_CHECK_FULL) hak_track_check_kind(p, &in, how, ret);
 	if (in.large) {
-		if (hak_check_level == HAK_CHECK_FULL) hak_track_large_canary(p, &in, ret);
+		if (hak_check_level == HAK_CHECK_FULL) {
+			hak_track_large_canary(p, &in, ret);
+			hak_large_freed_arm(p, capture(ret, frame));
+		}
 		recent_large_add(p);
 		hak_free_large_checked(p);
 		return;

@@ -11,8 +11,8 @@
 struct hak_track_rec {
 	uint32_t requested;
 	uint32_t alloc_stack;
-	uint32_t free_stack;
-	uint32_t state; /* TRACK_* */
+	uint32_t free_stack; /* while live: enum hak_alloc_kind (check.h) */
+	uint32_t state;      /* TRACK_* */
 };
 
 enum { TRACK_NONE = 0, TRACK_LIVE = 1, TRACK_FREED = 2 };
@@ -61,7 +61,13 @@ static inline void *hak_track_on_alloc(void *p, unsigned cls, size_t n, void *re
 	return p;
 }
 HAK_INTERNAL void *hak_track_on_alloc_large(void *p, size_t n, void *ret, void *frame);
-HAK_INTERNAL void hak_track_free(void *p, void *ret, void *frame);
+/* kind: how the caller releases p (enum hak_alloc_kind: free, delete,
+ * delete[]); full mode reports a block allocated another way. */
+HAK_INTERNAL void hak_track_free_as(void *p, unsigned kind, void *ret, void *frame);
+static inline void hak_track_free(void *p, void *ret, void *frame)
+{
+	hak_track_free_as(p, HAK_ALLOC_MALLOC, ret, frame);
+}
 /* 0 and info filled for a live block; otherwise reported, nonzero. */
 HAK_INTERNAL int hak_track_check_live(void *p, struct hak_ptr_info *info, void *ret, void *frame);
 /* realloc in place: a block keeps its records, with a new size. */

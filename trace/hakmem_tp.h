@@ -101,7 +101,7 @@ LTTNG_UST_TRACEPOINT_EVENT(hakmem, large_munmap,
 		lttng_ust_field_integer(uint64_t, size, size)))
 
 /* kind: 1 double-free, 2 invalid-free, 3 interior-free, 4 header-corrupt,
- * 5 overflow, 6 use-after-free-write, 7 foreign-pointer. */
+ * 5 overflow, 6 use-after-free-write, 7 foreign-pointer, 8 mismatched-free. */
 LTTNG_UST_TRACEPOINT_EVENT(hakmem, heap_error,
 	LTTNG_UST_TP_ARGS(uint32_t, kind, uint64_t, addr, uint32_t, found, uint32_t, expected),
 	LTTNG_UST_TP_FIELDS(

@@ -349,7 +349,8 @@ const char *hk_heap_error_kind(uint32_t kind)
 {
 	static const char *const names[] = {
 	    "unknown",        "double-free", "invalid-free",         "interior-free",
-	    "header-corrupt", "overflow",    "use-after-free-write", "foreign-pointer"};
+	    "header-corrupt", "overflow",    "use-after-free-write", "foreign-pointer",
+	    "mismatched-free"};
 	return kind < sizeof names / sizeof names[0] ? names[kind] : "unknown";
 }
 
