@@ -7,6 +7,6 @@ int main(void)
 	char *name = malloc(40); /* MARK:alloc */
 	memset(name, 'a', 40);
 	name[40] = '\0'; /* one past the end */
-	free(name); /* MARK:free */
+	free(name);      /* MARK:free */
 	return 0;
 }

@@ -9,7 +9,7 @@ int main(void)
 	char *b = malloc(48);
 	size_t n = malloc_usable_size(a);
 	memset(a, 'x', n + 1); /* one byte into what follows a */
-	free(a); /* MARK:free */
-	free(b); /* MARK:free_b */
+	free(a);               /* MARK:free */
+	free(b);               /* MARK:free_b */
 	return 0;
 }

@@ -8,7 +8,7 @@ int main(void)
 {
 	char *p = malloc(64); /* MARK:alloc */
 	strcpy(p, "secret");
-	free(p); /* MARK:free */
+	free(p);                /* MARK:free */
 	volatile char c = p[3]; /* MARK:use */
 	printf("read %d\n", c != 0);
 	return 0;

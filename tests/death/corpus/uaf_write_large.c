@@ -6,7 +6,7 @@ int main(void)
 {
 	char *p = malloc(100 * 1024); /* MARK:alloc */
 	memset(p, 0, 100 * 1024);
-	free(p); /* MARK:free */
+	free(p);                  /* MARK:free */
 	memset(p + 100, 'z', 16); /* MARK:use */
 	char *q = malloc(50);
 	free(q);

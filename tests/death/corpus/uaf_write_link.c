@@ -6,8 +6,8 @@
 int main(void)
 {
 	char *p = malloc(64); /* MARK:alloc */
-	free(p); /* MARK:free */
-	memset(p, 0x41, 64); /* MARK:use */
+	free(p);              /* MARK:free */
+	memset(p, 0x41, 64);  /* MARK:use */
 	char *q = malloc(64); /* MARK:malloc2 */
 	char *r = malloc(64); /* MARK:malloc3 */
 	free(q);

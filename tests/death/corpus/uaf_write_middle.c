@@ -5,8 +5,8 @@
 int main(void)
 {
 	char *p = malloc(64); /* MARK:alloc */
-	free(p); /* MARK:free */
-	p[40] = 1; /* MARK:use */
+	free(p);              /* MARK:free */
+	p[40] = 1;            /* MARK:use */
 	char *q = malloc(64);
 	free(q);
 	return 0;

@@ -7,6 +7,6 @@ int main(void)
 	char *p = malloc(64); /* MARK:alloc */
 	memset(p, 0, 64);
 	p[-1] = 'A'; /* an index computed as -1 */
-	free(p); /* MARK:free */
+	free(p);     /* MARK:free */
 	return 0;
 }
