@@ -189,7 +189,15 @@ def table(bindir, lib, with_valgrind):
     rows = ["| program | bug | hakmem fast | hakmem full | valgrind |", "|---|---|---|---|---|"]
     for name in EXPECT:
         with open(os.path.join(HERE, SOURCES[name])) as f:
-            bug = f.readline().strip("/* \n").replace("Corpus: ", "").rstrip("*/ .")
+            head = []
+            for line in f:
+                if not line.lstrip().startswith(("/", "*")):
+                    break
+                head.append(line.strip().lstrip("/*").strip())
+                if "*/" in line:
+                    break
+            bug = " ".join(head).replace("*/", "").replace("Corpus: ", "").strip()
+            bug = bug.split(". ")[0].rstrip(".")
         cells = []
         for mode in ("fast", "full"):
             kind, frames, _ = EXPECT[name][mode]
@@ -202,8 +210,9 @@ def table(bindir, lib, with_valgrind):
             if frames:
                 m = frame0_after(err, frames[0][0])
                 if m and m.group(2):
-                    cell += ", #0 %s at %s:%s" % (m.group(1), os.path.basename(m.group(2)),
-                                                 m.group(3))
+                    where = "this call" if frames[0][0] == CALL else frames[0][0]
+                    cell += "; %s #0 %s at %s:%s" % (where, m.group(1),
+                                                     os.path.basename(m.group(2)), m.group(3))
             cells.append(cell)
         if with_valgrind:
             what, where = valgrind_summary(bindir, name)
