@@ -35,7 +35,8 @@ static const char *const advice[] = {
     [HAK_ERR_OVERFLOW] =
         "the program wrote past the size it asked for; look at the code that fills this block",
     [HAK_ERR_USE_AFTER_FREE_WRITE] =
-        "the program wrote to the block after freeing it; look at users of the free stack above",
+        "the program wrote to the block after freeing it; look for code that keeps the pointer "
+        "past its free (with HAKMEM_CHECK=full the free stack is printed above)",
     [HAK_ERR_FOREIGN_POINTER] = "hakmem never allocated this address (another allocator's block, a "
                                 "stack or static address, or garbage); nothing was written to it",
     [HAK_ERR_MISMATCHED_FREE] =
