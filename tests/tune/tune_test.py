@@ -10,7 +10,7 @@
             HAKMEM_LARGE_CACHE_MB=128 (no large block in the workload) must
             have no effect; the --json schema, the HTML page, and
             'hakmem report --tune' in text, JSON and HTML
-  storms    bench/random_mixed starts with a carve storm: the faults inside
+  storms    the analysis workload's carve storm: the faults inside
             its window are counted for every arm, and a prewarm of the
             storm's classes moves them out of it (to before the first
             event) without changing the whole process's faults
@@ -199,24 +199,26 @@ def case_storms(a):
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(out)
     js = os.path.join(out, "tune.json")
-    prewarm = "HAKMEM_PREWARM=1039:16,783:13"
-    p = expect_ok(run([a.hakmem, "tune", "--runs", "2", "--json", js, "--try", prewarm, "--",
-                       a.random_mixed, "3000000", "8192", "42"]))
+    # 2 s quiet, a carve storm of 16 MiB of 64-byte blocks, 1 s quiet: the
+    # report recommends a prewarm that moves the storm into start-up.
+    p = expect_ok(run([a.hakmem, "tune", "--runs", "2", "--json", js, "--", a.workload, "storm"]))
     print(p.stdout)
     r = json.load(open(js))
-    check(r["storm_windows_ms"] and r["storm_windows_ms"][0][0] < 50, "the baseline has a storm at start (%s)"
-          % r["storm_windows_ms"])
+    check(r["storm_windows_ms"] and 1500 < r["storm_windows_ms"][0][0] < 3000,
+          "the baseline has a storm after 2 s of quiet (%s)" % r["storm_windows_ms"])
     base = r["baseline"]["storm_faults"]
     check(base and base >= 256, "faults inside the storm windows: %s" % base)
-    rows = {x["env"]: x for x in r["rows"]}
+    prewarm = [x for x in r["rows"] if x["env"].startswith("HAKMEM_PREWARM=")]
+    check(len(prewarm) == 1 and prewarm[0].get("effect") == "moves",
+          "the report's prewarm is measured as a move (%s)" % [x["env"] for x in r["rows"]])
     for x in r["rows"]:
         check(x.get("storm_faults") and x["storm_faults"]["baseline"] == base,
               "%s: storm-window faults measured against the same baseline" % x["env"])
-    st = rows[prewarm]["storm_faults"]
+    st = prewarm[0]["storm_faults"]
     check(st["arm"] < base / 2, "the prewarm moved the storm's faults out of its window (%d -> %d)"
           % (base, st["arm"]))
-    check(rows[prewarm]["verdict"] == "no effect", "and the whole process's faults stayed (%s)"
-          % rows[prewarm]["verdict_why"])
+    check(prewarm[0]["verdict"] == "holds", "and the whole process's faults stayed (%s)"
+          % prewarm[0]["verdict_why"])
 
 
 # ---- errors -----------------------------------------------------------------
@@ -248,7 +250,10 @@ def case_errors(a):
                        "--try", "HAKMEM_WARM_SUPERSLABS=8", "--", "/bin/true"]))
     check("the report has no recommendation" in p.stderr, "no recommendation is said (%s)" % p.stderr[-1500:])
     r = json.load(open(os.path.join(out, "t.json")))
-    check([x["env"] for x in r["rows"]] == ["HAKMEM_WARM_SUPERSLABS=8"] and r["rows"][0]["verdict"] == "no effect",
+    # /bin/true takes ~100 faults: a fault or two either way is more than the
+    # 1% noise band, so any --try verdict shows the arm ran.
+    check([x["env"] for x in r["rows"]] == ["HAKMEM_WARM_SUPERSLABS=8"]
+          and r["rows"][0]["verdict"] in ("no effect", "saves", "worse"),
           "the --try arm still runs (verdict %s)" % r["rows"][0]["verdict"])
     bad = os.path.join(out, "bad.json")
     with open(bad, "w") as f:
@@ -268,7 +273,7 @@ def main():
     ap.add_argument("--hakmem", required=True)
     ap.add_argument("--cli", required=True, help="the directory holding hakmemcli")
     ap.add_argument("--reuse", required=True)
-    ap.add_argument("--random-mixed", required=True)
+    ap.add_argument("--workload", required=True, help="tests/analysis's workload program")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
     if a.case != "rules":
