@@ -1,6 +1,6 @@
 /* Allocator events are recorded while locks are held and emitted after
  * they are dropped: a tracer may allocate, and must never find us holding
- * a lock (DESIGN section 4, rule 2). */
+ * a lock (docs/architecture.md, LTTng safety rule 2). */
 #ifndef HAKMEM_EVENTS_H
 #define HAKMEM_EVENTS_H
 

@@ -1,5 +1,5 @@
 /* ptr_track: every pointer handed to free or realloc is proven to be a
- * live block of ours before a byte of it is written (DESIGN section 3).
+ * live block of ours before a byte of it is written (docs/guide-heap-corruption.md).
  * Only the full library has it; see check.h. */
 #ifndef HAKMEM_PTR_TRACK_H
 #define HAKMEM_PTR_TRACK_H

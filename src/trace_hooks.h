@@ -16,7 +16,7 @@ HAK_INTERNAL extern int hak_tp_per_call;
 
 /* Emits one event. LTTng allocates on a thread's first event; an event
  * that allocation causes is queued and emitted right after the one in
- * flight, never recursively (DESIGN section 4, rule 1). Call with no
+ * flight, never recursively (docs/architecture.md, LTTng safety rule 1). Call with no
  * allocator lock held (rule 2). */
 HAK_INTERNAL void hak_trace_emit(const struct hak_event *e);
 /* Per-call events; dropped rather than queued when nested. */

@@ -1,4 +1,4 @@
-/* Malloc conformance: the correctness floor of DESIGN section 2, checked
+/* Malloc conformance: the correctness floor (docs/reference.md), checked
  * through the libc names (which libhakmem*.so overrides) and through the
  * hak_* names. Each test is written once against a table of function
  * pointers and run for both tables.

@@ -1,8 +1,8 @@
-"""Loading and checking the JSON of sink.hakmem.report (DESIGN section 5),
+"""Loading and checking the JSON of sink.hakmem.report (docs/reference.md#report-json),
 and the derived figures every part of the page needs (time origin,
 duration, allocator share).
 
-Required keys are the ones DESIGN section 5 fixes; a missing one is an
+Required keys are the ones docs/reference.md lists; a missing one is an
 InputError naming its path. The analysis adds optional keys (timeline,
 superslab_lifecycle, begin_ns, ...); when one of those is absent or has
 another shape, its chart is left out with a note instead."""

@@ -126,7 +126,7 @@ class Ctx:
 
 
 def check_keys(d):
-    """DESIGN section 5: the keys other tools rely on, plus the viz ones."""
+    """docs/reference.md: the keys other tools rely on, plus the viz ones."""
     for k in ("traces", "events", "lost_events", "processes"):
         check(k in d, "top-level key %s" % k)
     for p in d["processes"]:

@@ -1,6 +1,6 @@
 #!/bin/sh
 # trace.untraced: libhakmem.so maps liblttng-ust only when HAKMEM_TRACE=1
-# (DESIGN section 4, rule 3: the provider costs ~2 ms of start-up).
+# (docs/architecture.md, LTTng safety rule 3: the provider costs ~2 ms of start-up).
 . "$(dirname "$0")/lib.sh"
 need_env HAKMEM_LIB HAKMEM_TP
 [ -f "$HAKMEM_TP" ] || skip "the tracepoint provider was not built"

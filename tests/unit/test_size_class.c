@@ -141,7 +141,8 @@ static void batches_within_bounds(void **state)
 		unsigned b = hak_class_batch(c);
 		assert_in_range(b, 2, 16);
 		if (hak_class_pool(c) != HAK_POOL_MID)
-			assert_in_range(b, 8, 16); /* DESIGN: Tiny and Small-Mid refill 8 to 16 */
+			assert_in_range(
+			    b, 8, 16); /* Tiny and Small-Mid refill 8 to 16 (docs/reference.md) */
 		if (c && c != HAK_SMALLMID_FIRST)
 			assert_true(b <=
 			            hak_class_batch(c - 1)); /* bigger blocks, smaller batches */

@@ -467,7 +467,7 @@ class FoldedReport(unittest.TestCase, ChartChecks):
 
 
 class MinimalReport(unittest.TestCase, ChartChecks):
-    """Only the keys DESIGN section 5 guarantees."""
+    """Only the keys docs/reference.md guarantees."""
 
     def test_minimal(self):
         data = fixture("minimal.json")

@@ -1,4 +1,4 @@
-/* Page-fault attribution (DESIGN section 5).
+/* Page-fault attribution (docs/report-rules.md).
  *
  * With the perf context, every hakmem event carries its thread's running
  * fault count, so the faults a thread took between two of its events are

@@ -1,4 +1,4 @@
-/* The JSON report: DESIGN section 5's keys (other tools rely on them),
+/* The JSON report: the keys of docs/reference.md#report-json (other tools rely on them),
  * plus timeline and superslab_lifecycle for viz and a few extras. */
 #include "analysis.h"
 
