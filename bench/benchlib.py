@@ -4,6 +4,7 @@ and reading its one machine-readable result line.
 
 Standard library only: it runs under Debian's /usr/bin/python3."""
 
+import importlib
 import os
 import shlex
 import signal
@@ -118,6 +119,21 @@ def find_viz_render(build, prefix=None):
     raise BenchError("viz render.py not found (looked in "
                      + ", ".join(dict.fromkeys(dirs)) + "); "
                      + BUILD_HINT)
+
+
+def import_viz_module(name, build, prefix=None):
+    """A module of viz, from the directory find_viz_render finds: the
+    results formatter (benchfmt) that bench/compare's table shares with
+    viz's bench page. Appended to sys.path, so viz's modules shadow
+    nothing of bench/."""
+    viz = os.path.dirname(find_viz_render(build, prefix))
+    if viz not in sys.path:
+        sys.path.append(viz)
+    try:
+        return importlib.import_module(name)
+    except ImportError as e:
+        raise BenchError(f"{viz} has render.py but not {name}.py ({e}); "
+                         f"re-run cmake on the build tree ({BUILD_HINT})")
 
 
 def cmake_cache_value(build, key):
