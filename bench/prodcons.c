@@ -3,7 +3,11 @@
  * bounded queue; C consumers take them, check the fill and free them.
  * Every free is therefore of a block another thread allocated: the remote
  * free path, and the return of memory to the producers, is what is
- * measured. */
+ * measured. With BATCH > 1 a producer chains BATCH blocks through their
+ * first word and queues the chain as one item, as a server hands a batch
+ * of requests to a worker: the queue's cost (and the yields of threads
+ * that find it full or empty) shrinks BATCH-fold, and the allocator's
+ * remote frees are most of what is left. */
 #include <inttypes.h>
 #include <pthread.h>
 #include <sched.h>
@@ -18,8 +22,8 @@
 #include "xorshift.h"
 
 #define USAGE                                                                                      \
-	"PRODUCERS CONSUMERS ITEMS [MIN MAX [QUEUE [SEED]]]   (ITEMS per producer; 16 1024,"       \
-	" QUEUE 1024 slots, SEED 42)"
+	"PRODUCERS CONSUMERS ITEMS [MIN MAX [QUEUE [SEED [BATCH]]]]   (ITEMS per producer;"        \
+	" 16 1024, QUEUE 1024 slots, SEED 42, BATCH 1)"
 
 /* A bounded multi-producer multi-consumer ring in the manner of Vyukov:
  * each cell's sequence number says whose turn it is, so producers and
@@ -115,13 +119,18 @@ static void *pop(void)
 	return p;
 }
 
-static uint64_t items, min_size, span;
+static uint64_t items, min_size, span, batch = 1;
 static uint32_t seed;
 static pthread_barrier_t start_line;
 static atomic_uint_fast64_t bad_blocks;
 
-/* The fill byte depends on the size, which the block's first word holds:
- * a consumer can check a block without knowing who made it. */
+/* A block starts with the link to the next block of its chain, then its
+ * size; the rest is a fill byte that depends on the size, so a consumer
+ * can check a block without knowing who made it. */
+#define LINK_AT 0
+#define SIZE_AT sizeof(void *)
+#define FILL_AT (SIZE_AT + sizeof(uint32_t))
+
 static unsigned char fill_of(uint32_t n)
 {
 	return (unsigned char)(0x5a ^ (n * 131u));
@@ -132,6 +141,9 @@ static void *producer(void *arg)
 	uint32_t rng = seed ^ (0x9e3779b9u * (uint32_t)(uintptr_t)arg);
 
 	if (!rng) rng = 1;
+	unsigned char *chain = NULL;
+	uint64_t chained = 0;
+
 	pthread_barrier_wait(&start_line);
 	for (uint64_t i = 0; i < items; i++) {
 		uint32_t n = (uint32_t)(min_size + xorshift32(&rng) % span);
@@ -142,8 +154,14 @@ static void *producer(void *arg)
 			exit(1);
 		}
 		memset(p, fill_of(n), n);
-		memcpy(p, &n, sizeof(n));
-		push(p);
+		memcpy(p + LINK_AT, &chain, sizeof(chain));
+		memcpy(p + SIZE_AT, &n, sizeof(n));
+		chain = p;
+		if (++chained == batch || i == items - 1) {
+			push(chain);
+			chain = NULL;
+			chained = 0;
+		}
 	}
 	return NULL;
 }
@@ -156,14 +174,20 @@ static void *consumer(void *arg)
 	pthread_barrier_wait(&start_line);
 	for (;;) {
 		unsigned char *p = pop();
-		uint32_t n;
 
 		if (!p) break; /* end of work: main pushes one NULL per consumer */
-		memcpy(&n, p, sizeof(n));
-		if (n < min_size || n >= min_size + span || p[n - 1] != fill_of(n) ||
-		    p[sizeof(n)] != fill_of(n))
-			bad++;
-		free(p);
+		while (p) {
+			unsigned char *next;
+			uint32_t n;
+
+			memcpy(&next, p + LINK_AT, sizeof(next));
+			memcpy(&n, p + SIZE_AT, sizeof(n));
+			if (n < min_size || n >= min_size + span || p[n - 1] != fill_of(n) ||
+			    p[FILL_AT] != fill_of(n))
+				bad++;
+			free(p);
+			p = next;
+		}
 	}
 	atomic_fetch_add(&bad_blocks, bad);
 	return NULL;
@@ -176,16 +200,16 @@ int main(int argc, char **argv)
 	double t0, secs;
 
 	args_init("prodcons", USAGE);
-	if (argc != 4 && argc != 6 && argc != 7 && argc != 8)
-		args_fail("expected 3, 5, 6 or 7 arguments, got %d", argc - 1);
+	if (argc != 4 && argc != 6 && argc != 7 && argc != 8 && argc != 9)
+		args_fail("expected 3, 5, 6, 7 or 8 arguments, got %d", argc - 1);
 	np = args_u64("PRODUCERS", argv[1], 1, 512);
 	nc = args_u64("CONSUMERS", argv[2], 1, 512);
 	items = args_u64("ITEMS", argv[3], 1, UINT64_C(1) << 40);
 	min_size = 16;
 	seed = 42;
 	if (argc >= 6) {
-		/* The size word plus one fill byte to check. */
-		min_size = args_u64("MIN", argv[4], sizeof(uint32_t) + 1, UINT32_MAX);
+		/* The link and the size word plus one fill byte to check. */
+		min_size = args_u64("MIN", argv[4], FILL_AT + 1, UINT32_MAX);
 		max_size = args_u64("MAX", argv[5], 1, UINT32_MAX);
 		if (max_size < min_size)
 			args_fail("MAX (%s) must be >= MIN (%s)", argv[5], argv[4]);
@@ -194,7 +218,8 @@ int main(int argc, char **argv)
 		qcap = args_u64("QUEUE", argv[6], 2, UINT64_C(1) << 24);
 		if (qcap & (qcap - 1)) args_fail("QUEUE must be a power of two, got %s", argv[6]);
 	}
-	if (argc == 8) seed = (uint32_t)args_u64("SEED", argv[7], 1, UINT32_MAX);
+	if (argc >= 8) seed = (uint32_t)args_u64("SEED", argv[7], 1, UINT32_MAX);
+	if (argc == 9) batch = args_u64("BATCH", argv[8], 1, UINT64_C(1) << 20);
 	span = max_size - min_size + 1;
 
 	q.cells = measure_array(qcap * sizeof(*q.cells));
@@ -229,9 +254,9 @@ int main(int argc, char **argv)
 	}
 	/* ops = malloc and free calls: one of each per item. */
 	printf("prodcons producers=%" PRIu64 " consumers=%" PRIu64 " items=%" PRIu64 " min=%" PRIu64
-	       " max=%" PRIu64 " queue=%" PRIu64 " seed=%" PRIu32
+	       " max=%" PRIu64 " queue=%" PRIu64 " seed=%" PRIu32 " batch=%" PRIu64
 	       " ops_per_sec=%.0f seconds=%.6f minflt=%" PRIu64 " maxrss_kb=%" PRIu64 "\n",
-	       np, nc, items, min_size, max_size, qcap, seed,
+	       np, nc, items, min_size, max_size, qcap, seed, batch,
 	       secs > 0 ? 2.0 * (double)(np * items) / secs : 0.0, secs, measure_minflt(),
 	       measure_maxrss_kb());
 	return 0;
