@@ -1,6 +1,7 @@
 /* The malloc family. The two fast paths (a bin pop and a bin push) are
  * inline here; everything else is a call away. */
 #include "hakmem.h"
+#include "alloc_kind.h"
 #include "asan_hooks.h"
 #include "heap_report.h"
 #include "large.h"

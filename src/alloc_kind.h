@@ -13,4 +13,11 @@ HAK_INTERNAL void hak_track_set_kind(void *p, unsigned kind);
  * caller then frees it as usual (HAKMEM_ON_ERROR=report). */
 HAK_INTERNAL void hak_track_check_kind(void *p, struct hak_ptr_info *in, unsigned how, void *ret);
 
+/* The malloc family's paths for C++ new and delete (alloc.c, called from
+ * cxx_new.c), with ret and frame taken at the program's call; kind says how
+ * a released block must have been allocated. */
+HAK_INTERNAL void *hak_malloc_from(size_t n, void *ret, void *frame);
+HAK_INTERNAL void *hak_aligned_from(size_t align, size_t n, void *ret, void *frame);
+HAK_INTERNAL void hak_free_from(void *p, unsigned kind, void *ret, void *frame);
+
 #endif

@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-HAK_INTERNAL void *hak_malloc_from(size_t n, void *ret, void *frame);
-HAK_INTERNAL void *hak_aligned_from(size_t align, size_t n, void *ret, void *frame);
-HAK_INTERNAL void hak_free_from(void *p, unsigned kind, void *ret, void *frame);
+/* The Itanium ABI names below are defined for the C++ program's calls and
+ * declared by no C header. */
+#pragma GCC diagnostic ignored "-Wmissing-prototypes"
 
 typedef void (*new_handler)(void);
 

@@ -7,6 +7,7 @@
 #include "pool.h"
 #include "quarantine.h"
 #include "ptr_track.h"
+#include "registry.h"
 #include "size_class.h"
 #include "stats.h"
 #include "tcache.h"
@@ -17,10 +18,6 @@
 
 atomic_int hak_init_state;
 static __thread int in_init __attribute__((tls_model("initial-exec")));
-
-HAK_INTERNAL void hak_registry_fork_prepare(void);
-HAK_INTERNAL void hak_registry_fork_parent(void);
-HAK_INTERNAL void hak_registry_fork_child(void);
 
 /* Lock order: quarantines, ptr_track (depot, recent large), thread-cache list, pools (each pool,
  * then its slabs), large spans, registry. The child re-initialises rather than unlocks: the threads

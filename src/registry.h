@@ -34,4 +34,9 @@ static inline unsigned hak_registry_kind(const void *p)
 HAK_INTERNAL int hak_registry_add(void *base, size_t size, unsigned kind);
 HAK_INTERNAL void hak_registry_remove(void *base, size_t size);
 
+/* fork (lifecycle.c): the leaf lock is held across fork, and remade in the child. */
+HAK_INTERNAL void hak_registry_fork_prepare(void);
+HAK_INTERNAL void hak_registry_fork_parent(void);
+HAK_INTERNAL void hak_registry_fork_child(void);
+
 #endif

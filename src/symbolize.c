@@ -100,11 +100,14 @@ static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname
 	if (fd >= 0 || !debuglink || !file_name || strchr(debuglink, '/')) return fd;
 	const char *slash = strrchr(file_name, '/');
 	int dir = slash ? (int)(slash - file_name) : 0;
-	static const char *const forms[] = {"%.*s/%s", "%.*s/.debug/%s", "/usr/lib/debug%.*s/%s"};
-	for (unsigned i = 0; i < sizeof forms / sizeof *forms; i++) {
+	/* DIR/LINK, DIR/.debug/LINK, /usr/lib/debug/DIR/LINK: a root and a
+	 * subdirectory around the file's directory. */
+	static const char *const roots[] = {"", "", "/usr/lib/debug"};
+	static const char *const subdirs[] = {"", "/.debug", ""};
+	for (unsigned i = 0; i < sizeof roots / sizeof *roots; i++) {
 		char path[4096];
-		if (snprintf(path, sizeof path, forms[i], dir, file_name, debuglink) >=
-		    (int)sizeof path)
+		if (snprintf(path, sizeof path, "%s%.*s%s/%s", roots[i], dir, file_name, subdirs[i],
+		             debuglink) >= (int)sizeof path)
 			continue;
 		/* Not the file itself: its own link names a different file. */
 		if (!strcmp(path, file_name)) continue;

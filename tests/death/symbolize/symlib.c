@@ -4,6 +4,8 @@
 
 static volatile char sink;
 
+void symlib_double_free(void);
+
 __attribute__((noinline)) void symlib_double_free(void)
 {
 	char *p = malloc(40); /* MARK: lib malloc */
