@@ -12,6 +12,10 @@ as medians, not for tests).
       compare --quick --runs 1 --only WORKLOAD --json, --html: exit 0,
       the JSON has the keys viz and users rely on, every allocator that
       is installed took part, and the page was written.
+  smoke.py rows COMPARE WORKLOAD,...
+      compare --quick --runs 1 on those workloads under hakmem-release
+      and glibc: exit 0, and every run of every workload ok with a table
+      row, so a row's argv that its program rejects is caught.
   smoke.py ab AB
       ab in its fixed-size and random_mixed (WS list) forms, tiny: exit
       0 and one table row per size or working set.
@@ -25,6 +29,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 
 PEER_LIBS = {
     "jemalloc": "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2",
@@ -129,6 +134,26 @@ def compare(script, outdir, workload):
           and workload in page, "HTML: not a page with charts")
 
 
+def rows(script, workloads):
+    with tempfile.TemporaryDirectory() as tmp:
+        js = os.path.join(tmp, "rows.json")
+        out = run([script, "--quick", "--runs", "1", "--only",
+                   ",".join(workloads + ["hakmem-release", "glibc"]),
+                   "--json", js])
+        with open(js) as f:
+            data = json.load(f)
+    print(out)
+    got = [w["name"] for w in data["workloads"]]
+    check(got == workloads, f"JSON: workloads {got}, expected {workloads}")
+    for w in data["workloads"]:
+        for n in ("hakmem-release", "glibc"):
+            r = w["results"].get(n)
+            check(r and len(r["runs"]) == 1 and r["runs"][0]["ok"],
+                  f"{w['name']} under {n}: {r and r['runs']}")
+            check(f"| {w['name']} | {n} |" in out,
+                  f"table: no row for {w['name']} under {n}")
+
+
 def ab(script):
     out = run([script, "", "HAKMEM_SMALLMID=1", "--runs", "1", "--cycles",
                "20000", "--sizes", "256,1024"])
@@ -167,6 +192,8 @@ def main(argv):
         elif len(argv) in (3, 4) and argv[0] == "compare":
             compare(argv[1], argv[2], argv[3] if len(argv) == 4 else
                     "fixed-64")
+        elif len(argv) == 3 and argv[0] == "rows":
+            rows(argv[1], [w for w in argv[2].split(",") if w])
         elif len(argv) == 2 and argv[0] == "ab":
             ab(argv[1])
         elif len(argv) == 2 and argv[0] == "callgrind":
