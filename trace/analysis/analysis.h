@@ -63,7 +63,7 @@ enum hk_evtype {
 
 extern const char *const hk_evtype_name[HK_NUM_EVTYPES];
 
-/* Payload slots, in the order of hk_field_names[type] (decode.c). A
+/* Payload slots, in the order of field_names[type] (decode.c). A
  * field missing from the trace's metadata reads as 0. */
 enum { MMAP_SS, MMAP_SIZE, MMAP_POOL, MMAP_REASON, MMAP_NS };
 enum { MUNMAP_SS, MUNMAP_SIZE, MUNMAP_POOL, MUNMAP_REASON };
@@ -356,7 +356,7 @@ struct hk_proc {
 	struct hk_heap_error *errors;
 	size_t nerrors, caperrors, errors_dropped;
 
-	/* results, filled by hk_proc_finish */
+	/* results, filled by hk_state_finish */
 	uint64_t faults_total, faults_alloc, faults_other;
 	const char *source; /* "perf-context" | "allocator-counts" */
 	struct hk_storm *storms;
