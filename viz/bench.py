@@ -7,11 +7,14 @@ import os
 
 from matplotlib.ticker import MaxNLocator
 
+from matplotlib.lines import Line2D
+
+import benchfmt as fmt
 import story
-from markup import chart, code, join, page, table, tag
+from markup import Raw, chart, code, join, page, table, tag
 from model import Checker, InputError, is_number, type_name
-from story import num
-from svgfig import COUNTS, OKABE_ITO as C, new_figure, plain, to_svg
+from svgfig import (COUNTS, OKABE_ITO as C, new_figure, plain, to_svg,
+                    untangle_xticklabels)
 
 BENCH_HINT = "is this bench/compare JSON (bench/compare --json FILE)?"
 
@@ -93,7 +96,9 @@ def overview_chart(data, order):
     if not wls:
         return None
     names = [a for a in order if any(a in w["results"] for w in wls)]
-    fig, ax = new_figure(10.0, 4.2)
+    # The legend gets a row of its own under the (perhaps slanted) names.
+    fig, (ax, ax_key) = new_figure(10.0, 4.8, nrows=2, gridspec_kw={
+        "height_ratios": [4.4, 0.4]})
     width = 0.8 / len(names)
     drawn = {}
     for j, name in enumerate(names):
@@ -109,17 +114,19 @@ def overview_chart(data, order):
         drawn[name] = [next(it).get_height() if is_number(
             w["results"].get(name, {}).get("vs_glibc")) else None
             for w in wls]
+    # The dashed line is named in the legend: a label beside it would sit
+    # on whichever bars end there.
     ax.axhline(1.0, color=C["black"], lw=1, ls="--")
-    ax.annotate("glibc = 1", (1, 1), xycoords=("axes fraction", "data"),
-                xytext=(-2, 3), textcoords="offset points", ha="right",
-                fontsize=8)
     ax.set_xticks(range(len(wls)), [w["name"] for w in wls])
     ax.set_ylabel("throughput ratio to glibc (× glibc ops/s)")
-    ax.set_xlabel("workload")
     ax.set_title("Throughput against glibc (higher is better)")
     ax.grid(axis="x", visible=False)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16),
-              ncol=len(names))
+    ax.set_xlim(-0.5, len(wls) - 0.5)
+    untangle_xticklabels(fig, ax)
+    handles = ax.get_legend_handles_labels()[0] + [Line2D(
+        [], [], color=C["black"], lw=1, ls="--", label="glibc = 1")]
+    ax_key.axis("off")
+    ax_key.legend(handles=handles, loc="center", ncol=len(handles))
     svg = to_svg(fig, "bench-overview", "Throughput ratio to glibc per "
                  "workload and allocator")
     return svg, plain({"workloads": [w["name"] for w in wls],
@@ -203,9 +210,11 @@ def headline(data, order):
             continue
         by = [(w["results"][a]["vs_glibc"], w["name"]) for w in wls
               if is_number(w["results"].get(a, {}).get("vs_glibc"))]
-        parts.append("%s runs at %.2f× glibc's throughput (best %s %.2f×, "
-                     "worst %s %.2f×)" % (a, g, max(by)[1], max(by)[0],
-                                         min(by)[1], min(by)[0]))
+        parts.append("%s runs at %s glibc's throughput (best %s %s, "
+                     "worst %s %s)" % (a, fmt.ratio(g, "×"), max(by)[1],
+                                       fmt.ratio(max(by)[0], "×"),
+                                       min(by)[1],
+                                       fmt.ratio(min(by)[0], "×")))
     peers = [a for a in order if a not in hak and a != "glibc"]
     best = None
     for p in peers:
@@ -215,42 +224,63 @@ def headline(data, order):
     s = "Over %s: %s." % (story.plural(len(wls), "throughput workload"),
                            "; ".join(parts))
     if best:
-        s += " The fastest peer, %s, averages %.2f×." % (best[1], best[0])
+        s += " The fastest peer, %s, averages %s." % (
+            best[1], fmt.ratio(best[0], "×"))
     return s + " (Geometric means of the median ratios.)"
 
 
+def _with_peer(value, peer):
+    """A ratio with the peer it is taken against in small print below."""
+    return join(value, Raw("<br />"), tag("small", peer)) if peer else value
+
+
 def results_table(data, order):
-    rows, classes = [], []
+    """Every workload and allocator: the median with its peak RSS beside
+    it, then the ratios; numbers through benchfmt, as in bench/compare's
+    text table. A hakmem row past benchfmt.RSS_LIMIT times the leanest
+    peer's peak RSS is marked."""
+    rows, classes, over = [], [], False
     for w in data["workloads"]:
-        ratio = is_ratio(w)
-        for name in [a for a in order if a in w["results"]]:
-            r = w["results"][name]
+        how = w.get("compare", "ratio")
+        res = w["results"]
+        lean, lean_kb = fmt.leanest_peer(res)
+        for name in [a for a in order if a in res]:
+            r = res[name]
             med = r["median"]
             v = med[w["metric"]]
-            vs = r.get("vs_glibc")
-            vs_best = r.get("vs_best_peer")
-            fmt = (lambda x: "%.2f×" % x) if ratio else \
-                (lambda x: "%+.2f pp" % x)
+            vs_lean = fmt.rss_versus_leanest(r, lean_kb)
+            rss_over = fmt.rss_over(name, vs_lean)
+            over |= rss_over
             bad, runs = failed_runs(r)
+            best = r.get("best_peer") if is_number(r.get("vs_best_peer")) \
+                else None
             rows.append([
-                w["name"], name,
-                "FAIL" if v is None else (num(round(v)) if ratio else
-                                          "%.2f%%" % v),
-                fmt(vs) if is_number(vs) else "n/a",
-                (fmt(vs_best) + (" (%s)" % r["best_peer"]
-                                 if isinstance(r.get("best_peer"), str)
-                                 else "")) if is_number(vs_best) else "n/a",
-                num(round(med["minflt"])) if is_number(med["minflt"])
-                else "n/a",
-                num(round(med["maxrss_kb"])) if is_number(med["maxrss_kb"])
-                else "n/a",
+                w["name"], name, fmt.metric(v, how), fmt.mib(med["maxrss_kb"]),
+                fmt.versus(r.get("vs_glibc"), how, "×"),
+                _with_peer(fmt.versus(r.get("vs_best_peer"), how, "×"),
+                           best if isinstance(best, str) else None),
+                _with_peer(join(fmt.ratio(vs_lean, "×"),
+                                " !" if rss_over else None),
+                           lean if vs_lean is not None else None),
+                fmt.count(med["minflt"]),
                 "%d of %d" % (bad, runs) if runs else "n/a"])
-            classes.append("fail" if v is None or bad else None)
-    return table(["workload", "allocator", "median (ops/s, or % for diff "
-                  "workloads)", "vs glibc", "vs best peer", "minor faults",
-                  "peak RSS (KiB)", "failed runs"], rows,
-                 numeric=(2, 3, 4, 5, 6, 7), row_classes=classes,
-                 class_="results")
+            classes.append("fail" if v is None or bad else
+                           "rss-over" if rss_over else None)
+    note = tag("p", "! marks a row where %s." % fmt.RSS_OVER_NOTE,
+               class_="note") if over else None
+    diff = sorted({w.get("label") or w["metric"] for w in data["workloads"]
+                   if not is_ratio(w)})
+    if diff:
+        note = join(note, tag("p", "Workloads scored in percentages (%s, "
+                              "lower is better) show that percentage as "
+                              "their median and differences in percentage "
+                              "points (pp) as their comparisons."
+                              % ", ".join(diff), class_="note"))
+    return join(table(["workload", "allocator", "median ops/s", "peak RSS",
+                       "vs glibc", "vs best peer", "peak RSS vs leanest peer",
+                       "minor faults", "failed runs"], rows,
+                      numeric=(2, 3, 4, 5, 6, 7, 8), row_classes=classes,
+                      class_="results"), note)
 
 
 def render(data, title, source):

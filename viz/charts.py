@@ -81,11 +81,13 @@ def timeline(proc, chart_id):
     maps, unmaps, marker_source = _ss_markers(proc)
     strip = bool(maps or unmaps)
 
-    rows = 3 if strip else 2
-    ratios = [3, 2, 0.7] if strip else [3, 2]
-    fig, axes = new_figure(WIDE, 5.6 if strip else 5.0, nrows=rows,
-                           sharex=True,
+    # The legend gets the last row to itself: inside a panel it would sit
+    # on a storm band or on the lines wherever it went.
+    ratios = ([3, 2, 0.7] if strip else [3, 2]) + [0.35]
+    fig, axes = new_figure(WIDE, (5.6 if strip else 5.0) + 0.35,
+                           nrows=len(ratios), sharex=True,
                            gridspec_kw={"height_ratios": ratios})
+    axes, ax_key = list(axes[:-1]), axes[-1]
     ax_rate, ax_cum = axes[0], axes[1]
 
     # Rate as a step per bucket; the last step is closed at the bucket end.
@@ -137,8 +139,8 @@ def timeline(proc, chart_id):
     handles = [rate_total] + ([rate_alloc] if rate_alloc else [])
     if spans:
         handles.append(Patch(color=STORM, alpha=0.55, label="fault storm"))
-    # The running total leaves a corner free somewhere; "best" finds it.
-    ax_cum.legend(handles=handles, loc="best", ncol=len(handles))
+    ax_key.axis("off")
+    ax_key.legend(handles=handles, loc="center", ncol=len(handles))
 
     drawn_maps, drawn_unmaps = [], []
     if strip:
@@ -165,6 +167,7 @@ def timeline(proc, chart_id):
         if cum_alloc else None,
         "storms_ms": spans,
         "ss_markers_from": marker_source,
+        "ss_panel": strip,
         "ss_map_ms": drawn_maps,
         "ss_unmap_ms": drawn_unmaps,
     }
@@ -262,25 +265,22 @@ def lifecycle(proc, chart_id):
         spans.setdefault(str(s.get("pool", "unknown")), []).append(
             (y, start, end, unmapped))
 
+    # One colour per pool, the same in the rows and in the legend (a
+    # paler shade for rows still mapped matched no swatch); a row still
+    # mapped at the end is the one without a munmap tick.
     drawn = {}   # row -> (start, end) as read back from the collections
     handles = []
     known = list(POOL_COLOURS)
     for pool, items in sorted(spans.items(), key=lambda kv: (
             known.index(kv[0]) if kv[0] in known else len(known), kv[0])):
         colour = POOL_COLOURS.get(pool, C["grey"])
-        for closed in (True, False):
-            part = [it for it in items if it[3] == closed]
-            if not part:
-                continue
-            coll = ax.hlines([it[0] for it in part], [it[1] for it in part],
-                             [it[2] for it in part], colors=colour, lw=lw,
-                             alpha=1.0 if closed else 0.45)
-            for seg in coll.get_segments():
-                drawn[int(round(seg[0][1]))] = (float(seg[0][0]),
-                                                float(seg[1][0]))
+        coll = ax.hlines([it[0] for it in items], [it[1] for it in items],
+                         [it[2] for it in items], colors=colour, lw=lw)
+        for seg in coll.get_segments():
+            drawn[int(round(seg[0][1]))] = (float(seg[0][0]),
+                                            float(seg[1][0]))
         handles.append(Line2D([], [], color=colour, lw=6,
-                              label="%s pool" % story.POOL_WORDS.get(
-                                  pool, pool)))
+                              label=story.pool_words(pool) + " pool"))
 
     unmap_x = [drawn[y][1] for y, s in enumerate(shown)
                if s.get("unmap_ns") is not None]
@@ -290,9 +290,6 @@ def lifecycle(proc, chart_id):
                 ms=max(4, min(12, lw * 1.6)), mew=1.4)
         handles.append(Line2D([], [], ls="none", marker="|", ms=10, mew=1.4,
                               color=C["black"], label="munmap"))
-    if any(s.get("unmap_ns") is None for s in shown):
-        handles.append(Line2D([], [], color=C["grey"], alpha=0.45, lw=6,
-                              label="still mapped at the end"))
     reused = [(y, s.get("reuses") or 0) for y, s in enumerate(shown)
               if (s.get("reuses") or 0) > 0]
     if reused:

@@ -47,9 +47,12 @@ table { border-collapse: collapse; width: 100%; margin: 8px 0 18px;
 th, td { text-align: left; padding: 5px 9px; border-bottom: 1px solid
          var(--rule); vertical-align: top; }
 th { background: var(--band); font-size: 13px; }
-td.n, th.n { text-align: right; font-variant-numeric: tabular-nums;
-             white-space: nowrap; }
+td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
+td.n { white-space: nowrap; }
+td small { color: var(--muted); }
 tr.fail td { background: var(--bad); }
+tr.rss-over td:nth-child(4), tr.rss-over td:nth-child(7) {
+  background: var(--warn); font-weight: bold; }
 table.results td:nth-child(-n+2) { white-space: nowrap; }
 table.recs td:first-child { min-width: 190px; }
 table.recs td code { white-space: normal; }

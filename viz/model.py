@@ -205,6 +205,11 @@ def _check_process(c, p, path):
                 c.get(item, "%s.%s[%d]" % (path, name, i), k, kind)
 
 
+# The optional parts, as the page names them when one cannot be drawn.
+OPTIONAL_WORDS = {"timeline": "The fault timeline",
+                  "superslab_lifecycle": "The SuperSlab lifecycle"}
+
+
 def _optional_list(proc, key, fields, nullable=()):
     """proc.raw[key] when it is a list of objects with numeric fields
     (absent or null allowed for those in nullable); otherwise None and a
@@ -214,23 +219,25 @@ def _optional_list(proc, key, fields, nullable=()):
         return None
     problem = None
     if not isinstance(items, list):
-        problem = "is %s, not a list" % type_name(items)
+        problem = "it came as %s instead of a list" % type_name(items)
     else:
         for i, it in enumerate(items):
             for f in fields + nullable:
                 if not isinstance(it, dict):
-                    problem = "entry %d is %s" % (i, type_name(it))
+                    problem = "its entry %d is %s" % (i + 1, type_name(it))
                     break
                 v = it.get(f)
                 if v is None and f in nullable:
                     continue
                 if not is_number(v):
-                    problem = "entry %d has no numeric %s" % (i, f)
+                    problem = "its entry %d lacks a time or count" % (i + 1)
                     break
             if problem:
                 break
     if problem:
-        proc.notes.append("%s left out: %s %s." % (key, key, problem))
+        proc.notes.append("%s is left out: the analysis output is "
+                          "malformed there (%s)." % (
+                              OPTIONAL_WORDS.get(key, key), problem))
         return None
     return items
 

@@ -135,20 +135,20 @@ def figure(proc, kind, drawn, caption, missing):
 def timeline_figure(proc, chart_id):
     drawn = charts.timeline(proc, chart_id)
     if drawn is None:
-        return figure(proc, "timeline", None, "", "No timeline chart: "
-                      "the JSON has no usable 'timeline'. The storm table "
-                      "below still gives the hot windows.")
+        return figure(proc, "timeline", None, "", "No timeline chart: the "
+                      "analysis gave no fault timeline for this process. "
+                      "The storm table below still gives the hot windows.")
     data = drawn[1]
     what = "all faults and those caused inside the allocator" if data[
-        "allocator_rate_per_ms"] is not None else "all faults (the JSON " \
-        "gives no per-bucket allocator share)"
+        "allocator_rate_per_ms"] is not None else "all faults (the " \
+        "analysis gave no per-bucket allocator share)"
     caption = ("Top: faults per millisecond in each %s ms bucket, %s. "
                "Middle: running total." % (num(round(data["bucket_ms"], 3)),
                                           what))
     if data["storms_ms"]:
         caption += " Yellow bands are fault storms (S1, S2, ... in the " \
                    "storm table)."
-    if data["ss_markers_from"]:
+    if data["ss_panel"]:   # drawn only when something was mapped
         caption += " Bottom: each tick is a SuperSlab mmap or munmap%s." % (
             "" if data["ss_markers_from"] == "superslab_lifecycle"
             else " (per bucket)")
@@ -242,7 +242,8 @@ def process_section(proc, single):
         sub.append(join("command ", code(proc.command)))
     if isinstance(raw.get("trace"), str) and raw["trace"]:
         sub.append(join("trace ", code(raw["trace"])))
-    sub.append("fault counts from %s" % proc.faults["source"])
+    sub.append("fault counts from %s"
+               % story.source_words(proc.faults["source"]))
     seps = [s for part in sub for s in ("; ", part)][1:]
     parts = [tag("h2", title), tag("p", *seps, class_="sub")]
     if not single:
@@ -278,14 +279,15 @@ def process_section(proc, single):
             class_="row2"),
         tag("h3", "SuperSlab lifecycle"),
         figure(proc, "lifecycle", charts.lifecycle(proc, cid("lifecycle")),
-               "One row per SuperSlab, from its mmap to its munmap (or the "
-               "end of the trace). Short rows followed by new ones are "
+               "One row per SuperSlab, from its mmap to its munmap (the "
+               "tick), or to the end of the trace if it stayed mapped; the "
+               "colour is its pool. Short rows followed by new ones are "
                "churn: the warm cache was too small to keep them." + (
                    " The analysis kept no record of %s more SuperSlabs."
                    % num(raw["superslab_lifecycle_dropped"])
                    if raw.get("superslab_lifecycle_dropped") else ""),
-               "No lifecycle chart: the JSON has no usable "
-               "'superslab_lifecycle'. In all: %s mapped, %s reused, "
+               "No lifecycle chart: the analysis kept no record of each "
+               "SuperSlab for this process. In all: %s mapped, %s reused, "
                "%s unmapped, %s churn." % tuple(num(raw["superslabs"][k]) for k in (
                    "mapped", "reused", "unmapped", "churn"))),
         tag("div",

@@ -15,6 +15,12 @@ CAUSE_WORDS = {
 
 POOL_WORDS = {"tiny": "Tiny", "mid": "Mid", "small-mid": "Small-Mid"}
 
+# Where a process's fault counts come from (faults.source).
+SOURCE_WORDS = {
+    "perf-context": "the kernel's page-fault events (perf context)",
+    "allocator-counts": "the allocator's own counters",
+}
+
 
 def num(n):
     """12345 -> '12,345'; fractional values keep one decimal."""
@@ -35,6 +41,14 @@ def pct(part, whole):
     if 99 < p < 100:
         return ">99%"
     return "%d%%" % round(p)
+
+
+def pool_words(pool):
+    return POOL_WORDS.get(pool, str(pool))
+
+
+def source_words(source):
+    return SOURCE_WORDS.get(source, source.replace("-", " "))
 
 
 def plural(n, word, words=None):
@@ -155,8 +169,7 @@ def process_details(proc):
             ", ".join(kinds)))
     if proc.faults["source"] != "perf-context":
         out.append("The trace had no perf page-fault context, so these "
-                   "figures are the allocator's own counts (source: %s)."
-                   % proc.faults["source"])
+                   "figures are the allocator's own counts.")
     return out
 
 

@@ -4,6 +4,7 @@ metadata links, and element ids made unique per chart. Also the helpers
 every chart shares: tick format and plain numbers for the data islands."""
 
 import io
+import math
 import re
 
 import matplotlib
@@ -87,6 +88,33 @@ def to_svg(fig, prefix, label):
              .replace("<", "&lt;"))
     return text.replace("<svg ", '<svg role="img" aria-label="%s" ' % label,
                         1).strip()
+
+
+def untangle_xticklabels(fig, ax, gap_em=0.6):
+    """Slant the x tick labels just enough that neighbours no longer
+    touch: 0, 30, 45, 60 or 90 degrees, judged on the text extents
+    matplotlib measures (the page's font is matplotlib's, DejaVu Sans)."""
+    fig.draw_without_rendering()   # lays out the text, so it has extents
+    labels = [t for t in ax.get_xticklabels() if t.get_text()]
+    if len(labels) < 2:
+        return 0
+    boxes = sorted((t.get_window_extent() for t in labels),
+                   key=lambda b: b.x0)
+    em = labels[0].get_fontsize() * fig.dpi / 72
+    if all(a.x1 + gap_em * em <= b.x0 for a, b in zip(boxes, boxes[1:])):
+        return 0
+    # Slanted labels are parallel strips one line high: they clear each
+    # other when the tick spacing times sin(angle) exceeds a line.
+    xs = sorted(ax.transData.transform((x, 0))[0] for x in ax.get_xticks())
+    spacing = min(b - a for a, b in zip(xs, xs[1:])) or 1
+    need = boxes[0].height * (1 + gap_em) / spacing
+    angle = next((a for a in (30, 45, 60) if math.sin(math.radians(a))
+                  >= need), 90)
+    for t in labels:
+        t.set_rotation(angle)
+        t.set_horizontalalignment("right" if angle < 90 else "center")
+        t.set_rotation_mode("anchor" if angle < 90 else "default")
+    return angle
 
 
 def count_format(v, _pos=None):

@@ -405,7 +405,7 @@ class MultiReport(unittest.TestCase, ChartChecks):
         text = page_text(self.root)
         self.assertIn("a<b>&\"c'", text)
         self.assertIn("lost 12 events", text)
-        self.assertIn("timeline left out", text)
+        self.assertIn("The fault timeline is left out", text)
         self.assertIn("allocator's own counts", text)
         self.assertIn("4 processes on 2 hosts", text)
 
