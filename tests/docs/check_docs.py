@@ -12,9 +12,14 @@
           is in the usage of 'hakmem [COMMAND] --help', and vice versa
   links   relative links (and their #anchors) in README.md and docs/*.md
           resolve; every HAKMEM_* name in them is a documented variable or
-          a build name; the commands README.md gives exist
+          a build name; the commands README.md gives exist; no page or
+          source file names the retired DESIGN document (.md)
+  classes the size classes as libhakmem.so serves them (tests/docs/classes.c,
+          --classes) against reference.md's class and header tables, the
+          Small-Mid request range on every page, README.md's Tiny and Mid
+          limits and architecture.md's Small-Mid table
 
-usage: check_docs.py --source DIR [--hakmem BUILD/bin/hakmem] [CHECK...]
+usage: check_docs.py --source DIR [--hakmem BUILD/bin/hakmem] [--classes PROBE] [CHECK...]
 Prints one line per finding, then 'N passed, N failed'; exits 1 on failure.
 """
 
@@ -29,9 +34,10 @@ NAME = r"HAKMEM_[A-Z0-9_]*[A-Z0-9]"
 
 
 class Checker:
-    def __init__(self, src, hakmem):
+    def __init__(self, src, hakmem, classes=None):
         self.src = src
         self.hakmem = hakmem
+        self.classes = classes
         self.passed = 0
         self.failed = 0
 
@@ -45,6 +51,7 @@ class Checker:
 
     def expect(self, cond, what):
         (self.ok if cond else self.bad)(what)
+        return cond
 
     def read(self, rel):
         with open(os.path.join(self.src, rel), encoding="utf-8") as f:
@@ -231,6 +238,148 @@ class Checker:
                 self.expect(f in usage_flags, "hakmem %s %s (--help) is in reference.md's usage line" % (cmd, f))
                 self.expect(f in table_flags, "hakmem %s %s (--help) is in reference.md's option table" % (cmd, f))
 
+    def check_no_design_md(self):
+        """No file names a design document that is not in the repository."""
+        name = "DESIGN" + ".md"  # spelled apart so this file does not name it
+        p = subprocess.run(["git", "ls-files", "-z"], cwd=self.src, stdout=subprocess.PIPE)
+        files = [f for f in p.stdout.decode().split("\0") if f] if p.returncode == 0 else [
+            os.path.relpath(os.path.join(d, f), self.src) for d, dirs, fs in os.walk(self.src)
+            for f in fs if not os.path.relpath(d, self.src).startswith(("build", ".git"))]
+        naming = []
+        for rel in files:
+            try:
+                with open(os.path.join(self.src, rel), encoding="utf-8") as f:
+                    if name in f.read():
+                        naming.append(rel)
+            except (OSError, UnicodeDecodeError):
+                continue
+        self.expect(not naming and os.path.exists(os.path.join(self.src, "README.md")),
+                    "no file names %s (%d files read)%s" % (name, len(files), ": " + ", ".join(naming) if naming else ""))
+
+    # ---- classes -----------------------------------------------------------
+
+    def probe_classes(self, smallmid):
+        """(ranges, classes) from tests/docs/classes.c run on libhakmem.so:
+        ranges [(first, last, header, usable)], classes {c: (pool, usable)}."""
+        env = dict(os.environ, HAKMEM_CHECK="fast", HAKMEM_SMALLMID="1" if smallmid else "0")
+        p = subprocess.run([self.classes], env=env, stdout=subprocess.PIPE, text=True, timeout=60)
+        if p.returncode != 0:
+            self.bad("%s exited %d" % (self.classes, p.returncode))
+            return [], {}
+        ranges, classes = [], {}
+        for line in p.stdout.splitlines():
+            w = line.split()
+            if w[0] == "range":
+                ranges.append((int(w[1]), int(w[2]), int(w[3], 16), int(w[4])))
+            elif w[0] == "class":
+                classes[int(w[1])] = (int(w[2]), int(w[3]))
+        return ranges, classes
+
+    def check_classes(self):
+        if not self.classes or not os.access(self.classes, os.X_OK):
+            self.bad("the class probe %s is not there: build it first (cmake --build build)" % self.classes)
+            return
+        plain, classes = self.probe_classes(False)
+        layered, _ = self.probe_classes(True)
+        pools = {}
+        for c, (pool, usable) in sorted(classes.items()):
+            pools.setdefault(pool, []).append((c, usable))
+        families = {}  # header family -> (pool, first class), from reference.md's header table
+        ref = self.read("docs/reference.md")
+        for fam, what, base in re.findall(r"^\|\s*`0x([0-9a-f]{2}) \\\| c`\s*\|\s*live (Tiny|Mid|Small-Mid) block of class (\d+\+)?c",
+                                          ref, re.M):
+            families[int(fam, 16)] = ({"Tiny": 0, "Mid": 1, "Small-Mid": 2}[what], int(base[:-1] or 0))
+        self.expect(sorted(v[0] for v in families.values()) == [0, 1, 2],
+                    "reference.md's header table has a live header family per pool (%s)" % sorted(families))
+
+        def served(ranges, pool):
+            """(first, last) request bytes served by pool, and each run's class."""
+            runs = []
+            for first, last, hdr, usable in ranges:
+                fam = families.get(hdr & 0xf0)
+                if fam and fam[0] == pool:
+                    c = fam[1] + (hdr & 0x0f)
+                    runs.append((first, last, c, usable))
+            return runs
+
+        for ranges, label in ((plain, "HAKMEM_SMALLMID=0"), (layered, "HAKMEM_SMALLMID=1")):
+            wrong = []
+            for first, last, hdr, usable in ranges:
+                if hdr == 0x8e:
+                    continue
+                fam = families.get(hdr & 0xf0)
+                c = fam[1] + (hdr & 0x0f) if fam else None
+                if fam is None or classes.get(c) != (fam[0], usable):
+                    wrong.append("malloc(%d..%d): header 0x%02x, %d usable bytes; hak_stats class %s: %s" % (
+                        first, last, hdr, usable, c, classes.get(c)))
+            self.expect(ranges and not wrong, "%s: %d runs of request sizes, each header names a class of "
+                        "its pool with the usable bytes hak_stats gives%s" % (label, len(ranges), "".join(
+                            "\n      " + w for w in wrong)))
+        tiny, mid = served(plain, 0), served(plain, 1)
+        small = served(layered, 2)
+        large = [r for r in plain if r[2] == 0x8e]
+        tiny_max, mid_max = tiny[-1][1], mid[-1][1]
+        sm_first, sm_last = small[0][0], small[-1][1]
+        self.expect(large and large[0][0] == mid_max + 1, "requests above %d are large spans" % mid_max)
+
+        # reference.md's size class table.
+        sec = self.section(ref, "Size classes")
+        rows = {}
+        for line in sec.splitlines():
+            cells = [x.strip() for x in line.strip().strip("|").split("|")]
+            if len(cells) == 5 and cells[0].split()[0] in ("Tiny", "Mid", "Small-Mid"):
+                rows[cells[0].split()[0]] = cells
+        for name, pool, top in (("Tiny", 0, None), ("Mid", 1, "up to %d" % mid_max),
+                                ("Small-Mid", 2, "%d..%d" % (sm_first, sm_last))):
+            cells = rows.get(name)
+            if not self.expect(cells is not None, "reference.md's size class table has a %s row" % name):
+                continue
+            ids = [c for c, _ in pools.get(pool, [])]
+            want_ids = "%d..%d" % (ids[0], ids[-1]) if ids else "?"
+            self.expect(cells[1] == want_ids, "%s classes: reference.md %s, hak_stats %s" % (name, cells[1], want_ids))
+            usable = ", ".join(str(u) for _, u in pools.get(pool, []))
+            got = re.sub(r"\s*\(.*\)\s*$", "", cells[2])
+            self.expect(got == usable, "%s usable bytes: reference.md %s, hak_stats %s" % (name, got, usable))
+            if top:
+                m = re.search(r"\(requests ([^)]*)\)", cells[2])
+                self.expect(m and m.group(1) == top, "%s requests: reference.md %s, malloc %s" % (
+                    name, m.group(1) if m else "missing", top))
+
+        # Every page's Small-Mid request range, and the Tiny and Mid limits in README.md.
+        sm_range = "%d..%d" % (sm_first, sm_last)
+        for page in ["README.md"] + sorted(os.path.relpath(p, self.src) for p in glob.glob(os.path.join(self.src, "docs", "*.md"))):
+            text = self.read(page)
+            for para in re.split(r"\n\s*\n", text):
+                if not re.search(r"Small-Mid|SMALLMID", para):
+                    continue
+                for a, b in re.findall(r"requests\s+(?:of|from)\s+(\d+)(?:\.\.|\s+to\s+)(%d)\b" % sm_last, para, re.I):
+                    self.expect("%s..%s" % (a, b) == sm_range, "%s: Small-Mid requests %s..%s (malloc: %s)" % (
+                        page, a, b, sm_range))
+        readme = self.read("README.md")
+        m = re.search(r"Requests\s+up\s+to\s+(\d+)\s+bytes\s+use\s+(\d+)\s+Tiny\s+classes,\s+and\s+requests\s+up\s+to\s+"
+                      r"(\d+)\s+KiB\s+use\s+(\d+)\s+Mid\s+classes", readme)
+        self.expect(m and (int(m.group(1)), int(m.group(2)), int(m.group(3)) * 1024, int(m.group(4))) ==
+                    (tiny_max, len(pools.get(0, [])), mid_max, len(pools.get(1, []))),
+                    "README.md: Tiny up to %d bytes in %d classes, Mid up to %d in %d classes" % (
+                        tiny_max, len(pools.get(0, [])), mid_max, len(pools.get(1, []))))
+
+        # architecture.md's Small-Mid table: request bytes, Tiny classes without the layer, Small-Mid class.
+        arch = self.read("docs/architecture.md")
+        covered = []
+        for a, b, tiny_ids, sm_id, sm_usable in re.findall(
+                r"^\|\s*(\d+)\.\.(\d+)\s*\|\s*([\d, ]+?)\s*\([^)]*\)\s*\|\s*(\d+) \((\d+)\)\s*\|", arch, re.M):
+            a, b = int(a), int(b)
+            want_tiny = sorted({c for f, l, c, _ in tiny if f <= b and l >= a})
+            want_sm = sorted({(c, u) for f, l, c, u in small if f <= b and l >= a})
+            got_tiny = [int(x) for x in tiny_ids.split(",")]
+            self.expect(got_tiny == want_tiny and want_sm == [(int(sm_id), int(sm_usable))],
+                        "architecture.md Small-Mid row %d..%d: Tiny %s, Small-Mid %s (malloc: Tiny %s, Small-Mid %s)" % (
+                            a, b, got_tiny, sm_id, want_tiny, want_sm))
+            covered.append((a, b))
+        self.expect(covered and covered[0][0] == sm_first and covered[-1][1] == sm_last and
+                    all(covered[i][1] + 1 == covered[i + 1][0] for i in range(len(covered) - 1)),
+                    "architecture.md's Small-Mid table covers %s without gaps (%s)" % (sm_range, covered))
+
     # ---- links -------------------------------------------------------------
 
     @staticmethod
@@ -277,6 +426,7 @@ class Checker:
             for name in sorted(set(re.findall(NAME, text))):
                 self.expect(name in documented or name in build_names,
                             "%s: %s is a documented variable or a build name" % (page, name))
+        self.check_no_design_md()
         readme = self.read("README.md")
         for cmd in ("bench/demo", "tests/run"):
             path = os.path.join(self.src, cmd)
@@ -287,9 +437,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--source", required=True, help="the source tree")
     ap.add_argument("--hakmem", help="the configured hakmem command (BUILD/bin/hakmem)")
+    ap.add_argument("--classes", help="the built class probe (tests/docs/classes.c)")
     ap.add_argument("checks", nargs="*", default=["env", "events", "cli", "links"])
     a = ap.parse_args()
-    c = Checker(os.path.abspath(a.source), a.hakmem)
+    c = Checker(os.path.abspath(a.source), a.hakmem, a.classes)
     for name in a.checks:
         fn = getattr(c, "check_" + name, None)
         if fn is None:

@@ -429,7 +429,7 @@ static void purged_slab_reused_without_false_reports(void **state)
 	hak_free(p);
 }
 
-/* With HAKMEM_SMALLMID=1, 208..1039-byte requests come from the 1 MiB
+/* With HAKMEM_SMALLMID=1, 256..1039-byte requests come from the 1 MiB
  * Small-Mid SuperSlabs with 0xb0 headers; smaller ones stay Tiny. */
 static void smallmid_routing(void **state)
 {
