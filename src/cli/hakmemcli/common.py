@@ -1,6 +1,8 @@
 """Paths, errors and environment handling shared by every subcommand."""
 
+import argparse
 import os
+import re
 import shutil
 import sys
 
@@ -47,6 +49,36 @@ class Layout:
         return os.path.join(self.datadir, "viz")
 
 
+class ArgParser(argparse.ArgumentParser):
+    """argparse for one command: --help prints the command's HELP as
+    written, and a usage error is a CliError that names the command and
+    its --help. Options are never abbreviated."""
+
+    def __init__(self, command, help_text):
+        super().__init__(prog="hakmem " + command, add_help=False, allow_abbrev=False)
+        self.command = command
+        self.help_text = help_text
+
+    def error(self, message):
+        m = re.match(r"argument (\S+): expected one argument$", message)
+        if m:
+            message = "%s needs a value" % m.group(1)
+        die("%s: %s (see hakmem %s --help)" % (self.command, message, self.command))
+
+    def parse(self, args, positionals=False):
+        """The options in ARGS as a namespace, or None when --help asked
+        for the help (printed). Without POSITIONALS, any word that is not
+        an option is an error; with it, they may come between options."""
+        if "-h" in args or "--help" in args:
+            sys.stdout.write(self.help_text)
+            return None
+        parse = self.parse_known_intermixed_args if positionals else self.parse_known_args
+        ns, rest = parse(list(args))
+        for word in rest:
+            self.error("unknown option %s" % word if word.startswith("-") else "unexpected argument %s" % word)
+        return ns
+
+
 def split_command(args):
     """Options before '--' (or before the first non-option word), CMD after."""
     if "--" in args:
@@ -56,16 +88,6 @@ def split_command(args):
         if not a.startswith("-"):
             return args[:i], args[i:]
     return list(args), []
-
-
-def option_value(opts, i, name):
-    """Value of an option given as '--name=V' or '--name V'; returns (value, next index)."""
-    o = opts[i]
-    if "=" in o:
-        return o.split("=", 1)[1], i + 1
-    if i + 1 >= len(opts):
-        die("%s needs a value" % name)
-    return opts[i + 1], i + 2
 
 
 def check_command(cmd, env):

@@ -9,7 +9,7 @@ import sys
 import tempfile
 
 from . import tuneresult
-from .common import die, note, option_value
+from .common import ArgParser, die, note
 
 HELP = """usage: hakmem report TRACE... [--format text|json] [-o FILE] [--html FILE]
                     [--pid PID] [--process NAME] [--top N]
@@ -161,68 +161,69 @@ def number(text, kind, name, expected, lo, hi):
     return v
 
 
+def checked(name, kind, expected, lo, hi):
+    """An argparse type: a number from lo to hi, or the usage error
+    'NAME VALUE: expected EXPECTED'."""
+    return lambda text: number(text, kind, name, expected, lo, hi)
+
+
+def process_name(text):
+    if not text:
+        die("--process needs a command name as ps shows it, e.g. python3")
+    return text
+
+
+def output_format(text):
+    if text not in ("text", "json"):
+        die("--format %s: expected text or json" % text)
+    return text
+
+
+def parser():
+    ap = ArgParser("report", HELP)
+    ap.add_argument("traces", nargs="*")
+    ap.add_argument("--format", type=output_format, default="text")
+    ap.add_argument("-o", "--output")
+    ap.add_argument("--html")
+    ap.add_argument("--storm-window-ms", type=checked("--storm-window-ms", int,
+                                                      "a whole number of ms from 1 to 3600000", 1, 3600000))
+    ap.add_argument("--storm-threshold", type=checked("--storm-threshold", float, "a finite number >= 1, e.g. 4",
+                                                      1.0, 1e12))
+    ap.add_argument("--storm-min-faults", type=checked("--storm-min-faults", int,
+                                                       "a whole number of faults from 1 to 1000000000", 1, 10**9))
+    ap.add_argument("--pid", type=checked("--pid", int, "a process id (a whole number from 0 to 2147483647)",
+                                          0, 2**31 - 1))
+    ap.add_argument("--process", type=process_name)
+    ap.add_argument("--top", type=checked("--top", int, "a number of processes from 1 to 1000000000", 1, 10**9))
+    ap.add_argument("--tune", type=tuneresult.load)
+    ap.add_argument("--timeout", type=checked("--timeout", float, "seconds, 0 for none", 0, 1e9))
+    return ap
+
+
+def sink_params(o):
+    """The options that are sink.hakmem.report parameters, as -p items."""
+    extra = []
+    if o.storm_window_ms is not None:
+        extra.append("storm-window-ms=%d" % o.storm_window_ms)
+    if o.storm_threshold is not None:
+        extra.append("storm-threshold=%r" % o.storm_threshold)
+    if o.storm_min_faults is not None:
+        extra.append("storm-min-faults=%d" % o.storm_min_faults)
+    if o.pid is not None:
+        extra.append("pid=%d" % o.pid)
+    if o.process is not None:
+        extra.append('process="%s"' % o.process.replace("\\", "\\\\").replace('"', '\\"'))
+    if o.top is not None:
+        extra.append("top=%d" % o.top)
+    return extra
+
+
 def main(layout, args):
-    traces, fmt, out, html, extra, timeout = [], "text", None, None, [], None
-    tune = None
-    i = 0
-    while i < len(args):
-        a = args[i]
-        if a in ("-h", "--help"):
-            sys.stdout.write(HELP)
-            return 0
-        if a == "--format" or a.startswith("--format="):
-            fmt, i = option_value(args, i, "--format")
-            if fmt not in ("text", "json"):
-                die("--format %s: expected text or json" % fmt)
-            continue
-        if a in ("-o", "--output") or a.startswith("--output="):
-            out, i = option_value(args, i, "-o")
-            continue
-        if a == "--html" or a.startswith("--html="):
-            html, i = option_value(args, i, "--html")
-            continue
-        if a == "--storm-window-ms" or a.startswith("--storm-window-ms="):
-            v, i = option_value(args, i, "--storm-window-ms")
-            extra.append("storm-window-ms=%d" % number(v, int, "--storm-window-ms", "a whole number of ms from 1 to 3600000", 1, 3600000))
-            continue
-        if a == "--storm-threshold" or a.startswith("--storm-threshold="):
-            v, i = option_value(args, i, "--storm-threshold")
-            extra.append("storm-threshold=%r" % number(v, float, "--storm-threshold", "a finite number >= 1, e.g. 4",
-                                                       1.0, 1e12))
-            continue
-        if a == "--storm-min-faults" or a.startswith("--storm-min-faults="):
-            v, i = option_value(args, i, "--storm-min-faults")
-            extra.append("storm-min-faults=%d" % number(v, int, "--storm-min-faults",
-                                                        "a whole number of faults from 1 to 1000000000",
-                                                        1, 10**9))
-            continue
-        if a == "--pid" or a.startswith("--pid="):
-            v, i = option_value(args, i, "--pid")
-            extra.append("pid=%d" % number(v, int, "--pid", "a process id (a whole number from 0 to 2147483647)",
-                                           0, 2**31 - 1))
-            continue
-        if a == "--process" or a.startswith("--process="):
-            v, i = option_value(args, i, "--process")
-            if not v:
-                die("--process needs a command name as ps shows it, e.g. python3")
-            extra.append('process="%s"' % v.replace("\\", "\\\\").replace('"', '\\"'))
-            continue
-        if a == "--top" or a.startswith("--top="):
-            v, i = option_value(args, i, "--top")
-            extra.append("top=%d" % number(v, int, "--top", "a number of processes from 1 to 1000000000", 1, 10**9))
-            continue
-        if a == "--tune" or a.startswith("--tune="):
-            v, i = option_value(args, i, "--tune")
-            tune = tuneresult.load(v)
-            continue
-        if a == "--timeout" or a.startswith("--timeout="):
-            v, i = option_value(args, i, "--timeout")
-            timeout = number(v, float, "--timeout", "seconds, 0 for none", 0, 1e9)
-            continue
-        if a.startswith("-"):
-            die("report: unknown option %s (see hakmem report --help)" % a)
-        traces.append(a)
-        i += 1
+    o = parser().parse(args, positionals=True)
+    if o is None:
+        return 0
+    traces, fmt, out, html, tune, timeout = o.traces, o.format, o.output, o.html, o.tune, o.timeout
+    extra = sink_params(o)
     if not traces:
         die("no trace given; usage: hakmem report TRACE... (see hakmem report --help)")
     if shutil.which("babeltrace2") is None:

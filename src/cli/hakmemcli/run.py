@@ -1,9 +1,8 @@
 """hakmem run: CMD with hakmem preloaded."""
 
 import os
-import sys
 
-from .common import check_command, die, preload, split_command
+from .common import ArgParser, check_command, die, preload, split_command
 
 HELP = """usage: hakmem run [--check=off|fast|full] [--release] -- CMD [ARGS...]
 
@@ -30,6 +29,7 @@ reports to FILE instead of stderr. See docs/guide-heap-corruption.md.
 
 
 def parse_check(value):
+    """--check's value (trace's too)."""
     if value not in ("off", "fast", "full"):
         die("--check=%s: expected off, fast or full" % value)
     return value
@@ -37,17 +37,13 @@ def parse_check(value):
 
 def main(layout, args):
     opts, cmd = split_command(args)
-    check, release = None, False
-    for o in opts:
-        if o in ("-h", "--help"):
-            sys.stdout.write(HELP)
-            return 0
-        if o.startswith("--check="):
-            check = parse_check(o.split("=", 1)[1])
-        elif o == "--release":
-            release = True
-        else:
-            die("run: unknown option %s (see hakmem run --help)" % o)
+    ap = ArgParser("run", HELP)
+    ap.add_argument("--check", type=parse_check)
+    ap.add_argument("--release", action="store_true")
+    o = ap.parse(opts)
+    if o is None:
+        return 0
+    check, release = o.check, o.release
     if release and check not in (None, "off"):
         die("--release has no ptr_track; drop --release to use --check=%s" % check)
     env = dict(os.environ)

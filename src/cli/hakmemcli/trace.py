@@ -8,7 +8,8 @@ import sys
 import time
 
 from . import lttng as lt
-from .common import check_command, die, exit_status, note, option_value, preload, split_command
+from . import run
+from .common import ArgParser, check_command, die, exit_status, note, preload, split_command
 
 HELP = """usage: hakmem trace [-o DIR] [--snapshot] [--relay net://HOST[:CTRL[:DATA]]] [--live]
                    [--per-call] [--check=off|fast|full] [--report] -- CMD [ARGS...]
@@ -49,35 +50,18 @@ def destroy(name):
 
 def parse(args):
     opts, cmd = split_command(args)
-    o = {"out": None, "snapshot": False, "relay": None, "live": False, "per_call": False,
-         "check": None, "report": False}
-    i = 0
-    while i < len(opts):
-        a = opts[i]
-        if a in ("-h", "--help"):
-            sys.stdout.write(HELP)
-            sys.exit(0)
-        elif a in ("-o", "--output") or a.startswith("--output="):
-            o["out"], i = option_value(opts, i, "-o")
-            continue
-        elif a == "--snapshot":
-            o["snapshot"] = True
-        elif a == "--relay" or a.startswith("--relay="):
-            o["relay"], i = option_value(opts, i, "--relay")
-            continue
-        elif a == "--live":
-            o["live"] = True
-        elif a == "--per-call":
-            o["per_call"] = True
-        elif a.startswith("--check="):
-            o["check"] = a.split("=", 1)[1]
-            if o["check"] not in ("off", "fast", "full"):
-                die("--check=%s: expected off, fast or full" % o["check"])
-        elif a == "--report":
-            o["report"] = True
-        else:
-            die("trace: unknown option %s (see hakmem trace --help)" % a)
-        i += 1
+    ap = ArgParser("trace", HELP)
+    ap.add_argument("-o", "--output", dest="out")
+    ap.add_argument("--snapshot", action="store_true")
+    ap.add_argument("--relay")
+    ap.add_argument("--live", action="store_true")
+    ap.add_argument("--per-call", action="store_true")
+    ap.add_argument("--check", type=run.parse_check)
+    ap.add_argument("--report", action="store_true")
+    ns = ap.parse(opts)
+    if ns is None:
+        sys.exit(0)
+    o = vars(ns)
     if o["snapshot"] and o["live"]:
         die("--snapshot and --live do not combine: a live session streams every event")
     return o, cmd

@@ -12,7 +12,7 @@ import time
 
 from . import lttng as lt
 from . import report, trace, tuneresult
-from .common import check_command, die, exit_status, note, option_value, preload, split_command
+from .common import ArgParser, check_command, die, exit_status, note, preload, split_command
 
 HELP = """usage: hakmem tune [--runs N] [--keep DIR] [--json FILE] [--html FILE]
                   [--try ENV=VALUE]... -- CMD [ARGS...]
@@ -42,32 +42,30 @@ report's estimates. docs/guide-postmortem.md gives the verdict rules.
 DEFAULT_RUNS = 5
 
 
+def runs(text):
+    return report.number(text, int, "--runs", "a whole number of runs from 1 to 1000", 1, 1000)
+
+
+def setting(text):
+    """--try's value: one or more VAR=VALUE pairs, in one word."""
+    if tuneresult.parse_env(text) is None:
+        die("--try %s: expected ENV=VALUE (or several, space-separated, in one word), "
+            "e.g. --try HAKMEM_WARM_SUPERSLABS=8" % text)
+    return " ".join(text.split())
+
+
 def parse(args):
     opts, cmd = split_command(args)
-    o = {"runs": DEFAULT_RUNS, "keep": None, "json": None, "html": None, "try": []}
-    i = 0
-    while i < len(opts):
-        a = opts[i]
-        if a in ("-h", "--help"):
-            sys.stdout.write(HELP)
-            sys.exit(0)
-        if a == "--runs" or a.startswith("--runs="):
-            v, i = option_value(opts, i, "--runs")
-            o["runs"] = report.number(v, int, "--runs", "a whole number of runs from 1 to 1000", 1, 1000)
-        elif a == "--keep" or a.startswith("--keep="):
-            o["keep"], i = option_value(opts, i, "--keep")
-        elif a == "--json" or a.startswith("--json="):
-            o["json"], i = option_value(opts, i, "--json")
-        elif a == "--html" or a.startswith("--html="):
-            o["html"], i = option_value(opts, i, "--html")
-        elif a == "--try" or a.startswith("--try="):
-            v, i = option_value(opts, i, "--try")
-            if tuneresult.parse_env(v) is None:
-                die("--try %s: expected ENV=VALUE (or several, space-separated, in one word), "
-                    "e.g. --try HAKMEM_WARM_SUPERSLABS=8" % v)
-            o["try"].append(" ".join(v.split()))
-        else:
-            die("tune: unknown option %s (see hakmem tune --help)" % a)
+    ap = ArgParser("tune", HELP)
+    ap.add_argument("--runs", type=runs, default=DEFAULT_RUNS)
+    ap.add_argument("--keep")
+    ap.add_argument("--json")
+    ap.add_argument("--html")
+    ap.add_argument("--try", type=setting, action="append", default=[])
+    ns = ap.parse(opts)
+    if ns is None:
+        sys.exit(0)
+    o = {"runs": ns.runs, "keep": ns.keep, "json": ns.json, "html": ns.html, "try": getattr(ns, "try")}
     if not cmd:
         die("no command given; put it after '--', e.g. hakmem tune -- ./service --once")
     for opt in ("json", "html"):
