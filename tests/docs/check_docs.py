@@ -14,6 +14,8 @@
           resolve; every HAKMEM_* name in them is a documented variable or
           a build name; the commands README.md gives exist; no page or
           source file names the retired DESIGN document (.md)
+  warnings every quoted "hakmem: ignoring HAKMEM_X=..." line is what the
+          library prints for that value (the class probe run with it)
   classes the size classes as libhakmem.so serves them (tests/docs/classes.c,
           --classes) against reference.md's class and header tables, the
           Small-Mid request range on every page, README.md's Tiny and Mid
@@ -379,6 +381,25 @@ class Checker:
         self.expect(covered and covered[0][0] == sm_first and covered[-1][1] == sm_last and
                     all(covered[i][1] + 1 == covered[i + 1][0] for i in range(len(covered) - 1)),
                     "architecture.md's Small-Mid table covers %s without gaps (%s)" % (sm_range, covered))
+
+    def check_warnings(self):
+        """Every quoted 'hakmem: ignoring HAKMEM_X="V": ...' line is what the
+        library prints for HAKMEM_X=V."""
+        if not self.classes or not os.access(self.classes, os.X_OK):
+            self.bad("the class probe %s is not there: build it first (cmake --build build)" % self.classes)
+            return
+        quoted = 0
+        for page in ["README.md"] + sorted(os.path.relpath(p, self.src) for p in glob.glob(os.path.join(self.src, "docs", "*.md"))):
+            for line, name, value in re.findall(r'^`?(hakmem: ignoring (%s)="([^"]*)": [^`\n]*)`?\.?$' % NAME,
+                                                self.read(page), re.M):
+                quoted += 1
+                env = dict(os.environ, HAKMEM_CHECK="fast")
+                env[name] = value
+                p = subprocess.run([self.classes], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                   text=True, timeout=60)
+                printed = [ln for ln in p.stderr.splitlines() if ln.startswith("hakmem: ignoring %s=" % name)]
+                self.expect(printed == [line], "%s quotes %r; the library prints %r" % (page, line, printed))
+        self.expect(quoted > 0, "%d quoted warnings for bad settings" % quoted)
 
     # ---- links -------------------------------------------------------------
 
