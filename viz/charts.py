@@ -155,6 +155,8 @@ def timeline(proc, chart_id):
     axes[-1].set_xlim(min(0, edges[0]), end_ms)
     axes[-1].set_xlabel("time since the first event (ms)")
     axes[-1].xaxis.set_major_formatter(COUNTS)
+    # Shared x shows tick labels on the bottom row only: the key's.
+    axes[-1].tick_params(axis="x", labelbottom=True)
 
     data = {
         "bucket_ms": width_ms,

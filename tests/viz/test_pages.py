@@ -150,12 +150,12 @@ def _style(el):
     return out
 
 
-def _paints(el):
+def _paints(el, what=("fill", "stroke")):
     """(colour, opacity) of what the element paints: its fill and its
     stroke; white and none are the background, not a mark."""
     st = _style(el)
     out = set()
-    for what in ("fill", "stroke"):
+    for what in what:
         colour = st.get(what)
         if not colour or colour in ("none", "#ffffff", "white"):
             continue
@@ -186,17 +186,17 @@ def legend_and_marks(svg):
     return swatches, marks
 
 
-def series_colours(svg, kind):
+def series_colours(svg, kind, paint):
     """Colours of the data series drawn as kind groups (LineCollection:
-    the lifecycle's rows; patch: bars), outside any legend and without
-    the white backgrounds."""
+    the lifecycle's rows, paint "stroke"; patch: bars, paint "fill"),
+    outside any legend and without the white backgrounds."""
     out = set()
 
     def walk(el, in_legend):
         in_legend = in_legend or bool(_is_group(el, "legend"))
         if not in_legend and _is_group(el, kind):
             for p in el.iter(SVG_NS + "path"):
-                out.update(_paints(p))
+                out.update(_paints(p, (paint,)))
             return
         for child in el:
             walk(child, in_legend)
@@ -232,7 +232,7 @@ class Legends(unittest.TestCase):
                         if fid.endswith("-lifecycle")]
                 self.assertEqual(len(life), 1)
                 swatches, _ = legend_and_marks(life[0])
-                rows = series_colours(life[0], "LineCollection")
+                rows = series_colours(life[0], "LineCollection", "stroke")
                 self.assertTrue(rows)
                 self.assertEqual(rows - swatches, set(),
                                  "lifecycle rows in colours the legend "
@@ -243,7 +243,7 @@ class Legends(unittest.TestCase):
             FIXTURES, "bench_compare.json")], "legend-bench.html")
         self.check_swatches(charts)
         swatches, _ = legend_and_marks(charts["bench-overview"])
-        bars = series_colours(charts["bench-overview"], "patch")
+        bars = series_colours(charts["bench-overview"], "patch", "fill")
         self.assertGreaterEqual(len(bars), 6)
         self.assertEqual(bars - swatches, set(),
                          "overview bars in colours the legend does not name")
@@ -344,6 +344,11 @@ class TimelineCaption(unittest.TestCase):
                 if re.search(r"-axes_\d+$", g.get("id") or "") and any(
                     re.search(r"-matplotlib\.axis_\d+$", a.get("id") or "")
                     for a in g.iter(SVG_NS + "g"))]
+        # The time axis keeps its numbers under the last panel.
+        ticks = [t for g in fig.iter(SVG_NS + "g")
+                 if re.search(r"-xtick_\d+$", g.get("id") or "")
+                 for t in g.iter(SVG_NS + "text") if (t.text or "").strip()]
+        self.assertGreaterEqual(len(ticks), 3, "no time tick labels")
         return caption, len(axes)
 
     def test_nothing_mapped(self):
