@@ -1,7 +1,9 @@
-/* Compile-time geometry of the allocator. Everything a reader needs to
- * picture a SuperSlab is here. */
+/* Compile-time settings of the allocator. The geometry (pools, classes,
+ * SuperSlab and slab sizes, header families) is in geometry.h. */
 #ifndef HAKMEM_CONFIG_H
 #define HAKMEM_CONFIG_H
+
+#include "geometry.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -13,30 +15,7 @@
 #define HAK_RELAXED_LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define HAK_RELAXED_STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 
-#define HAK_PAGE 4096u
 #define HAK_ALIGN 16u
-
-/* Tiny: 16 classes up to 1039 usable bytes, 2 MiB SuperSlabs of 64 KiB slabs. */
-#define HAK_TINY_CLASSES 16
-#define HAK_TINY_MAX 1039u
-/* Mid: 16 classes for requests up to 32 KiB, 2 MiB SuperSlabs of 256 KiB
- * slabs (a 64 KiB slab would hold one 32 KiB block). */
-#define HAK_MID_CLASSES 16
-#define HAK_MID_MAX 32768u
-/* Small-Mid (HAKMEM_SMALLMID=1): 256 B to 1 KiB in a pool of its own, 1 MiB
- * SuperSlabs of 16 slabs of 64 KiB. Off by default. */
-#define HAK_SMALLMID_CLASSES 4
-#define HAK_SMALLMID_FIRST (HAK_TINY_CLASSES + HAK_MID_CLASSES)
-#define HAK_SMALLMID_MIN 256u
-#define HAK_NUM_CLASSES (HAK_TINY_CLASSES + HAK_MID_CLASSES + HAK_SMALLMID_CLASSES)
-
-#define HAK_SS_SHIFT_TINY 21
-#define HAK_SLAB_SHIFT_TINY 16
-#define HAK_SS_SHIFT_MID 21
-#define HAK_SLAB_SHIFT_MID 18
-#define HAK_SS_SHIFT_SMALLMID 20
-#define HAK_SLAB_SHIFT_SMALLMID 16
-#define HAK_MAX_SLABS_PER_SS 32
 
 /* The registry resolves addresses at the smallest SuperSlab size (1 MiB,
  * Small-Mid's), so every pool can register into it. */
@@ -44,13 +23,6 @@
 
 /* Large blocks: metadata in the 64 bytes before the user pointer. */
 #define HAK_LARGE_HDR 64u
-
-enum hak_pool_kind {
-	HAK_POOL_TINY = 0,
-	HAK_POOL_MID = 1,
-	HAK_POOL_SMALLMID = 2,
-	HAK_NUM_POOLS = 3
-};
 
 #define HAK_LIKELY(x) __builtin_expect(!!(x), 1)
 #define HAK_UNLIKELY(x) __builtin_expect(!!(x), 0)

@@ -53,8 +53,11 @@ __thread int hak_in_report __attribute__((tls_model("initial-exec")));
 
 static const char *header_state(uint8_t h)
 {
-	if ((h & 0xf0) == 0xa0 || (h & 0xf0) == 0x90 || (h & 0xf0) == 0xb0) return "live";
-	if ((h & 0xf0) == 0xe0 || (h & 0xf0) == 0xd0 || (h & 0xf0) == 0xf0) return "freed";
+	for (uint32_t k = 0; k < HAK_NUM_POOLS; k++) {
+		unsigned live = hak_pool_geom(k)->hdr_live;
+		if ((h & 0xf0u) == live) return "live";
+		if ((h & 0xf0u) == (live ^ HAK_HDR_FREED_BIT)) return "freed";
+	}
 	if (h == 0) return "zero";
 	if (h >= 0x20 && h < 0x7f) return "ASCII";
 	return "not a header";

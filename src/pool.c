@@ -7,21 +7,16 @@
 
 #include <errno.h>
 
-#define POOL_INIT(k, ssb, slb, first, count)                                                       \
+/* One pool per row of the geometry (geometry.h). */
+#define POOL_INIT(k, name, first, count, ssb, slb, hdr)                                            \
 	[k] = {.lock = PTHREAD_MUTEX_INITIALIZER,                                                  \
 	       .kind = k,                                                                          \
 	       .ss_shift = ssb,                                                                    \
 	       .slab_shift = slb,                                                                  \
 	       .class_first = first,                                                               \
-	       .class_count = count}
+	       .class_count = count},
 
-struct hak_pool hak_pools[HAK_NUM_POOLS] = {
-    POOL_INIT(HAK_POOL_TINY, HAK_SS_SHIFT_TINY, HAK_SLAB_SHIFT_TINY, 0, HAK_TINY_CLASSES),
-    POOL_INIT(HAK_POOL_MID, HAK_SS_SHIFT_MID, HAK_SLAB_SHIFT_MID, HAK_TINY_CLASSES,
-              HAK_MID_CLASSES),
-    POOL_INIT(HAK_POOL_SMALLMID, HAK_SS_SHIFT_SMALLMID, HAK_SLAB_SHIFT_SMALLMID, HAK_SMALLMID_FIRST,
-              HAK_SMALLMID_CLASSES),
-};
+struct hak_pool hak_pools[HAK_NUM_POOLS] = {HAK_POOLS(POOL_INIT)};
 
 /* ---- intrusive lists ---- */
 

@@ -11,10 +11,7 @@
 
 #include "config.h"
 
-#define HAK_HDR_TINY 0xa0u
-#define HAK_HDR_MID 0x90u
-#define HAK_HDR_SMALLMID 0xb0u
-#define HAK_HDR_FREED_BIT 0x40u
+/* The pools' header families and the freed bit are in geometry.h. */
 #define HAK_HDR_LARGE 0x8eu   /* large span; metadata just below */
 #define HAK_HDR_ALIGNED 0x8fu /* aligned pointer inside a slab block */
 #define HAK_NO_CLASS 0xffu

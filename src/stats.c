@@ -70,24 +70,19 @@ HAK_API void hak_stats_get(struct hak_stats *out)
 	count_slabs(out);
 }
 
-static const char *pool_name(unsigned p)
-{
-	return p == HAK_POOL_TINY ? "tiny" : p == HAK_POOL_MID ? "mid" : "smallmid";
-}
-
 HAK_API void hak_stats_print(int fd)
 {
 	struct hak_stats st;
 	hak_stats_get(&st);
 	hak_log_fd_printf(fd, "hakmem stats (%s)\n", hak_version());
-	hak_log_fd_printf(fd, "%-8s %6s %12s %10s %12s %12s %10s %8s %10s\n", "pool", "class",
+	hak_log_fd_printf(fd, "%-9s %6s %12s %10s %12s %12s %10s %8s %10s\n", "pool", "class",
 	                  "block_bytes", "held", "refills", "blocks", "carved", "slabs", "pages");
 	for (unsigned c = 0; c < st.nclasses; c++) {
 		struct hak_class_stats *cs = &st.classes[c];
 		if (!cs->refills && !cs->blocks_held && !cs->slabs_live) continue;
 		hak_log_fd_printf(
-		    fd, "%-8s %6u %12u %10llu %12llu %12llu %10llu %8llu %10llu\n",
-		    pool_name(cs->pool), c, cs->block_size, (unsigned long long)cs->blocks_held,
+		    fd, "%-9s %6u %12u %10llu %12llu %12llu %10llu %8llu %10llu\n",
+		    hak_pool_name(cs->pool), c, cs->block_size, (unsigned long long)cs->blocks_held,
 		    (unsigned long long)cs->refills, (unsigned long long)cs->refill_blocks,
 		    (unsigned long long)cs->from_carve, (unsigned long long)cs->slabs_live,
 		    (unsigned long long)cs->pages_touched);

@@ -1,6 +1,8 @@
 /* Unit tests of the sink's process model, fed with synthetic events:
  * where an exec starts a new image of a pid (state.c), the storm floor
- * (storms.c) and the selection and folding of processes (select.c). The
+ * (storms.c), prewarm slabs sized by the pool each refill names
+ * (recommend.c, pools.c) and the selection and folding of processes
+ * (select.c). The
  * recorded-trace cases in analysis_test.py (exec, select) hold the same
  * rules against real LTTng traces. */
 #include <setjmp.h>
@@ -267,6 +269,51 @@ static void test_storm_floor(void **state)
 	free_state(st);
 }
 
+/* A carve storm of 1600 pages in one class, its refills naming pool and
+ * block size; returns rule 1's setting. */
+static const char *prewarm_for(struct hk_state *st, uint64_t cls, uint64_t pool)
+{
+	uint64_t perf = 0;
+	faults_at(st, 0, &perf, 0, PID);
+	struct hk_event e = ev(HK_EV_REFILL, 1, PID, "p", perf += 1600);
+	e.f[REFILL_CLASS] = cls;
+	e.f[REFILL_POOL] = pool;
+	e.f[REFILL_BLOCK_SIZE] = 1039;
+	e.f[REFILL_NEW_PAGES] = 1600;
+	e.f[REFILL_NEW_SLAB] = 1;
+	dispatch(st, e);
+	for (uint64_t t = 20; t <= 165; t += 10)
+		faults_at(st, t, &perf, 1, PID);
+	struct hk_proc *p = one_proc(st);
+	for (size_t i = 0; i < p->nrecs; i++)
+		if (p->recs[i].rule == 1) return p->recs[i].env;
+	return "";
+}
+
+/* Prewarm slabs are counted in pages of the pool the refills name, never
+ * of the class number's: 1039-byte Small-Mid class 35 has 64 KiB slabs
+ * (16 pages), Mid 256 KiB ones (64 pages); a pool the geometry does not
+ * know gets no advice. */
+static void test_prewarm_pages_from_the_events_pool(void **state)
+{
+	(void)state;
+	static const struct {
+		uint64_t cls, pool;
+		const char *env;
+	} cases[] = {
+	    {HAK_SMALLMID_FIRST + 3, HAK_POOL_SMALLMID, "HAKMEM_PREWARM=1039:100"},
+	    {HAK_SMALLMID_FIRST + 3, HAK_POOL_MID, "HAKMEM_PREWARM=1039:25"},
+	    {HAK_TINY_CLASSES + 2, HAK_POOL_SMALLMID, "HAKMEM_PREWARM=1039:100"},
+	    {HAK_TINY_CLASSES + 2, HAK_POOL_TINY, "HAKMEM_PREWARM=1039:100"},
+	    {HAK_SMALLMID_FIRST + 3, HK_POOL_UNKNOWN, ""},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct hk_state *st = new_state();
+		assert_string_equal(prewarm_for(st, cases[i].cls, cases[i].pool), cases[i].env);
+		free_state(st);
+	}
+}
+
 /* One big process and small ones: the small ones fold; --top, --pid and
  * --process change that. */
 static struct hk_state *three_procs(void)
@@ -361,6 +408,7 @@ int main(void)
 	    cmocka_unit_test(test_no_false_exec),
 	    cmocka_unit_test(test_main_thread_names_the_process),
 	    cmocka_unit_test(test_storm_floor),
+	    cmocka_unit_test(test_prewarm_pages_from_the_events_pool),
 	    cmocka_unit_test(test_folding),
 	    cmocka_unit_test(test_heap_error_never_folds),
 	    cmocka_unit_test(test_process_name_match),

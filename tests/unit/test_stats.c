@@ -127,14 +127,14 @@ static void print_writes_the_table(void **state)
 	 * in the table's columns. */
 	struct hak_stats st = stats_now();
 	char row[128];
-	snprintf(row, sizeof row, "\n%-8s %6u %12u %10llu ", "tiny", cp,
+	snprintf(row, sizeof row, "\n%-9s %6u %12u %10llu ", "tiny", cp,
 	         (unsigned)hak_class_usable(cp), (unsigned long long)st.classes[cp].blocks_held);
 	if (!strstr(buf, row)) fail_msg("no row \"%s\" in:\n%s", row + 1, buf);
-	snprintf(row, sizeof row, "\n%-8s %6u %12u %10llu ", "mid", cq,
+	snprintf(row, sizeof row, "\n%-9s %6u %12u %10llu ", "mid", cq,
 	         (unsigned)hak_class_usable(cq), (unsigned long long)st.classes[cq].blocks_held);
 	if (!strstr(buf, row)) fail_msg("no row \"%s\" in:\n%s", row + 1, buf);
 	/* Classes never used have no row. */
-	snprintf(row, sizeof row, "\n%-8s %6u ", "tiny", 15u);
+	snprintf(row, sizeof row, "\n%-9s %6u ", "tiny", 15u);
 	assert_null(strstr(buf, row));
 	char line[128];
 	snprintf(line, sizeof line, "superslabs: mapped %llu ",

@@ -5,15 +5,19 @@
 #ifndef HAKMEM_ANALYSIS_H
 #define HAKMEM_ANALYSIS_H
 
+#include "../../src/geometry.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
-#define HK_NUM_CLASSES 64 /* hakmem uses 36: Tiny, Mid, Small-Mid; room to grow */
-#define HK_NUM_POOLS 3
-#define HK_PAGE 4096u
+/* The allocator's geometry is src/geometry.h's; each event names its pool. */
+#define HK_NUM_CLASSES 64 /* hakmem uses HAK_NUM_CLASSES (36); room to grow */
+#define HK_NUM_POOLS HAK_NUM_POOLS
+#define HK_POOL_UNKNOWN HK_NUM_POOLS /* an event's pool names none of the geometry's */
+#define HK_PAGE HAK_PAGE
 #define HK_NO_SS 0
-#define HK_SLABS_MAX 32
+#define HK_SLABS_MAX HAK_MAX_SLABS_PER_SS
 #define HK_SLAB_WHOLE 255 /* slab_purge: the whole warm SuperSlab */
 
 /* ---- parameters ---- */
@@ -252,10 +256,10 @@ struct hk_thread {
 	int perf_valid;
 	uint64_t perf_first, perf_last, perf_done; /* perf_done: closed segments (tid reuse) */
 	uint64_t last_ts;
-	uint64_t pending_large;            /* fresh large-span pages not yet seen faulting */
-	uint64_t cur_ss[HK_NUM_CLASSES];   /* SuperSlab of the slab being carved */
-	uint64_t reuse_ss[HK_NUM_CLASSES]; /* slab_reuse seen since the last refill */
-	uint64_t fresh_ss[HK_NUM_POOLS];   /* mmap/reuse by this thread since its last refill */
+	uint64_t pending_large;              /* fresh large-span pages not yet seen faulting */
+	uint64_t cur_ss[HK_NUM_CLASSES];     /* SuperSlab of the slab being carved */
+	uint64_t reuse_ss[HK_NUM_CLASSES];   /* slab_reuse seen since the last refill */
+	uint64_t fresh_ss[HK_NUM_POOLS + 1]; /* mmap/reuse by this thread since its last refill */
 };
 
 struct hk_heap_error {
@@ -321,7 +325,7 @@ struct hk_proc {
 
 	/* SuperSlabs (lifecycle.c) */
 	struct hk_map ss;
-	struct hk_pool_state pool[HK_NUM_POOLS];
+	struct hk_pool_state pool[HK_NUM_POOLS + 1]; /* [HK_POOL_UNKNOWN]: events naming no pool */
 	struct hk_lifecycle *lifecycle;
 	size_t nlifecycle, caplifecycle, lifecycle_dropped;
 	uint64_t *lifetimes;
@@ -428,7 +432,18 @@ uint64_t hk_lc_refill_ss(struct hk_proc *p, struct hk_thread *t, const struct hk
 void hk_lc_charge(struct hk_proc *p, uint64_t ss, enum hk_cause c, uint64_t faults);
 void hk_lc_finish(struct hk_state *st, struct hk_proc *p);
 void hk_lc_free(struct hk_proc *p);
+
+/* pools.c: the geometry of the pool an event names (src/geometry.h). A
+ * class's pool is never inferred from its number: HAKMEM_SMALLMID moves
+ * the same sizes to another pool. */
+/* The event's pool field, or HK_POOL_UNKNOWN (no such field, or a number
+ * the geometry does not know). */
+uint32_t hk_event_pool(const struct hk_event *e);
+const char *hk_pool_name(uint32_t pool);
+/* 0 for HK_POOL_UNKNOWN. */
 uint64_t hk_pages_per_slab(uint32_t pool);
+/* Slabs in a SuperSlab of ss_bytes (0: the pool's size), at least 1. */
+uint32_t hk_slabs_per_ss(uint32_t pool, uint64_t ss_bytes);
 
 /* storms.c */
 void hk_storms_finish(struct hk_state *st, struct hk_proc *p);
@@ -446,7 +461,6 @@ void hk_recommend(struct hk_state *st, struct hk_proc *p);
 void hk_output_text(struct hk_state *st, FILE *out);
 void hk_output_json(struct hk_state *st, FILE *out);
 const char *hk_heap_error_kind(uint32_t kind);
-const char *hk_pool_name(uint32_t pool);
 void hk_proc_note(struct hk_proc *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* process_stats cross-check: counter deltas between the first and last

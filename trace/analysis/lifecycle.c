@@ -9,18 +9,6 @@
 
 #define HK_UNMAPPED_MAX 4096 /* unclaimed unmaps remembered per pool */
 
-uint64_t hk_pages_per_slab(uint32_t pool)
-{
-	return pool == 1 ? (256u * 1024 / HK_PAGE) : (64u * 1024 / HK_PAGE);
-}
-
-static uint32_t slots_per_ss(uint32_t pool, uint64_t size)
-{
-	if (!size) size = pool == 2 ? (1u << 20) : (2u << 20);
-	uint64_t n = size / (hk_pages_per_slab(pool) * HK_PAGE);
-	return n > HK_SLABS_MAX ? HK_SLABS_MAX : n ? (uint32_t)n : 1;
-}
-
 static void lc_open(struct hk_proc *p, struct hk_ss *s)
 {
 	s->lc_index = -1;
@@ -75,7 +63,7 @@ static struct hk_ss *ss_get(struct hk_proc *p, uint64_t addr, uint32_t pool, int
 	/* Mapped before tracing started (or its map event was lost). */
 	s = hk_xcalloc(1, sizeof *s);
 	s->addr = addr;
-	s->pool = pool < HK_NUM_POOLS ? pool : 0;
+	s->pool = pool;
 	s->remap_gap_ns = UINT64_MAX;
 	hk_map_put(&p->ss, addr, s);
 	lc_open(p, s);
@@ -129,7 +117,7 @@ static void on_mmap(struct hk_state *st, struct hk_proc *p, struct hk_thread *t,
                     const struct hk_event *e)
 {
 	uint64_t addr = e->f[MMAP_SS];
-	uint32_t pool = e->f[MMAP_POOL] < HK_NUM_POOLS ? (uint32_t)e->f[MMAP_POOL] : 0;
+	uint32_t pool = hk_event_pool(e);
 	struct hk_pool_state *ps = &p->pool[pool];
 	struct hk_ss *old = hk_map_get(&p->ss, addr);
 	if (old) /* its unmap was lost: close the old incarnation here */
@@ -147,7 +135,7 @@ static void on_mmap(struct hk_state *st, struct hk_proc *p, struct hk_thread *t,
 		uint64_t empty_ns = ps->unmapped_empty_ns[--ps->nunmapped];
 		s->remap_gap_ns = e->ts >= empty_ns ? e->ts - empty_ns : 0;
 	}
-	s->slots_left = slots_per_ss(pool, e->f[MMAP_SIZE]);
+	s->slots_left = hk_slabs_per_ss(pool, e->f[MMAP_SIZE]);
 	hk_map_put(&p->ss, addr, s);
 	lc_open(p, s);
 	/* Churn: a SuperSlab given back to the kernel shortly before this one
@@ -171,9 +159,7 @@ static void on_munmap(struct hk_state *st, struct hk_proc *p, const struct hk_ev
 {
 	uint64_t addr = e->f[MUNMAP_SS];
 	struct hk_ss *s = hk_map_get(&p->ss, addr);
-	uint32_t pool = s                                  ? s->pool
-	                : e->f[MUNMAP_POOL] < HK_NUM_POOLS ? (uint32_t)e->f[MUNMAP_POOL]
-	                                                   : 0;
+	uint32_t pool = hk_event_pool(e);
 	struct hk_pool_state *ps = &p->pool[pool];
 	p->ss_unmapped++;
 	if (p->ss_live) p->ss_live--;
@@ -200,14 +186,14 @@ static void on_munmap(struct hk_state *st, struct hk_proc *p, const struct hk_ev
 static void on_ss_reuse(struct hk_state *st, struct hk_proc *p, struct hk_thread *t,
                         const struct hk_event *e)
 {
-	uint32_t pool = e->f[SSREUSE_POOL] < HK_NUM_POOLS ? (uint32_t)e->f[SSREUSE_POOL] : 0;
+	uint32_t pool = hk_event_pool(e);
 	struct hk_ss *s = ss_get(p, e->f[SSREUSE_SS], pool, 1);
 	struct hk_pool_state *ps = &p->pool[pool];
 	if (!s) return;
 	p->ss_reused++;
 	p->pools_seen |= 1u << pool;
 	s->reuses++;
-	s->slots_left = slots_per_ss(pool, 0);
+	s->slots_left = hk_slabs_per_ss(pool, 0);
 	if (s->purge_all_ns && s->last_empty_ns && e->ts >= s->last_empty_ns) {
 		hk_hist_add(&p->reuse_gap, e->ts - s->last_empty_ns);
 		p->refault_slabs++;
@@ -231,7 +217,7 @@ static void on_ss_reuse(struct hk_state *st, struct hk_proc *p, struct hk_thread
 static void on_slab_purge(struct hk_proc *p, const struct hk_event *e)
 {
 	uint32_t slab = (uint32_t)e->f[PURGE_SLAB];
-	struct hk_ss *s = ss_get(p, e->f[PURGE_SS], (uint32_t)e->f[PURGE_POOL], 1);
+	struct hk_ss *s = ss_get(p, e->f[PURGE_SS], hk_event_pool(e), 1);
 	p->purges++;
 	p->pages_purged += e->f[PURGE_PAGES];
 	if (!s) return;
@@ -291,7 +277,7 @@ uint64_t hk_lc_refill_ss(struct hk_proc *p, struct hk_thread *t, const struct hk
 	 * SuperSlabs with free slots). A partial slab is not named anywhere:
 	 * it has freelist blocks, and its SuperSlab stays unknown. */
 	uint64_t ss = HK_NO_SS;
-	uint32_t pool = e->f[REFILL_POOL] < HK_NUM_POOLS ? (uint32_t)e->f[REFILL_POOL] : 0;
+	uint32_t pool = hk_event_pool(e);
 	if (t->reuse_ss[cls]) {
 		ss = t->reuse_ss[cls];
 	} else if (!e->f[REFILL_FROM_FREELIST]) {
@@ -342,14 +328,14 @@ void hk_lc_event(struct hk_state *st, struct hk_proc *p, struct hk_thread *t,
 		on_ss_reuse(st, p, t, e);
 		break;
 	case HK_EV_SLAB_EMPTY:
-		s = ss_get(p, f[EMPTY_SS], (uint32_t)f[EMPTY_POOL], 1);
+		s = ss_get(p, f[EMPTY_SS], hk_event_pool(e), 1);
 		if (s && f[EMPTY_SLAB] < HK_SLABS_MAX) {
 			s->slab_empty_ns[f[EMPTY_SLAB]] = e->ts;
 			s->last_empty_ns = e->ts;
 		}
 		break;
 	case HK_EV_SLAB_REUSE:
-		s = ss_get(p, f[SREUSE_SS], (uint32_t)f[SREUSE_POOL], 1);
+		s = ss_get(p, f[SREUSE_SS], hk_event_pool(e), 1);
 		if (f[SREUSE_NEW_CLASS] < HK_NUM_CLASSES)
 			t->reuse_ss[f[SREUSE_NEW_CLASS]] = f[SREUSE_SS];
 		if (s && f[SREUSE_SLAB] < HK_SLABS_MAX && s->slab_purged[f[SREUSE_SLAB]]) {
@@ -384,7 +370,7 @@ void hk_lc_free(struct hk_proc *p)
 	for (size_t i = 0; i < p->ss.cap; i++)
 		if (p->ss.used[i]) free(p->ss.vals[i]);
 	hk_map_free(&p->ss);
-	for (int k = 0; k < HK_NUM_POOLS; k++) {
+	for (int k = 0; k <= HK_POOL_UNKNOWN; k++) {
 		free(p->pool[k].fresh);
 		free(p->pool[k].pend);
 		free(p->pool[k].reuse_ts);

@@ -28,13 +28,13 @@ static double ms(uint64_t ns)
 	return (double)ns / 1e6;
 }
 
-/* Pages per slab of a class: its pool, from the refill events. Traces
- * from before refills carried the pool fall back to the class numbers of
- * docs/reference.md (0..15 Tiny, 16..31 Mid, 32.. Small-Mid). */
+/* Pages per slab of a class: those of the pool its refill events name,
+ * never guessed from the class number (Small-Mid's 1039-byte class has 16
+ * pages a slab, not the 64 of the Mid numbers around it). 0 when no
+ * refill named a pool the geometry knows: the class gets no advice. */
 static uint64_t class_pages_per_slab(const struct hk_proc *p, int k)
 {
-	uint32_t pool = p->class_pool[k] ? p->class_pool[k] - 1u : k < 16 ? 0 : k < 32 ? 1 : 2;
-	return hk_pages_per_slab(pool);
+	return p->class_pool[k] ? hk_pages_per_slab(p->class_pool[k] - 1u) : 0;
 }
 
 /* Class k's allocator faults in the fault windows before ts (the windows
@@ -86,7 +86,7 @@ static void rule_prewarm(struct hk_proc *p)
 	uint64_t need[HK_NUM_CLASSES] = {0}, moves = 0;
 	int order[HK_NUM_CLASSES], n = 0;
 	for (int k = 0; k < HK_NUM_CLASSES; k++) {
-		if (!pages[k] || !p->block_size[k]) continue;
+		if (!pages[k] || !p->block_size[k] || !class_pages_per_slab(p, k)) continue;
 		uint64_t before = class_faults_before(p, k, first_ns[k]);
 		if (before * 2 > pages[k]) continue;
 		need[k] = before + pages[k];

@@ -340,11 +340,6 @@ void hk_state_free(struct hk_state *st)
 	free(st);
 }
 
-const char *hk_pool_name(uint32_t pool)
-{
-	return pool == 0 ? "tiny" : pool == 1 ? "mid" : pool == 2 ? "small-mid" : "unknown";
-}
-
 const char *hk_heap_error_kind(uint32_t kind)
 {
 	static const char *const names[] = {
