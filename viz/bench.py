@@ -151,7 +151,9 @@ def workload_chart(w, order, index):
          if is_number(r["median"]["maxrss_kb"]) else None),
     ]
     fig, axes = new_figure(10.0, 3.0, ncols=3)
-    data = {"allocators": names}
+    lean, lean_kb = fmt.leanest_peer(res)
+    data = {"allocators": names, "leanest_peer": lean,
+            "rss_limit_kb": lean_kb * fmt.RSS_LIMIT if lean_kb else None}
     for ax, (key, ylabel, title, get) in zip(axes, panels):
         vals = [get(res[n]) for n in names]
         bars = ax.bar(range(len(names)), [v if is_number(v) else 0
@@ -174,6 +176,10 @@ def workload_chart(w, order, index):
                                 fontsize=7.5)
         if key == "vs_glibc" and ratio:
             ax.axhline(1.0, color=C["black"], lw=1, ls="--")
+        if key == "maxrss_kb" and lean_kb:
+            # Named in the caption: a label here would sit on a bar.
+            ax.axhline(lean_kb * fmt.RSS_LIMIT / 1024, color=C["black"],
+                       lw=1, ls=":")
         ax.axhline(0, color=C["black"], lw=0.8)
         if key == "maxrss_kb":
             heights = [h * 1024 if h is not None else None for h in heights]
@@ -308,6 +314,11 @@ def render(data, title, source):
             " This workload scores %s, lower is better; the left panel is "
             "the difference from glibc in percentage points."
             % (w.get("label") or w["metric"]))
+        if d["leanest_peer"]:
+            note += (" The dotted line in the peak RSS panel is %s the "
+                     "leanest peer's (%s) peak RSS: a hakmem bar above it "
+                     "holds too much memory." % (
+                         fmt.ratio(fmt.RSS_LIMIT, "×"), d["leanest_peer"]))
         argv = w.get("argv")
         cmd = join(" Command: ", code(" ".join(map(str, argv))), ".") \
             if isinstance(argv, list) else ""
