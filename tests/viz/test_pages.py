@@ -18,7 +18,6 @@ import os
 import re
 import sys
 import unittest
-import xml.etree.ElementTree as ET
 from contextlib import redirect_stdout
 
 HERE = os.path.dirname(os.path.abspath(__file__))
