@@ -4,19 +4,9 @@
 #define HAKMEM_CHECK_H
 
 #include "config.h"
+#include "error_kinds.h"
 
 enum hak_check_level { HAK_CHECK_OFF = 0, HAK_CHECK_FAST = 1, HAK_CHECK_FULL = 2 };
-
-enum hak_error_kind {
-	HAK_ERR_DOUBLE_FREE = 1,
-	HAK_ERR_INVALID_FREE = 2,
-	HAK_ERR_INTERIOR_FREE = 3,
-	HAK_ERR_HEADER_CORRUPT = 4,
-	HAK_ERR_OVERFLOW = 5,
-	HAK_ERR_USE_AFTER_FREE_WRITE = 6,
-	HAK_ERR_FOREIGN_POINTER = 7,
-	HAK_ERR_MISMATCHED_FREE = 8,
-};
 
 /* How a block was allocated, and so how it must be released (full mode
  * keeps it in a live block's record, where free_stack goes unused). */

@@ -10,17 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const names[] = {
-    [HAK_ERR_DOUBLE_FREE] = "double-free",
-    [HAK_ERR_INVALID_FREE] = "invalid-free",
-    [HAK_ERR_INTERIOR_FREE] = "interior-free",
-    [HAK_ERR_HEADER_CORRUPT] = "header-corrupt",
-    [HAK_ERR_OVERFLOW] = "overflow",
-    [HAK_ERR_USE_AFTER_FREE_WRITE] = "use-after-free-write",
-    [HAK_ERR_FOREIGN_POINTER] = "foreign-pointer",
-    [HAK_ERR_MISMATCHED_FREE] = "mismatched-free",
-};
-
 /* What the reader should do next, per kind. */
 static const char *const advice[] = {
     [HAK_ERR_DOUBLE_FREE] =
@@ -46,7 +35,7 @@ static const char *const advice[] = {
 
 const char *hak_error_name(int kind)
 {
-	return kind > 0 && kind <= HAK_ERR_MISMATCHED_FREE ? names[kind] : "unknown";
+	return kind > 0 ? hak_error_kind_name((uint32_t)kind) : "unknown";
 }
 
 __thread int hak_in_report __attribute__((tls_model("initial-exec")));

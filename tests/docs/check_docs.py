@@ -7,7 +7,7 @@
           defaults in the table agree with src/env.c
   events  every hakmem:* event in reference.md is in trace/hakmem_tp.h and
           vice versa, with the same fields in the same order; heap_error
-          kinds agree with src/check.h
+          kinds agree with src/error_kinds.h
   cli     every command and option in reference.md's "Command line" section
           is in the usage of 'hakmem [COMMAND] --help', and vice versa
   links   relative links (and their #anchors) in README.md and docs/*.md
@@ -175,14 +175,14 @@ class Checker:
                 self.expect(docs[name] == code[name], "hakmem:%s fields: reference.md %s, trace/hakmem_tp.h %s" % (
                     name, ", ".join(docs[name]), ", ".join(code[name])))
 
-        kinds = {int(v): k.lower().replace("_", "-") for k, v in
-                 re.findall(r"HAK_ERR_(\w+)\s*=\s*(\d+)", self.read("src/check.h"))}
+        kinds = {int(v): name for v, name in
+                 re.findall(r'X\(HAK_ERR_\w+,\s*(\d+),\s*"([a-z-]+)"\)', self.read("src/error_kinds.h"))}
         m = re.search(r"`hakmem:heap_error`\s*\|\s*kind \(([^)]*)\)", ref)
         got = {}
         if m:
             for num, word in re.findall(r"(\d+)\s+([a-z-]+)", m.group(1)):
                 got[int(num)] = word
-        self.expect(got == kinds, "heap_error kinds: reference.md %s, src/check.h %s" % (
+        self.expect(got and got == kinds, "heap_error kinds: reference.md %s, src/error_kinds.h %s" % (
             sorted(got.items()), sorted(kinds.items())))
 
     # ---- cli ---------------------------------------------------------------

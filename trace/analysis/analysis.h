@@ -5,6 +5,7 @@
 #ifndef HAKMEM_ANALYSIS_H
 #define HAKMEM_ANALYSIS_H
 
+#include "../../src/error_kinds.h"
 #include "../../src/geometry.h"
 
 #include <stddef.h>

@@ -342,11 +342,7 @@ void hk_state_free(struct hk_state *st)
 
 const char *hk_heap_error_kind(uint32_t kind)
 {
-	static const char *const names[] = {
-	    "unknown",        "double-free", "invalid-free",         "interior-free",
-	    "header-corrupt", "overflow",    "use-after-free-write", "foreign-pointer",
-	    "mismatched-free"};
-	return kind < sizeof names / sizeof names[0] ? names[kind] : "unknown";
+	return hak_error_kind_name(kind);
 }
 
 int hk_stats_check(const struct hk_proc *p, struct hk_check out[HK_NCHECKS], int *exact)
