@@ -1,13 +1,14 @@
 /* large_loop: large blocks allocated, used and freed in a loop, by several
- * threads at once. Each thread keeps a FIFO of LIVE blocks; OPS times it
- * frees the oldest and allocates a new one of MIN..MAX bytes (log-uniform,
- * 32 KiB to 4 MiB by default), writing a stamp into every page. Before a
- * block is freed every stamp is read back, so a block that two callers got
- * at once is caught. Unlike large_churn (one thread, a random working set)
- * the blocks here live briefly and sizes change from one to the next: an
- * allocator that gives freed spans back to the kernel, or cannot use a
- * freed span for a request of another size, pays a page fault for every
- * page of every block. */
+ * threads at once. Each of ROUNDS times, a thread allocates LIVE blocks of
+ * MIN..MAX bytes (log-uniform, 32 KiB to 4 MiB by default), writing a
+ * stamp into every page, then frees them all, reading every stamp back
+ * first, so a block that two callers got at once is caught. Unlike
+ * large_churn (one thread, a random working set) the blocks live for one
+ * round, a whole round's worth is freed at once, and sizes change from one
+ * round to the next: an allocator that gives freed spans back to the
+ * kernel, keeps fewer of them than a round frees, or cannot use a freed
+ * span for a request of another size, pays a page fault for every page of
+ * every block. */
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -19,7 +20,7 @@
 #include "measure.h"
 #include "xorshift.h"
 
-#define USAGE "THREADS OPS [MIN MAX [LIVE [SEED]]]   (32768 4194304, LIVE 4, SEED 42)"
+#define USAGE "THREADS ROUNDS [MIN MAX [LIVE [SEED]]]   (32768 4194304, LIVE 16, SEED 42)"
 
 struct block {
 	unsigned char *p;
@@ -31,11 +32,11 @@ struct worker {
 	pthread_t tid;
 	uint32_t rng;
 	uint32_t serial;
-	struct block *fifo;
+	struct block *round;
 	uint64_t bad;
 };
 
-static uint64_t ops, live, min_size, max_size, bands;
+static uint64_t rounds, live, min_size, max_size, bands;
 static size_t page;
 static pthread_barrier_t start_line, finish_line;
 
@@ -81,19 +82,14 @@ static void *run(void *arg)
 {
 	struct worker *w = arg;
 
-	/* The first LIVE blocks are set-up, allocated before the clock. */
-	for (uint64_t i = 0; i < live; i++)
-		take(w, &w->fifo[i]);
 	pthread_barrier_wait(&start_line);
-	for (uint64_t i = 0; i < ops; i++) {
-		struct block *oldest = &w->fifo[i % live];
-
-		give_back(w, oldest);
-		take(w, oldest);
+	for (uint64_t r = 0; r < rounds; r++) {
+		for (uint64_t i = 0; i < live; i++)
+			take(w, &w->round[i]);
+		for (uint64_t i = 0; i < live; i++)
+			give_back(w, &w->round[i]);
 	}
 	pthread_barrier_wait(&finish_line);
-	for (uint64_t i = 0; i < live; i++)
-		give_back(w, &w->fifo[i]);
 	return NULL;
 }
 
@@ -108,7 +104,7 @@ int main(int argc, char **argv)
 	if (argc != 3 && argc != 5 && argc != 6 && argc != 7)
 		args_fail("expected 2, 4, 5 or 6 arguments, got %d", argc - 1);
 	threads = args_u64("THREADS", argv[1], 1, 1024);
-	ops = args_u64("OPS", argv[2], 1, UINT64_C(1) << 40);
+	rounds = args_u64("ROUNDS", argv[2], 1, UINT64_C(1) << 40);
 	min_size = UINT64_C(32) << 10;
 	max_size = UINT64_C(4) << 20;
 	if (argc >= 5) {
@@ -117,7 +113,7 @@ int main(int argc, char **argv)
 		if (max_size < min_size)
 			args_fail("MAX (%s) must be >= MIN (%s)", argv[4], argv[3]);
 	}
-	live = argc >= 6 ? args_u64("LIVE", argv[5], 1, UINT64_C(1) << 20) : 4;
+	live = argc >= 6 ? args_u64("LIVE", argv[5], 1, UINT64_C(1) << 20) : 16;
 	if (argc == 7) seed = (uint32_t)args_u64("SEED", argv[6], 1, UINT32_MAX);
 	page = (size_t)sysconf(_SC_PAGESIZE);
 	/* Bands [MIN, 2 MIN), ..., the last ending at MAX; the cap keeps
@@ -135,7 +131,7 @@ int main(int argc, char **argv)
 		/* Distinct, non-zero streams per thread from one seed. */
 		w->rng = seed ^ (0x9e3779b9u * (uint32_t)(t + 1));
 		if (!w->rng) w->rng = 1;
-		w->fifo = measure_array(live * sizeof(*w->fifo));
+		w->round = measure_array(live * sizeof(*w->round));
 		if (pthread_create(&w->tid, NULL, run, w) != 0) {
 			fprintf(stderr, "large_loop: pthread_create failed\n");
 			return 1;
@@ -148,19 +144,19 @@ int main(int argc, char **argv)
 	for (uint64_t t = 0; t < threads; t++) {
 		pthread_join(workers[t].tid, NULL);
 		bad += workers[t].bad;
-		measure_array_free(workers[t].fifo, live * sizeof(*workers[t].fifo));
+		measure_array_free(workers[t].round, live * sizeof(*workers[t].round));
 	}
 	measure_array_free(workers, threads * sizeof(*workers));
 	if (bad) {
 		fprintf(stderr, "large_loop: %" PRIu64 " page stamps were overwritten\n", bad);
 		return 1;
 	}
-	/* ops = malloc and free calls, all threads: one of each per op. */
-	printf("large_loop threads=%" PRIu64 " ops=%" PRIu64 " min=%" PRIu64 " max=%" PRIu64
+	/* ops = malloc and free calls, all threads: LIVE of each a round. */
+	printf("large_loop threads=%" PRIu64 " rounds=%" PRIu64 " min=%" PRIu64 " max=%" PRIu64
 	       " live=%" PRIu64 " seed=%" PRIu32 " ops_per_sec=%.0f seconds=%.6f minflt=%" PRIu64
 	       " maxrss_kb=%" PRIu64 "\n",
-	       threads, ops, min_size, max_size, live, seed,
-	       secs > 0 ? 2.0 * (double)ops * (double)threads / secs : 0.0, secs, measure_minflt(),
-	       measure_maxrss_kb());
+	       threads, rounds, min_size, max_size, live, seed,
+	       secs > 0 ? 2.0 * (double)(rounds * live) * (double)threads / secs : 0.0, secs,
+	       measure_minflt(), measure_maxrss_kb());
 	return 0;
 }
