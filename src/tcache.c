@@ -91,6 +91,10 @@ static void tcache_teardown(void *arg)
 	pthread_mutex_unlock(&list_lock);
 	/* Frees from later destructors of this thread go straight to slabs. */
 	tc->state = TC_DEAD;
+	/* After the flush's events. This key is created before liblttng-ust
+	 * loads, so its destructor runs before LTTng closes the thread's perf
+	 * counter. */
+	HAK_TRACE_THREAD_EXIT();
 }
 
 void hak_tcache_global_init(void)

@@ -56,6 +56,12 @@ HAK_INTERNAL void hak_trace_call(void *ptr, uint64_t size, int is_free);
 
 /* Loads the provider when HAKMEM_TRACE=1 (from a constructor). */
 HAK_INTERNAL void hak_trace_start(void);
+/* A last hakmem:tick from a thread that emitted events, as it exits. */
+HAK_INTERNAL void hak_trace_thread_exit(void);
+#define HAK_TRACE_THREAD_EXIT()                                                                    \
+	do {                                                                                       \
+		if (HAK_UNLIKELY(hak_tp != NULL)) hak_trace_thread_exit();                         \
+	} while (0)
 #else
 #define HAK_TRACE_REFILL(cls, pool, want, got, ffl, fcarve, new_slab, new_pages, refault, bsize)   \
 	((void)0)
@@ -64,6 +70,7 @@ HAK_INTERNAL void hak_trace_start(void);
 #define HAK_TRACE_HEAP_ERROR(kind, addr, found, expected) ((void)0)
 #define HAK_TRACE_MALLOC(ptr, size) ((void)0)
 #define HAK_TRACE_FREE(ptr) ((void)0)
+#define HAK_TRACE_THREAD_EXIT() ((void)0)
 #endif
 
 #endif

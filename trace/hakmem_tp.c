@@ -78,6 +78,11 @@ static void tp_free(uint64_t ptr)
 	lttng_ust_tracepoint(hakmem, free, ptr);
 }
 
+static void tp_tick(uint32_t reason)
+{
+	lttng_ust_tracepoint(hakmem, tick, reason);
+}
+
 __attribute__((visibility("default"))) const struct hakmem_tp_ops hakmem_tp_ops = {
     .abi_version = HAKMEM_TP_ABI_VERSION,
     .superslab_mmap = tp_superslab_mmap,
@@ -93,4 +98,5 @@ __attribute__((visibility("default"))) const struct hakmem_tp_ops hakmem_tp_ops 
     .process_stats = tp_process_stats,
     .malloc_call = tp_malloc,
     .free_call = tp_free,
+    .tick = tp_tick,
 };

@@ -129,6 +129,15 @@ LTTNG_UST_TRACEPOINT_EVENT(hakmem, process_stats,
 		lttng_ust_field_integer(uint64_t, slab_purge, c->slab_purge)
 		lttng_ust_field_integer(uint64_t, large_mapped, c->large_mapped)))
 
+/* The thread's page-fault count, read at most every 5 ms while it emits
+ * events and once as it exits, on the channel that has the perf context:
+ * the events on the channel without it carry no count (docs/architecture.md,
+ * "Two channels"). reason: 0 periodic, 1 thread exit. */
+LTTNG_UST_TRACEPOINT_EVENT(hakmem, tick,
+	LTTNG_UST_TP_ARGS(uint32_t, reason),
+	LTTNG_UST_TP_FIELDS(
+		lttng_ust_field_integer(uint32_t, reason, reason)))
+
 /* Per-call events: only with hakmem trace --per-call (HAKMEM_TRACE_PER_CALL=1). */
 LTTNG_UST_TRACEPOINT_EVENT(hakmem, malloc,
 	LTTNG_UST_TP_ARGS(uint64_t, ptr, uint64_t, size),

@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-#define HAKMEM_TP_ABI_VERSION 1
+#define HAKMEM_TP_ABI_VERSION 2
 #define HAKMEM_TP_OPS_SYMBOL "hakmem_tp_ops"
 
 /* Integer encodings of the enum-like fields (docs/reference.md). */
@@ -39,6 +39,8 @@ struct hakmem_tp_ops {
 	                      uint64_t mapped_bytes, const struct hakmem_tp_counters *c);
 	void (*malloc_call)(uint64_t ptr, uint64_t size);
 	void (*free_call)(uint64_t ptr);
+	/* hakmem:tick: reason 0 periodic, 1 thread exit */
+	void (*tick)(uint32_t reason);
 };
 
 #endif

@@ -8,14 +8,25 @@
       checks that each counted event matches the delta of its process_stats
       counter (first to last sample) and that the last sample equals the
       "stat NAME VALUE" lines the program printed; exit 0 when all agree
+  tracetool.py channels TRACE_DIR VPID
+      checks that every hakmem event of VPID is on the channel hakmem
+      trace puts it on (the perf context on the events that can claim
+      faults and hakmem:tick, none on the others) and prints, as JSON, the
+      process's fault total summed from its threads' counted events and
+      its ticks; exit 0 when every event is where it belongs
 
 Runs under /usr/bin/python3: bt2 is Debian's python3-bt2, not on PyPI.
 """
 
 import json
+import os
 import sys
 
 import bt2
+
+# The channel plan of hakmem trace (src/cli/hakmemcli/trace.py).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "src", "cli"))
+from hakmemcli import trace as hktrace  # noqa: E402
 
 # event name -> process_stats counter it increments
 EVENT_COUNTER = {
@@ -116,12 +127,58 @@ def counts(path, vpid, stats_file, required):
     return 0 if ok else 1
 
 
+def channels(path, vpid):
+    """The perf context where hakmem trace puts it; a thread's faults
+    summed over its counted events (a count that goes back starts a new
+    segment, as in trace/analysis/attribution.c)."""
+    bad, placed = [], {}
+    threads, ticks = {}, {"periodic": 0, "thread_exit": 0}
+    for msg in bt2.TraceCollectionMessageIterator(path):
+        if not isinstance(msg, bt2._EventMessageConst):
+            continue
+        ev = msg.event
+        if not ev.name.startswith("hakmem:"):
+            continue
+        ctx = ev.common_context_field
+        if ctx is None or int(ctx["vpid"]) != vpid:
+            continue
+        counted = "perf_thread_page_fault" in ctx
+        if ev.name == "hakmem:refill":
+            want = int(ev.payload_field["new_pages"]) > 0
+        else:
+            want = ev.name in hktrace.COUNTED_EVENTS
+            if not want and ev.name not in hktrace.PLAIN_EVENTS:
+                bad.append("%s is on no channel of hakmem trace" % ev.name)
+        key = "%s %s" % (ev.name, "counted" if counted else "plain")
+        placed[key] = placed.get(key, 0) + 1
+        if counted != want:
+            bad.append("%s %s the perf context" % (ev.name, "has" if counted else "lacks"))
+        if ev.name == "hakmem:tick":
+            ticks["thread_exit" if int(ev.payload_field["reason"]) == 1 else "periodic"] += 1
+        if counted:
+            v = int(ctx["perf_thread_page_fault"])
+            t = threads.setdefault(int(ctx["vtid"]), {"first": v, "last": v, "done": 0})
+            if v < t["last"]:
+                t["done"] += t["last"] - t["first"]
+                t["first"] = v
+            t["last"] = v
+    total = sum(t["done"] + t["last"] - t["first"] for t in threads.values())
+    json.dump({"total": total, "threads": len(threads), "ticks": ticks, "events": placed}, sys.stdout,
+              indent=1, sort_keys=True)
+    print()
+    for b in sorted(set(bad)):
+        print("FAIL: %s (%d events)" % (b, bad.count(b)))
+    return 1 if bad else 0
+
+
 def main(argv):
     if len(argv) >= 3 and argv[1] == "summary":
         return summary(argv[2:])
     if len(argv) in (5, 6) and argv[1] == "counts":
         required = set(argv[5].split(",")) if len(argv) == 6 else set()
         return counts(argv[2], int(argv[3]), argv[4], required)
+    if len(argv) == 4 and argv[1] == "channels":
+        return channels(argv[2], int(argv[3]))
     sys.stderr.write(__doc__)
     return 2
 

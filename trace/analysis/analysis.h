@@ -62,6 +62,7 @@ enum hk_evtype {
 	HK_EV_PROCESS_STATS,
 	HK_EV_MALLOC,
 	HK_EV_FREE,
+	HK_EV_TICK,
 	HK_NUM_EVTYPES,
 	HK_EV_FOREIGN = HK_NUM_EVTYPES /* not a hakmem event */
 };
@@ -310,6 +311,7 @@ struct hk_proc {
 	uint64_t claim_cause[HK_NUM_CAUSES]; /* raw allocator counts, uncapped */
 	uint64_t claim_class[HK_NUM_CLASSES];
 	uint64_t unmeasured_claims; /* claims before a thread's first perf sample */
+	uint64_t uncounted_claims;  /* claims of events without the perf context (in unmeasured) */
 	uint64_t ss_unknown_faults; /* carve faults whose SuperSlab is unknown */
 	uint32_t block_size[HK_NUM_CLASSES];
 	uint8_t class_pool[HK_NUM_CLASSES]; /* 1 + the pool its refills name; 0: unknown */

@@ -12,6 +12,11 @@
  * are claimed from the thread's following deltas until used up. Hence
  * allocator + other == total, exactly, per thread and per process.
  *
+ * hakmem trace puts only the events that can claim (and hakmem:tick, a
+ * thread's count at most every 5 ms) on the channel with the counter; the
+ * others carry none, close no delta and claim nothing, and their faults
+ * fall in the thread's next counted delta.
+ *
  * Without it, the allocator's counts are the allocator share and the
  * process_stats minflt samples give the total. */
 #include "analysis.h"
@@ -68,6 +73,16 @@ static void perf_event(struct hk_proc *p, struct hk_thread *t, const struct hk_e
 	t->last_ts = e->ts;
 }
 
+/* An event without the count in a process whose other events have it
+ * (two channels). A claim here comes from a session that put a claiming
+ * event on the channel without the counter: its faults are in the
+ * thread's next counted delta, as other. */
+static void uncounted_event(struct hk_proc *p, uint64_t claim)
+{
+	p->unmeasured_claims += claim;
+	p->uncounted_claims += claim;
+}
+
 static void fallback_event(struct hk_proc *p, const struct hk_event *e, enum hk_cause c,
                            uint64_t claim, int cls)
 {
@@ -118,7 +133,8 @@ void hk_attr_event(struct hk_state *st, struct hk_proc *p, struct hk_thread *t,
 		ss = f[MMAP_SS];
 		break;
 	case HK_EV_LARGE_MMAP:
-		if (e->has_perf) {
+		if (e->has_perf || p->has_perf) {
+			/* claimed from the thread's next counted deltas */
 			t->pending_large += f[LMAP_NEW_PAGES];
 		} else {
 			c = HK_CAUSE_LARGE;
@@ -135,6 +151,8 @@ void hk_attr_event(struct hk_state *st, struct hk_proc *p, struct hk_thread *t,
 	}
 	if (e->has_perf)
 		perf_event(p, t, e, c, claim, cls, ss);
+	else if (p->has_perf)
+		uncounted_event(p, claim);
 	else
 		fallback_event(p, e, c, claim, cls);
 	/* After the delta was claimed (it may hold the touches of the span
@@ -160,11 +178,11 @@ void hk_attr_finish(struct hk_state *st, struct hk_proc *p)
 		p->faults_total = total;
 		p->faults_alloc = alloc;
 		p->faults_other = p->alloc_cause[HK_CAUSE_OTHER];
-		if (p->lacks_perf)
-			hk_proc_note(
-			    p,
-			    "some events of this process lack the perf_thread_page_fault context; "
-			    "they are not in the fault figures");
+		if (p->uncounted_claims)
+			hk_proc_note(p,
+			             "%llu allocator page touches were on events without the "
+			             "perf_thread_page_fault context: their faults count as other",
+			             (unsigned long long)p->uncounted_claims);
 		return;
 	}
 	p->source = "allocator-counts";

@@ -9,10 +9,20 @@
 #include <string.h>
 
 const char *const hk_evtype_name[HK_NUM_EVTYPES] = {
-    "superslab_mmap", "superslab_munmap", "superslab_reuse", "refill",
-    "slab_empty",     "slab_reuse",       "slab_purge",      "large_mmap",
-    "large_munmap",   "heap_error",       "process_stats",   "malloc",
+    "superslab_mmap",
+    "superslab_munmap",
+    "superslab_reuse",
+    "refill",
+    "slab_empty",
+    "slab_reuse",
+    "slab_purge",
+    "large_mmap",
+    "large_munmap",
+    "heap_error",
+    "process_stats",
+    "malloc",
     "free",
+    "tick",
 };
 
 /* In the slot order of the enums in analysis.h. */
@@ -33,6 +43,7 @@ static const char *const field_names[HK_NUM_EVTYPES][HK_MAX_FIELDS + 1] = {
                              "slab_reuse", "slab_purge", "large_mapped"},
     [HK_EV_MALLOC] = {"ptr", "size"},
     [HK_EV_FREE] = {"ptr"},
+    [HK_EV_TICK] = {"reason"},
 };
 
 enum { KIND_NONE, KIND_UNSIGNED, KIND_SIGNED, KIND_STRING };
