@@ -4,13 +4,16 @@
 #ifndef HAKMEM_TP_ABI_H
 #define HAKMEM_TP_ABI_H
 
+#include "../src/geometry.h"
+
 #include <stdint.h>
 
 #define HAKMEM_TP_ABI_VERSION 2
 #define HAKMEM_TP_OPS_SYMBOL "hakmem_tp_ops"
 
-/* Integer encodings of the enum-like fields (docs/reference.md). */
-enum { HAKMEM_TP_POOL_TINY = 0, HAKMEM_TP_POOL_MID = 1, HAKMEM_TP_POOL_SMALLMID = 2 };
+/* Every `pool` argument is an enum hak_pool_kind, the geometry's pool
+ * (src/geometry.h), which the analysis reads from each event. The other
+ * enum-like fields are in docs/reference.md. */
 
 /* The allocator's own running totals, carried by process_stats so that an
  * analysis can check its event counts (and spot lost events). */
