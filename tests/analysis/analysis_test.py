@@ -805,6 +805,43 @@ def case_guide(c):
     path, _ = c.record("guide-applied", cmd, env=applied)
     compare_block("applied", blocks["applied"], c.bt([path]).stdout, c.wl_name)
 
+def case_channels(c):
+    """What hakmem trace records (docs/architecture.md, "Two channels"):
+    the page-fault counter on the events that can claim and on
+    hakmem:tick only. The storm is still found, in its class and with its
+    advice; counts and attribution stay exact, with threads too."""
+    if not c.a.hakmem:
+        raise Fail("--hakmem (bin/hakmem) is needed")
+
+    def trace(name, cmd):
+        path = os.path.join(c.out, name)
+        shutil.rmtree(path, ignore_errors=True)
+        r = run([c.a.hakmem, "trace", "-o", path, "--"] + cmd)
+        check("hakmem: 0 events discarded" in r.stderr, "%s: no event discarded" % name)
+        return path
+
+    path = trace("channels-storm", [c.workload, "storm"])
+    p = main_proc(c.report_json([path], ",storm-window-ms=50"), c.wl_name)
+    check(p["faults"]["source"] == "perf-context", "perf context used")
+    sc = p["stats_check"]
+    check(sc["match"] and sc["exact"], "event counts equal the process_stats counters: %s" % sc)
+    late = [s for s in p["storms"] if s["begin_ns"] - p["begin_ns"] >= 1000 * 10**6]
+    check(len(late) >= 1, "a storm after the quiet period: %s" % p["storms"])
+    check(all(s["cause"] == "superslab_carve" and s.get("class") == "79" for s in late),
+          "storm cause superslab_carve, class 79: %s" % late)
+    carve = sum(s["by_cause"]["superslab_carve"] for s in late)
+    check(carve >= 2048, "the storms hold most of the burst's 4096 carved pages (%d)" % carve)
+    r = rec(p, 1)
+    check(r is not None and "79:" in r["env"], "rule 1 prewarms the 79-byte class: %s" % (r and r["env"]))
+    path = trace("channels-threads", [c.workload, "threads"])
+    p = main_proc(c.report_json([path]), c.wl_name)
+    check(p["faults"]["allocator"] > 0 and p["refill"]["count"] > 0, "threads analysed")
+    for name, v in p["stats_check"]["counters"].items():
+        gap = v["process_stats"] - v["events"]
+        check(0 <= gap <= max(3, v["process_stats"] // 1000),
+              "threads: %s: %d events for %d counted" % (name, v["events"], v["process_stats"]))
+
+
 CASES = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
 
 
