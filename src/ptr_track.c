@@ -311,11 +311,7 @@ static inline void prefetch_leaving(const struct hak_quarantined *q)
 	__builtin_prefetch(b);
 	__builtin_prefetch(b + 64);
 	__builtin_prefetch(b + HAK_FILL_MAX - 1);
-	struct hak_superslab *ss;
-	struct hak_slab *s = hak_block_slab(b, q->cls, &ss);
-	struct hak_track_rec *t = track_table(s);
-	uint8_t *data = hak_slab_data(ss, s);
-	if (t && b >= data) __builtin_prefetch(&t[hak_slab_div(s, (size_t)(b - data))]);
+	if (q->rec) __builtin_prefetch(q->rec);
 }
 
 void *hak_track_on_alloc_full(void *p, unsigned cls, size_t n, void *ret, void *frame)
@@ -417,13 +413,20 @@ static int check_canary(uint8_t *b, struct hak_ptr_info *in, void *ret)
 }
 
 /* Blocks leave quarantine for the thread cache, whose link overwrites
- * their first word: their whole fill is checked now (what was written
- * where is in the report), the rest again when they are handed out. */
+ * their first word: their whole fill is checked now (inline: every freed
+ * block comes this way; what was written where is in the report), the
+ * rest again when they are handed out. */
 static void release_quarantined(struct hak_quarantined *q, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++) {
-		hak_quarantine_check_leaving(q[i].block, q[i].cls);
-		hak_free_block(q[i].block, q[i].cls);
+		uint8_t *b = q[i].block;
+		unsigned cls = q[i].cls;
+		size_t usable = hak_class_usable(cls);
+		int broken = HAK_LIKELY(usable >= HAK_FILL_MAX)
+		                 ? hak_fill_differs(b, HAK_FILL_MAX, HAK_FILL_FREED)
+		                 : hak_fill_differs(b, usable, HAK_FILL_FREED);
+		if (HAK_UNLIKELY(broken)) hak_quarantine_check_leaving(b, cls);
+		hak_free_block(b, cls);
 	}
 }
 
@@ -434,6 +437,11 @@ void hak_track_thread_exit(void)
 	while ((n = hak_quarantine_drain(out, 64)))
 		release_quarantined(out, n);
 }
+
+/* Blocks leave the quarantine in batches (quarantine.c): each push fetches
+ * one of the next batch, so none is cold when its fill is read. */
+#define LEAVE_BATCH 16
+static __thread unsigned fetch_turn __attribute__((tls_model("initial-exec")));
 
 /* The checks have passed (or were reported): the block becomes freed,
  * filled, and goes into quarantine. */
@@ -446,11 +454,15 @@ static inline void freed_to_quarantine(uint8_t *b, unsigned cls, struct hak_trac
 	}
 	fill_freed(b, hak_class_usable(cls));
 	HAK_RELAXED_STORE(b[-1], hak_hdr_freed(cls));
-	struct hak_quarantined out[8];
-	unsigned n = hak_quarantine_push((struct hak_quarantined){b, cls, stride}, out, 8);
-	release_quarantined(out, n);
-	/* A few frees ahead, so the misses are over when it leaves. */
-	const struct hak_quarantined *soon = hak_quarantine_upcoming(4);
+	struct hak_quarantined out[LEAVE_BATCH];
+	unsigned n =
+	    hak_quarantine_push((struct hak_quarantined){b, rec, cls, stride}, out, LEAVE_BATCH);
+	if (n) {
+		release_quarantined(out, n);
+		return;
+	}
+	const struct hak_quarantined *soon =
+	    hak_quarantine_upcoming(fetch_turn++ & (LEAVE_BATCH - 1));
 	if (soon) prefetch_leaving(soon);
 }
 

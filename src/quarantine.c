@@ -13,73 +13,101 @@
  * ring is mmap'd on first use so that threads that never free in full
  * mode pay nothing. Every ring is also on a global list, so the exit check
  * sees the quarantines of threads still running (and of threads that died
- * without a thread cache to drain them). */
-struct qring {
-	hak_spin_t lock;           /* the owner's push and drain; the checks */
-	struct qring *next, *prev; /* all rings, under rings_lock */
-	unsigned head, count;      /* oldest at head */
-	size_t bytes;
-	struct hak_quarantined slot[HAK_QUARANTINE_SLOTS];
-};
+ * without a thread cache to drain them).
+ *
+ * A push takes no lock: the entry is written, then published by a release
+ * store of tail, and a checker reads only [head, tail). A checker must not
+ * read a block that is leaving (it may be handed out and written), so
+ * blocks leave only under the lock, and in batches: once the ring is at
+ * its bound (bytes or slots), it pops down to 15/16 of it (at most the
+ * caller's max). A locked instruction on every free cost more than the
+ * rest of the push: it also waited for the freed block's fill stores to
+ * reach the cache. */
+#define SLOT_MASK (HAK_QUARANTINE_SLOTS - 1)
+_Static_assert((HAK_QUARANTINE_SLOTS & SLOT_MASK) == 0, "slot count must be a power of 2");
 
-static __thread struct qring *my_ring __attribute__((tls_model("initial-exec")));
+__thread struct hak_qring *hak_my_ring __attribute__((tls_model("initial-exec")));
 static hak_spin_t rings_lock; /* before any ring's lock */
-static struct qring *rings;
+static struct hak_qring *rings;
 
-static struct qring *ring_get(void)
+static struct hak_qring *ring_get(void)
 {
-	if (!my_ring && (my_ring = hak_os_map(sizeof(struct qring)))) {
+	if (!hak_my_ring && (hak_my_ring = hak_os_map(sizeof(struct hak_qring)))) {
 		hak_spin_lock(&rings_lock);
-		my_ring->next = rings;
-		if (rings) rings->prev = my_ring;
-		rings = my_ring;
+		hak_my_ring->next = rings;
+		if (rings) rings->prev = hak_my_ring;
+		rings = hak_my_ring;
 		hak_spin_unlock(&rings_lock);
 	}
-	return my_ring;
+	return hak_my_ring;
 }
 
-static struct hak_quarantined ring_pop(struct qring *r)
+static unsigned ring_count(const struct hak_qring *r)
 {
-	struct hak_quarantined q = r->slot[r->head];
+	return atomic_load_explicit(&r->tail, memory_order_relaxed) - r->head;
+}
+
+/* Under r->lock. */
+static struct hak_quarantined ring_pop(struct hak_qring *r)
+{
+	struct hak_quarantined q = r->slot[r->head & SLOT_MASK];
 	r->bytes -= q.bytes;
-	r->head = (r->head + 1) % HAK_QUARANTINE_SLOTS;
-	r->count--;
+	r->head++;
 	return q;
 }
 
-unsigned hak_quarantine_push(struct hak_quarantined q, struct hak_quarantined *out, unsigned max)
+/* At the bound: one lock, a batch out (down to 15/16 of it), then the push. */
+static unsigned push_full(struct hak_qring *r, struct hak_quarantined q,
+                          struct hak_quarantined *out, unsigned max, size_t limit)
+{
+	size_t low = limit - limit / 16;
+	unsigned n = 0;
+	unsigned keep = HAK_QUARANTINE_SLOTS - HAK_QUARANTINE_SLOTS / 16;
+	/* The entries leaving are counted without the lock (only this thread
+	 * moves head or tail); the lock covers head's move. */
+	unsigned count = ring_count(r), head = r->head;
+	size_t bytes = r->bytes;
+	while (n < count && n < max && (count - n > keep || bytes + q.bytes > low)) {
+		out[n] = r->slot[(head + n) & SLOT_MASK];
+		bytes -= out[n++].bytes;
+	}
+	hak_spin_lock(&r->lock);
+	r->head = head + n;
+	hak_spin_unlock(&r->lock);
+	r->bytes = bytes;
+	if (ring_count(r) >= HAK_QUARANTINE_SLOTS) {
+		if (n < max) out[n++] = q;
+		return n;
+	}
+	unsigned t = atomic_load_explicit(&r->tail, memory_order_relaxed);
+	r->slot[t & SLOT_MASK] = q;
+	atomic_store_explicit(&r->tail, t + 1, memory_order_release);
+	r->bytes += q.bytes;
+	return n;
+}
+
+/* No ring yet, a zero bound, a block over the bound, or a full ring. */
+unsigned hak_quarantine_push_slow(struct hak_quarantined q, struct hak_quarantined *out,
+                                  unsigned max)
 {
 	size_t limit = (size_t)hak_env.quarantine_kb << 10;
-	struct qring *r;
-	unsigned n = 0;
+	struct hak_qring *r;
 	if (limit == 0 || q.bytes > limit || !(r = ring_get())) {
 		out[0] = q;
 		return 1;
 	}
-	hak_spin_lock(&r->lock);
-	while (r->count && n < max &&
-	       (r->count == HAK_QUARANTINE_SLOTS || r->bytes + q.bytes > limit))
-		out[n++] = ring_pop(r);
-	if (r->count < HAK_QUARANTINE_SLOTS) {
-		r->slot[(r->head + r->count) % HAK_QUARANTINE_SLOTS] = q;
-		r->count++;
-		r->bytes += q.bytes;
-	} else if (n < max) {
-		out[n++] = q;
-	}
-	hak_spin_unlock(&r->lock);
-	return n;
+	return push_full(r, q, out, max, limit);
 }
 
 unsigned hak_quarantine_drain(struct hak_quarantined *out, unsigned max)
 {
-	struct qring *r = my_ring;
+	struct hak_qring *r = hak_my_ring;
 	unsigned n = 0;
 	if (!r) return 0;
 	hak_spin_lock(&r->lock);
-	while (r->count && n < max)
+	while (ring_count(r) && n < max)
 		out[n++] = ring_pop(r);
-	int empty = !r->count;
+	int empty = !ring_count(r);
 	hak_spin_unlock(&r->lock);
 	if (empty) {
 		hak_spin_lock(&rings_lock);
@@ -89,7 +117,7 @@ unsigned hak_quarantine_drain(struct hak_quarantined *out, unsigned max)
 			rings = r->next;
 		if (r->next) r->next->prev = r->prev;
 		hak_spin_unlock(&rings_lock);
-		my_ring = NULL;
+		hak_my_ring = NULL;
 		hak_os_unmap(r, sizeof *r);
 	}
 	return n;
@@ -98,10 +126,12 @@ unsigned hak_quarantine_drain(struct hak_quarantined *out, unsigned max)
 void hak_quarantine_foreach(void (*fn)(const struct hak_quarantined *q, void *arg), void *arg)
 {
 	hak_spin_lock(&rings_lock);
-	for (struct qring *r = rings; r; r = r->next) {
+	for (struct hak_qring *r = rings; r; r = r->next) {
 		hak_spin_lock(&r->lock);
-		for (unsigned i = 0; i < r->count; i++)
-			fn(&r->slot[(r->head + i) % HAK_QUARANTINE_SLOTS], arg);
+		/* Pushes go on meanwhile, past this tail: never into [head, tail). */
+		unsigned tail = atomic_load_explicit(&r->tail, memory_order_acquire);
+		for (unsigned i = r->head; i != tail; i++)
+			fn(&r->slot[i & SLOT_MASK], arg);
 		hak_spin_unlock(&r->lock);
 	}
 	hak_spin_unlock(&rings_lock);
@@ -109,23 +139,23 @@ void hak_quarantine_foreach(void (*fn)(const struct hak_quarantined *q, void *ar
 
 size_t hak_quarantine_bytes(void)
 {
-	return my_ring ? my_ring->bytes : 0;
+	return hak_my_ring ? hak_my_ring->bytes : 0;
 }
 unsigned hak_quarantine_count(void)
 {
-	return my_ring ? my_ring->count : 0;
+	return hak_my_ring ? ring_count(hak_my_ring) : 0;
 }
 
 void hak_quarantine_fork_prepare(void)
 {
 	hak_spin_lock(&rings_lock);
-	for (struct qring *r = rings; r; r = r->next)
+	for (struct hak_qring *r = rings; r; r = r->next)
 		hak_spin_lock(&r->lock);
 }
 
 void hak_quarantine_fork_parent(void)
 {
-	for (struct qring *r = rings; r; r = r->next)
+	for (struct hak_qring *r = rings; r; r = r->next)
 		hak_spin_unlock(&r->lock);
 	hak_spin_unlock(&rings_lock);
 }
@@ -134,7 +164,7 @@ void hak_quarantine_fork_parent(void)
  * reused, as any block a vanished thread held. */
 void hak_quarantine_fork_child(void)
 {
-	for (struct qring *r = rings; r; r = r->next)
+	for (struct hak_qring *r = rings; r; r = r->next)
 		hak_spin_init(&r->lock);
 	hak_spin_init(&rings_lock);
 }
@@ -241,11 +271,4 @@ long hak_quarantine_check_all(const char *when)
 	long n = l->count;
 	hak_os_unmap(l, sizeof *l);
 	return n;
-}
-
-const struct hak_quarantined *hak_quarantine_upcoming(unsigned ahead)
-{
-	struct qring *r = my_ring;
-	if (!r || r->count <= ahead) return NULL;
-	return &r->slot[(r->head + ahead) % HAK_QUARANTINE_SLOTS];
 }

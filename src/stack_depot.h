@@ -53,10 +53,13 @@ static inline unsigned hak_stack_walk(void *ret, void *frame, uintptr_t lo, uint
 	if (frame && hi >= 16) {
 		void **fp = ((void **)frame)[0];
 		/* fp <= hi - 16, not fp + 16 <= hi: a garbage fp near the top of
-		 * the address space must not wrap around and pass. */
+		 * the address space must not wrap around and pass. Starting prev
+		 * at lo - 1 when frame is below lo makes fp > prev say fp >= lo
+		 * as well, in one compare a step. */
 		uintptr_t prev = (uintptr_t)frame, top = hi - 16;
+		if (prev < lo) prev = lo - 1;
 		while (n < HAK_STACK_MAX_DEPTH && ((uintptr_t)fp & 7) == 0 &&
-		       (uintptr_t)fp > prev && (uintptr_t)fp >= lo && (uintptr_t)fp <= top) {
+		       (uintptr_t)fp > prev && (uintptr_t)fp <= top) {
 			void *pc = fp[1];
 			if ((uintptr_t)pc < 4096) break;
 			if (out) out[n] = pc;

@@ -83,6 +83,17 @@ static void commit(const char *kind)
 		memset(p, 0x41, n);
 		sink = *(volatile char *)malloc(n);
 		exit(0);
+	} else if (!strcmp(kind, "quarantine-leave")) {
+		/* 4 bytes written at DEATH_AT (0: the word the free-list link
+		 * will overwrite) of a quarantined block, then enough frees
+		 * that it leaves the quarantine in a batch: seen as it leaves,
+		 * before the link is written. */
+		size_t at = getenv("DEATH_AT") ? (size_t)atol(getenv("DEATH_AT")) : 40;
+		free(p);
+		memset(p + at, 0x41, 4);
+		for (int i = 0; i < 256; i++)
+			free(malloc(n));
+		exit(0);
 	} else if (!strcmp(kind, "large-double-free")) {
 		char *big = malloc(1 << 20);
 		free(big);
@@ -115,7 +126,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	const char *expect = !strcmp(kind, "large-double-free") ? "double-free"
-	                     : !strncmp(kind, "link-", 5) || !strcmp(kind, "quarantine-write")
+	                     : !strncmp(kind, "link-", 5) || !strncmp(kind, "quarantine-", 11)
 	                         ? "use-after-free-write"
 	                         : kind;
 	int report_mode = argc > 2 && !strcmp(argv[2], "report");

@@ -1,5 +1,6 @@
 /* Quarantine: bounded by HAKMEM_QUARANTINE_KB and by its slot count, first
- * in first out, and drained completely at thread exit. */
+ * in first out, blocks leaving in batches down to 15/16 of the bound, and
+ * drained completely at thread exit. */
 #include "unit.h"
 
 #include "env.h"
@@ -26,15 +27,21 @@ static void byte_bound_holds_fifo(void **state)
 	for (uintptr_t i = 0; i < 16; i++)
 		assert_int_equal(hak_quarantine_push(q(0x1000 + i * 16, 64), out, 8), 0);
 	assert_int_equal(hak_quarantine_bytes(), 1024);
-	/* The 17th pushes out the oldest, and only it. */
-	assert_int_equal(hak_quarantine_push(q(0x9000, 64), out, 8), 1);
+	/* The 17th is over the bound: the oldest leave, down to 15/16 of it
+	 * (960 bytes with the new block), oldest first. */
+	assert_int_equal(hak_quarantine_push(q(0x9000, 64), out, 8), 2);
 	assert_ptr_equal(out[0].block, (void *)0x1000);
-	assert_true(hak_quarantine_bytes() <= 1024);
-	/* A big one pushes out as many as needed. */
+	assert_ptr_equal(out[1].block, (void *)0x1010);
+	assert_int_equal(hak_quarantine_bytes(), 960);
+	/* Under the bound again: no block leaves. */
+	assert_int_equal(hak_quarantine_push(q(0x9100, 64), out, 8), 0);
+	assert_int_equal(hak_quarantine_bytes(), 1024);
+	/* A big one pushes out as many as needed, at most max. */
 	unsigned n = hak_quarantine_push(q(0xa000, 512), out, 8);
 	assert_int_equal(n, 8);
-	assert_ptr_equal(out[0].block, (void *)0x1010);
-	assert_true(hak_quarantine_bytes() <= 1024);
+	assert_ptr_equal(out[0].block, (void *)0x1020);
+	assert_ptr_equal(out[7].block, (void *)0x1090);
+	assert_int_equal(hak_quarantine_bytes(), 1024);
 	drain_all();
 	assert_int_equal(hak_quarantine_count(), 0);
 }
@@ -58,15 +65,24 @@ static void slot_bound_holds(void **state)
 	hak_env.quarantine_kb = 1u << 20; /* bytes never the limit */
 	struct hak_quarantined out[8];
 	unsigned evicted = 0;
-	for (uintptr_t i = 0; i < HAK_QUARANTINE_SLOTS + 100; i++)
-		evicted += hak_quarantine_push(q(0x100000 + i * 16, 16), out, 8);
-	assert_int_equal(hak_quarantine_count(), HAK_QUARANTINE_SLOTS);
-	assert_int_equal(evicted, 100);
+	uintptr_t pushed = HAK_QUARANTINE_SLOTS + 100;
+	for (uintptr_t i = 0; i < pushed; i++) {
+		unsigned n = hak_quarantine_push(q(0x100000 + i * 16, 16), out, 8);
+		/* Oldest first, in the order they went in. */
+		for (unsigned k = 0; k < n; k++)
+			assert_ptr_equal(out[k].block,
+			                 (void *)(uintptr_t)(0x100000 + (evicted + k) * 16));
+		evicted += n;
+		assert_true(hak_quarantine_count() <= HAK_QUARANTINE_SLOTS);
+	}
+	/* Full at the 4097th push: a batch of max (8) left each time. */
+	assert_int_equal(evicted, 8 * ((100 + 7) / 8));
+	assert_int_equal(hak_quarantine_count(), pushed - evicted);
 	unsigned drained = 0, n;
 	struct hak_quarantined big[64];
 	while ((n = hak_quarantine_drain(big, 64)))
 		drained += n;
-	assert_int_equal(drained, HAK_QUARANTINE_SLOTS);
+	assert_int_equal(drained, pushed - evicted);
 }
 
 /* Full mode prefetches the blocks about to leave: they are the oldest,
@@ -80,15 +96,18 @@ static void upcoming_is_the_oldest_in_order(void **state)
 	assert_null(hak_quarantine_upcoming(0));
 	for (uintptr_t i = 0; i < 20; i++)
 		hak_quarantine_push(q(0x4000 + i * 16, 64), out, 8);
-	/* 0x4000..0x4030 have left; 0x4040 is next. */
+	/* 16 fit; the 17th and the 19th pushed 2 out each: 0x4000..0x4030
+	 * have left, 0x4040 is next, and 16 are in. */
+	assert_int_equal(hak_quarantine_count(), 16);
 	assert_ptr_equal(hak_quarantine_upcoming(0)->block, (void *)0x4040);
 	assert_ptr_equal(hak_quarantine_upcoming(4)->block, (void *)0x4080);
 	assert_int_equal(hak_quarantine_upcoming(4)->cls, 3);
 	assert_ptr_equal(hak_quarantine_upcoming(15)->block, (void *)0x4130);
 	assert_null(hak_quarantine_upcoming(16));
-	assert_int_equal(hak_quarantine_push(q(0x5000, 64), out, 8), 1);
+	assert_int_equal(hak_quarantine_push(q(0x5000, 64), out, 8), 2);
 	assert_ptr_equal(out[0].block, (void *)0x4040);
-	assert_ptr_equal(hak_quarantine_upcoming(0)->block, (void *)0x4050);
+	assert_ptr_equal(out[1].block, (void *)0x4050);
+	assert_ptr_equal(hak_quarantine_upcoming(0)->block, (void *)0x4060);
 	drain_all();
 	assert_null(hak_quarantine_upcoming(0));
 }
