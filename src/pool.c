@@ -120,6 +120,45 @@ static struct hak_slab_list *partial_list(struct hak_pool *pl, unsigned cls)
 	return &pl->partial[cls - pl->class_first];
 }
 
+static void slist_push_head(struct hak_slab_list *l, struct hak_slab *s)
+{
+	s->prev = NULL;
+	s->next = l->head;
+	if (l->head)
+		l->head->prev = s;
+	else
+		l->tail = s;
+	l->head = s;
+	l->n++;
+}
+
+/* Slab lock held. A slab with freed blocks goes to the tail, which
+ * acquisitions take first, and is counted in with_returned; one with
+ * only uncarved space (its owner let it go for returned blocks, or
+ * exited) goes to the head: fresh pages are touched last. */
+static void partial_add(struct hak_pool *pl, struct hak_slab *s)
+{
+	struct hak_slab_list *l = partial_list(pl, s->cls);
+	if (!s->freelist) {
+		slist_push_head(l, s);
+		return;
+	}
+	slist_push(l, s);
+	s->returned = 1;
+	atomic_fetch_add_explicit(&pl->with_returned[s->cls - pl->class_first], 1,
+	                          memory_order_relaxed);
+}
+
+static void partial_remove(struct hak_pool *pl, struct hak_slab *s)
+{
+	slist_remove(partial_list(pl, s->cls), s);
+	if (s->returned) {
+		s->returned = 0;
+		atomic_fetch_sub_explicit(&pl->with_returned[s->cls - pl->class_first], 1,
+		                          memory_order_relaxed);
+	}
+}
+
 /* ---- SuperSlab life cycle ---- */
 
 static struct hak_superslab *ss_map_new(struct hak_pool *pl, unsigned reason,
@@ -205,7 +244,7 @@ static void slab_to_empty(struct hak_pool *pl, struct hak_slab *s, struct hak_ev
 {
 	uint64_t now = hak_now_ns();
 	struct hak_superslab *ss = hak_slab_ss(s);
-	if (s->state == SLAB_PARTIAL) slist_remove(partial_list(pl, s->cls), s);
+	if (s->state == SLAB_PARTIAL) partial_remove(pl, s);
 	HAK_RELAXED_STORE(s->state, SLAB_EMPTY);
 	s->empty_since_ns = now;
 	slist_push(&pl->empty, s);
@@ -226,7 +265,7 @@ static void slab_classify(struct hak_pool *pl, struct hak_slab *s, struct hak_ev
 	} else if (hak_slab_has_free(s)) {
 		if (s->state != SLAB_PARTIAL) {
 			HAK_RELAXED_STORE(s->state, SLAB_PARTIAL);
-			slist_push(partial_list(pl, s->cls), s);
+			partial_add(pl, s);
 		}
 	} else {
 		HAK_RELAXED_STORE(s->state, SLAB_FULL);
@@ -359,10 +398,9 @@ static struct hak_slab *take_free_slot(struct hak_pool *pl, unsigned cls)
 static struct hak_slab *pool_find_slab(struct hak_pool *pl, unsigned cls, unsigned reason,
                                        int fresh_only, struct hak_event_buf *ev)
 {
-	struct hak_slab_list *pl_partial = partial_list(pl, cls);
-	struct hak_slab *s = fresh_only ? NULL : pl_partial->tail;
+	struct hak_slab *s = fresh_only ? NULL : partial_list(pl, cls)->tail;
 	if (s)
-		slist_remove(pl_partial, s);
+		partial_remove(pl, s);
 	else if (!(s = take_empty(pl, cls, ev)) && !(s = take_free_slot(pl, cls)) &&
 	         (ss_from_warm(pl, ev) || ss_map_new(pl, reason, ev)))
 		s = take_free_slot(pl, cls);

@@ -29,7 +29,11 @@ struct hak_pool {
 	uint8_t slab_shift;
 	uint8_t class_first;
 	uint8_t class_count;
-	struct hak_slab_list partial[16];  /* per class, unowned slabs with free blocks */
+	struct hak_slab_list partial[16]; /* per class, unowned slabs with free blocks */
+	/* Per class, the partial slabs filed with blocks on their freelist
+	 * (freed back, often by other threads): a refill takes those before
+	 * it carves. Written under the lock, read without it. */
+	atomic_uint with_returned[16];
 	struct hak_slab_list empty;        /* used == 0, pages resident; oldest first */
 	struct hak_slab_list empty_purged; /* used == 0, pages given back */
 	struct hak_ss_list active;         /* SuperSlabs in service */
@@ -70,6 +74,15 @@ static inline struct hak_slab *hak_addr_slab(const void *p, unsigned kind,
 	    (struct hak_superslab *)((uintptr_t)p & ~(((uintptr_t)1 << pl->ss_shift) - 1));
 	*ssp = ss;
 	return &ss->slabs[((uintptr_t)p - (uintptr_t)ss) >> pl->slab_shift];
+}
+
+/* Some unowned slab of class cls holds freed blocks: better taken than
+ * carving fresh ones. A hint, read without the pool lock. */
+static inline int hak_pool_has_returned(unsigned cls)
+{
+	const struct hak_pool *pl = hak_pool_of_class(cls);
+	return atomic_load_explicit(&pl->with_returned[cls - pl->class_first],
+	                            memory_order_relaxed) != 0;
 }
 
 /* A slab of class cls, SLAB_OWNED by owner, or NULL (errno ENOMEM). */

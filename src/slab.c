@@ -30,8 +30,8 @@ static uint32_t pages_for_carved(const struct hak_slab *s, uint32_t carved, size
 	return (uint32_t)((end + HAK_PAGE - 1) / HAK_PAGE);
 }
 
-void hak_slab_take(struct hak_superslab *ss, struct hak_slab *s, unsigned want, void **head,
-                   void **tail, struct hak_take *t)
+void hak_slab_take_ex(struct hak_superslab *ss, struct hak_slab *s, unsigned want, int carve_ok,
+                      void **head, void **tail, struct hak_take *t)
 {
 	void *h = NULL, *last = NULL;
 	uint32_t got = 0;
@@ -50,7 +50,7 @@ void hak_slab_take(struct hak_superslab *ss, struct hak_slab *s, unsigned want, 
 	}
 	t->from_freelist = got;
 
-	uint32_t carve = want - got;
+	uint32_t carve = carve_ok ? want - got : 0;
 	if (carve > s->capacity - s->carved) carve = s->capacity - s->carved;
 	if (carve) {
 		uint8_t *p = hak_slab_data(ss, s) + (size_t)s->carved * s->stride;

@@ -87,9 +87,15 @@ static inline int hak_slab_has_free(const struct hak_slab *s)
 
 HAK_INTERNAL void hak_slab_format(struct hak_superslab *ss, struct hak_slab *s, unsigned cls);
 /* Takes up to want blocks into a list *head..*tail (tail's next is left
- * unset); fills *t. */
-HAK_INTERNAL void hak_slab_take(struct hak_superslab *ss, struct hak_slab *s, unsigned want,
-                                void **head, void **tail, struct hak_take *t);
+ * unset): the freelist first, then, when carve is set, fresh blocks from
+ * the uncarved tail. Fills *t. */
+HAK_INTERNAL void hak_slab_take_ex(struct hak_superslab *ss, struct hak_slab *s, unsigned want,
+                                   int carve, void **head, void **tail, struct hak_take *t);
+static inline void hak_slab_take(struct hak_superslab *ss, struct hak_slab *s, unsigned want,
+                                 void **head, void **tail, struct hak_take *t)
+{
+	hak_slab_take_ex(ss, s, want, 1, head, tail, t);
+}
 /* Pushes a chain of n blocks (tail's next is overwritten). */
 static inline void hak_slab_put(struct hak_slab *s, void *head, void *tail, uint32_t n)
 {

@@ -25,6 +25,7 @@ struct hak_slab {
 	uint8_t index;
 	uint8_t purged; /* pages below refault_below were given back: touching them is a refault */
 	uint8_t on_purged; /* which empty list holds it: pool.empty_purged rather than pool.empty */
+	uint8_t returned; /* on its partial list with freed blocks: counted in pool.with_returned */
 	uint32_t stride;
 	uint32_t capacity;
 	uint32_t carved;        /* blocks carved so far (bump) */

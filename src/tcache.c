@@ -153,11 +153,19 @@ void *hak_tcache_refill(struct hak_tcache *tc, unsigned cls)
 	struct hak_take t;
 	for (;;) {
 		if (s) {
+			/* Blocks freed back to other slabs of the class (remote frees,
+			 * flushes) come before fresh pages: the current slab carves
+			 * only when no partial slab holds any, or when it was just
+			 * taken (which took the best the pool had). */
+			int carve = new_slab || !hak_pool_has_returned(cls);
 			hak_spin_lock(&s->lock);
-			hak_slab_take(hak_slab_ss(s), s, want, &head, &tail, &t);
+			hak_slab_take_ex(hak_slab_ss(s), s, want, carve, &head, &tail, &t);
 			hak_spin_unlock(&s->lock);
 			if (t.got) break;
-			hak_pool_release(s); /* spent: another thread's frees may revive it */
+			/* Spent, or only fresh space left: it goes back to the pool
+			 * (partial, behind the slabs with freed blocks, or full,
+			 * until another thread's frees revive it). */
+			hak_pool_release(s);
 		}
 		s = tc->cur[cls] = hak_pool_acquire(cls, tc);
 		if (!s) return NULL;

@@ -1,0 +1,284 @@
+/* Remote frees come home before anything is carved.
+ *
+ * Steady phase: THREADS threads each keep SLOTS live blocks of one size
+ * and, round after round, replace OPS of them; a quarter of the old
+ * blocks go to the next thread, which frees them after a barrier, as a
+ * server hands requests between workers. The live set is steady, so once
+ * warm the allocator has every block it needs in its slabs: the blocks
+ * carved after the warm-up must stay well below what the rounds
+ * allocate. A refill that carved its current slab before it took the
+ * slabs that remote frees had filled kept carving (and touching pages)
+ * round after round.
+ *
+ * Exit phase: a thread allocates blocks and exits while another thread
+ * is still freeing them (remote frees into slabs whose owner is gone);
+ * then a new thread allocates as many, and must adopt those abandoned
+ * slabs rather than carve new ones.
+ *
+ * usage: remote_reuse [ROUNDS]      exit 0 = reused, 1 = carved */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hakmem.h"
+#include "linked_check.h"
+#include "../bench/xorshift.h"
+
+enum {
+	THREADS = 4,
+	SLOTS = 600,
+	OPS = 400,
+	WARMUP = 20,
+	BLOCK = 200,    /* one Tiny class (208-byte stride) */
+	EXIT_N = 3000,  /* blocks of the thread that exits */
+	MIN_ROUNDS = 1, /* a bad ROUNDS argument is refused below */
+};
+
+static pthread_barrier_t round_start, round_mid;
+static unsigned rounds;
+static int failed;
+
+/* inbox[i] is written only by thread i-1, before the barrier that lets
+ * thread i read it. */
+static struct {
+	void *p[OPS];
+	unsigned n;
+} inbox[THREADS];
+
+static void *fresh(uint32_t *rng)
+{
+	size_t n = BLOCK - (xorshift32(rng) % 8); /* same class, sizes vary */
+	char *p = malloc(n);
+	if (!p) {
+		fprintf(stderr, "remote_reuse: malloc(%zu) failed\n", n);
+		exit(1);
+	}
+	/* Its size at both ends: a block handed out twice shows up. */
+	memcpy(p, &n, sizeof n);
+	memcpy(p + n - sizeof n, &n, sizeof n);
+	return p;
+}
+
+static void check_free(char *p)
+{
+	size_t n, m;
+	memcpy(&n, p, sizeof n);
+	memcpy(&m, p + n - sizeof m, sizeof m);
+	if (n != m) {
+		fprintf(stderr, "remote_reuse: block %p overwritten\n", (void *)p);
+		failed = 1;
+	}
+	free(p);
+}
+
+static uint64_t carved_total(void)
+{
+	struct hak_stats st;
+	uint64_t n = 0;
+	hak_stats_get(&st);
+	for (unsigned c = 0; c < HAK_STATS_MAX_CLASSES; c++)
+		n += st.classes[c].from_carve;
+	return n;
+}
+
+static uint64_t carved_after_warmup;
+
+static void *worker(void *arg)
+{
+	unsigned me = (unsigned)(uintptr_t)arg, next = (me + 1) % THREADS;
+	uint32_t rng = 0x9e3779b9u * (me + 1);
+	void *slots[SLOTS];
+
+	for (unsigned s = 0; s < SLOTS; s++)
+		slots[s] = fresh(&rng);
+	for (unsigned r = 0; r < WARMUP + rounds; r++) {
+		pthread_barrier_wait(&round_start);
+		if (me == 0 && r == WARMUP) carved_after_warmup = carved_total();
+		for (unsigned i = 0; i < OPS; i++) {
+			unsigned s = xorshift32(&rng) % SLOTS;
+			void *old = slots[s];
+			slots[s] = fresh(&rng);
+			if (i % 4 == 0)
+				inbox[next].p[inbox[next].n++] = old;
+			else
+				check_free(old);
+		}
+		pthread_barrier_wait(&round_mid);
+		for (unsigned i = 0; i < inbox[me].n; i++)
+			check_free(inbox[me].p[i]);
+		inbox[me].n = 0;
+	}
+	for (unsigned s = 0; s < SLOTS; s++)
+		check_free(slots[s]);
+	return NULL;
+}
+
+/* ---- the owner takes remote frees before it carves ---- */
+
+enum { OWNED = 1500, TAKE = 600 };
+static void *owned[OWNED];
+
+static void *remote_freer(void *arg)
+{
+	(void)arg;
+	for (unsigned i = 0; i < OWNED; i += 2)
+		check_free(owned[i]);
+	return NULL; /* its exit flushes its cache back to the owner's slabs */
+}
+
+/* The owner fills several slabs and stops inside its current one; another
+ * thread frees every other block and exits, so OWNED / 2 blocks sit on
+ * the owner's earlier slabs. The owner's next TAKE blocks must come from
+ * there, not from its current slab's uncarved tail. */
+static int owner_phase(void)
+{
+	uint32_t rng = 4242;
+	pthread_t t;
+	for (unsigned i = 0; i < OWNED; i++)
+		owned[i] = fresh(&rng);
+	if (pthread_create(&t, NULL, remote_freer, NULL)) return 1;
+	pthread_join(t, NULL);
+
+	uint64_t before = carved_total();
+	static void *again[TAKE];
+	for (unsigned i = 0; i < TAKE; i++)
+		again[i] = fresh(&rng);
+	uint64_t carved = carved_total() - before;
+	printf("remote_reuse: owner phase: %u blocks freed by another thread, the owner "
+	       "took %u and carved %llu\n",
+	       OWNED / 2, TAKE, (unsigned long long)carved);
+	for (unsigned i = 0; i < TAKE; i++)
+		check_free(again[i]);
+	for (unsigned i = 1; i < OWNED; i += 2)
+		check_free(owned[i]);
+	/* HAKMEM_CHECK=full keeps freed blocks out of reuse for a while (its
+	 * quarantine): there, carving is what it should do. */
+	const char *check = getenv("HAKMEM_CHECK");
+	if (carved && !(check && !strcmp(check, "full"))) {
+		fprintf(stderr,
+		        "remote_reuse: the owner carved %llu fresh blocks while %u freed ones "
+		        "waited in its other slabs\n",
+		        (unsigned long long)carved, OWNED / 2);
+		return 1;
+	}
+	return 0;
+}
+
+/* ---- owner exit with remote frees in flight ---- */
+
+/* The owner keeps every other block live (exit_kept), so its slabs stay
+ * partial: an empty slab could be purged (nocache), and carving it again
+ * would say nothing about adoption. */
+static void *exit_blocks[EXIT_N], *exit_kept[EXIT_N];
+static atomic_uint exit_published;
+
+static void *exiting_owner(void *arg)
+{
+	uint32_t rng = 12345;
+	(void)arg;
+	for (unsigned i = 0; i < EXIT_N; i++) {
+		exit_kept[i] = fresh(&rng);
+		exit_blocks[i] = fresh(&rng);
+	}
+	/* Published only now: were they freed earlier, this thread would
+	 * reuse them itself. Its cache is torn down while the frees go on. */
+	atomic_store_explicit(&exit_published, EXIT_N, memory_order_release);
+	return NULL;
+}
+
+static void *adopter(void *arg)
+{
+	uint32_t rng = 777;
+	void **mine = arg;
+	for (unsigned i = 0; i < EXIT_N; i++)
+		mine[i] = fresh(&rng);
+	for (unsigned i = 0; i < EXIT_N; i++)
+		check_free(mine[i]);
+	return NULL;
+}
+
+static int exit_phase(void)
+{
+	pthread_t owner, next;
+	unsigned freed = 0;
+	if (pthread_create(&owner, NULL, exiting_owner, NULL)) return 1;
+	while (freed < EXIT_N) {
+		unsigned n = atomic_load_explicit(&exit_published, memory_order_acquire);
+		while (freed < n)
+			check_free(exit_blocks[freed++]);
+	}
+	pthread_join(owner, NULL);
+
+	static void *mine[EXIT_N];
+	uint64_t before = carved_total();
+	if (pthread_create(&next, NULL, adopter, mine)) return 1;
+	pthread_join(next, NULL);
+	uint64_t carved = carved_total() - before;
+	for (unsigned i = 0; i < EXIT_N; i++)
+		check_free(exit_kept[i]);
+	/* The main thread's own bin may keep up to 256 of the freed blocks;
+	 * everything else is in the abandoned slabs. */
+	printf("remote_reuse: exit phase: %u blocks freed while their owner exited, "
+	       "a new thread carved %llu of %u\n",
+	       EXIT_N, (unsigned long long)carved, EXIT_N);
+	if (carved > EXIT_N / 3) {
+		fprintf(stderr,
+		        "remote_reuse: the new thread carved %llu blocks: the exited owner's "
+		        "slabs were not adopted\n",
+		        (unsigned long long)carved);
+		return 1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	pthread_t t[THREADS];
+	char *end = NULL;
+
+	expect_hakmem_malloc();
+	rounds = 200;
+	if (argc > 1) {
+		unsigned long v = strtoul(argv[1], &end, 10);
+		if (!*argv[1] || *end || v < MIN_ROUNDS || v > 100000) {
+			fprintf(stderr, "remote_reuse: ROUNDS must be 1..100000, got '%s'\n",
+			        argv[1]);
+			return 2;
+		}
+		rounds = (unsigned)v;
+	}
+	/* First, on a fresh heap: no other slab of the class has free space. */
+	if (owner_phase()) failed = 1;
+	pthread_barrier_init(&round_start, NULL, THREADS);
+	pthread_barrier_init(&round_mid, NULL, THREADS);
+	for (unsigned i = 0; i < THREADS; i++)
+		if (pthread_create(&t[i], NULL, worker, (void *)(uintptr_t)i)) {
+			fprintf(stderr, "remote_reuse: pthread_create failed\n");
+			return 1;
+		}
+	for (unsigned i = 0; i < THREADS; i++)
+		pthread_join(t[i], NULL);
+
+	uint64_t carved = carved_total() - carved_after_warmup;
+	uint64_t allocated = (uint64_t)THREADS * OPS * rounds;
+	printf("remote_reuse: steady phase: %u threads, %u live blocks each, %llu allocated "
+	       "after warm-up, %llu carved\n",
+	       THREADS, SLOTS, (unsigned long long)allocated, (unsigned long long)carved);
+	/* Reused blocks: carving stays a small fraction of what is allocated
+	 * (the thread caches' bins settle their depth in the first rounds). */
+	if (carved * 50 > allocated) {
+		fprintf(stderr,
+		        "remote_reuse: %llu blocks carved for a steady live set (more than 2%% of "
+		        "%llu allocated): remote frees were not reused\n",
+		        (unsigned long long)carved, (unsigned long long)allocated);
+		failed = 1;
+	}
+	if (exit_phase()) failed = 1;
+	return failed;
+}
