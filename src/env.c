@@ -123,8 +123,8 @@ void hak_env_load(void)
 	}
 
 	/* Read by trace.c (full library); only "1" turns it on. */
-	for (const char *const *t =
-	         (const char *const[]){"HAKMEM_TRACE", "HAKMEM_TRACE_PER_CALL", NULL};
+	for (const char *const *t = (const char *const[]){"HAKMEM_TRACE", "HAKMEM_TRACE_PER_CALL",
+	                                                  "HAKMEM_TRACE_CALLSITES", NULL};
 	     *t; t++)
 		if ((v = getenv(*t)) && *v && strcmp(v, "0") && strcmp(v, "1"))
 			warn_bad(*t, v, "0 or 1 (set by hakmem trace)", "0");

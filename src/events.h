@@ -41,9 +41,10 @@ struct hak_event {
 	uint8_t refault;
 	uint32_t pages; /* slab events; refill: new_pages; large_mmap: new pages */
 	uint32_t want, got, from_freelist, from_carve, block_size; /* refill */
-	uintptr_t ss;  /* also large addr, heap_error addr */
-	uint64_t size; /* heap_error: found << 8 | expected */
-	uint64_t ns;   /* heap_error: kind */
+	uintptr_t ss;      /* also large addr, heap_error addr */
+	uint64_t size;     /* heap_error: found << 8 | expected */
+	uint64_t ns;       /* heap_error: kind */
+	uint64_t callsite; /* hakmem:callsite id, set as the event is emitted */
 };
 
 #define HAK_EVENT_BUF 24

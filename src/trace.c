@@ -3,6 +3,7 @@
 #include "trace_hooks.h"
 
 #if defined(HAKMEM_TRACE_HOOKS)
+#include "callsite.h"
 #include "env.h"
 #include "log.h"
 #include "stats.h"
@@ -96,7 +97,7 @@ static void dispatch(const struct hakmem_tp_ops *o, const struct hak_event *e)
 	static unsigned maps;
 	switch (e->type) {
 	case HAK_EV_SS_MMAP:
-		o->superslab_mmap(e->ss, e->size, e->pool, e->reason, e->ns);
+		o->superslab_mmap(e->ss, e->size, e->pool, e->reason, e->ns, e->callsite);
 		if (++maps % STATS_EVERY_SS_MAPS == 0) emit_process_stats(o);
 		break;
 	case HAK_EV_SS_MUNMAP:
@@ -115,11 +116,20 @@ static void dispatch(const struct hakmem_tp_ops *o, const struct hak_event *e)
 		o->slab_purge(e->ss, e->slab, e->pages, e->pool);
 		break;
 	case HAK_EV_REFILL:
-		o->refill(e->old_class, e->pool, e->want, e->got, e->from_freelist, e->from_carve,
-		          e->new_slab, e->pages, e->refault, e->block_size);
+		o->refill(&(struct hakmem_tp_refill){.cls = e->old_class,
+		                                     .pool = e->pool,
+		                                     .want = e->want,
+		                                     .got = e->got,
+		                                     .from_freelist = e->from_freelist,
+		                                     .from_carve = e->from_carve,
+		                                     .new_slab = e->new_slab,
+		                                     .new_pages = e->pages,
+		                                     .refault = e->refault,
+		                                     .block_size = e->block_size,
+		                                     .callsite = e->callsite});
 		break;
 	case HAK_EV_LARGE_MMAP:
-		o->large_mmap(e->ss, e->size, e->pages);
+		o->large_mmap(e->ss, e->size, e->pages, e->callsite);
 		break;
 	case HAK_EV_LARGE_MUNMAP:
 		o->large_munmap(e->ss, e->size);
@@ -132,6 +142,15 @@ static void dispatch(const struct hakmem_tp_ops *o, const struct hak_event *e)
 		emit_process_stats(o);
 		break;
 	}
+}
+
+/* The events whose pages the program's malloc touched first: they carry
+ * its call site. A prewarm runs before the tracer; a refill that carved
+ * nothing new touched nothing. */
+static int touches_fresh_pages(const struct hak_event *e)
+{
+	return (e->type == HAK_EV_REFILL && e->pages) || e->type == HAK_EV_LARGE_MMAP ||
+	       (e->type == HAK_EV_SS_MMAP && e->reason == HAK_MMAP_REASON_REFILL);
 }
 
 static void drain_deferred(const struct hakmem_tp_ops *o)
@@ -178,6 +197,14 @@ void hak_trace_emit(const struct hak_event *e)
 		return;
 	}
 	nesting = 1;
+	struct hak_event here;
+	if (touches_fresh_pages(e)) {
+		/* Under the guard: a malloc the unwinder makes is queued. Queued
+		 * events (the tracer's own mallocs) get no call site. */
+		here = *e;
+		here.callsite = hak_callsite_capture(o);
+		e = &here;
+	}
 	dispatch(o, e);
 	drain_deferred(o);
 	tick_if_due(o);
@@ -240,6 +267,9 @@ void hak_trace_start(void)
 	}
 	v = getenv("HAKMEM_TRACE_PER_CALL");
 	hak_tp_per_call = v && !strcmp(v, "1");
+	/* HAKMEM_TRACE_CALLSITES=0: fault events without call sites. */
+	v = getenv("HAKMEM_TRACE_CALLSITES");
+	if (!v || strcmp(v, "0")) hak_callsite_init();
 	hak_tp = ops;
 	atexit(at_exit_stats);
 	process_stats_now();

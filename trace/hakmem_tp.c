@@ -8,9 +8,9 @@
 /* Each emitter is only the tracepoint: when the session has not enabled
  * the event, lttng_ust_tracepoint costs its own predictable branch. */
 static void tp_superslab_mmap(uint64_t ss, uint64_t size, uint32_t pool, uint32_t reason,
-                              uint64_t ns)
+                              uint64_t ns, uint64_t callsite)
 {
-	lttng_ust_tracepoint(hakmem, superslab_mmap, ss, size, pool, reason, ns);
+	lttng_ust_tracepoint(hakmem, superslab_mmap, ss, size, pool, reason, ns, callsite);
 }
 
 static void tp_superslab_munmap(uint64_t ss, uint64_t size, uint32_t pool, uint32_t reason)
@@ -23,12 +23,9 @@ static void tp_superslab_reuse(uint64_t ss, uint32_t pool)
 	lttng_ust_tracepoint(hakmem, superslab_reuse, ss, pool);
 }
 
-static void tp_refill(uint32_t cls, uint32_t pool, uint32_t want, uint32_t got,
-                      uint32_t from_freelist, uint32_t from_carve, uint32_t new_slab,
-                      uint32_t new_pages, uint32_t refault, uint32_t block_size)
+static void tp_refill(const struct hakmem_tp_refill *r)
 {
-	lttng_ust_tracepoint(hakmem, refill, cls, pool, want, got, from_freelist, from_carve,
-	                     new_slab, new_pages, refault, block_size);
+	lttng_ust_tracepoint(hakmem, refill, r);
 }
 
 static void tp_slab_empty(uint64_t ss, uint32_t slab, uint32_t cls, uint32_t pool)
@@ -48,9 +45,14 @@ static void tp_slab_purge(uint64_t ss, uint32_t slab, uint32_t pages, uint32_t p
 	lttng_ust_tracepoint(hakmem, slab_purge, ss, slab, pages, pool);
 }
 
-static void tp_large_mmap(uint64_t addr, uint64_t size, uint64_t new_pages)
+static void tp_large_mmap(uint64_t addr, uint64_t size, uint64_t new_pages, uint64_t callsite)
 {
-	lttng_ust_tracepoint(hakmem, large_mmap, addr, size, new_pages);
+	lttng_ust_tracepoint(hakmem, large_mmap, addr, size, new_pages, callsite);
+}
+
+static void tp_callsite(uint64_t id, const uint64_t *frames, uint32_t n)
+{
+	lttng_ust_tracepoint(hakmem, callsite, id, frames, n);
 }
 
 static void tp_large_munmap(uint64_t addr, uint64_t size)
@@ -99,4 +101,5 @@ __attribute__((visibility("default"))) const struct hakmem_tp_ops hakmem_tp_ops 
     .malloc_call = tp_malloc,
     .free_call = tp_free,
     .tick = tp_tick,
+    .callsite = tp_callsite,
 };

@@ -16,15 +16,18 @@
 #include <stdint.h>
 #include "hakmem_tp_abi.h"
 
-/* pool: 0 tiny, 1 mid, 2 small-mid. reason: 0 refill, 1 prewarm. */
+/* pool: 0 tiny, 1 mid, 2 small-mid. reason: 0 refill, 1 prewarm.
+ * callsite: the hakmem:callsite id of the malloc that caused it, 0 none. */
 LTTNG_UST_TRACEPOINT_EVENT(hakmem, superslab_mmap,
-	LTTNG_UST_TP_ARGS(uint64_t, ss, uint64_t, size, uint32_t, pool, uint32_t, reason, uint64_t, ns),
+	LTTNG_UST_TP_ARGS(uint64_t, ss, uint64_t, size, uint32_t, pool, uint32_t, reason, uint64_t, ns,
+			  uint64_t, callsite),
 	LTTNG_UST_TP_FIELDS(
 		lttng_ust_field_integer_hex(uint64_t, ss, ss)
 		lttng_ust_field_integer(uint64_t, size, size)
 		lttng_ust_field_integer(uint32_t, pool, pool)
 		lttng_ust_field_integer(uint32_t, reason, reason)
-		lttng_ust_field_integer(uint64_t, ns, ns)))
+		lttng_ust_field_integer(uint64_t, ns, ns)
+		lttng_ust_field_integer_hex(uint64_t, callsite, callsite)))
 
 /* reason: 0 beyond the warm-cache limit, 1 purge delay, 2 failed set-up. */
 LTTNG_UST_TRACEPOINT_EVENT(hakmem, superslab_munmap,
@@ -44,20 +47,19 @@ LTTNG_UST_TRACEPOINT_EVENT(hakmem, superslab_reuse,
 /* new_pages: pages the refill's carving touched for the first time (or
  * again after a purge, when refault is 1). */
 LTTNG_UST_TRACEPOINT_EVENT(hakmem, refill,
-	LTTNG_UST_TP_ARGS(uint32_t, cls, uint32_t, pool, uint32_t, want, uint32_t, got,
-			  uint32_t, from_freelist, uint32_t, from_carve, uint32_t, new_slab,
-			  uint32_t, new_pages, uint32_t, refault, uint32_t, block_size),
+	LTTNG_UST_TP_ARGS(const struct hakmem_tp_refill *, r),
 	LTTNG_UST_TP_FIELDS(
-		lttng_ust_field_integer(uint32_t, class, cls)
-		lttng_ust_field_integer(uint32_t, want, want)
-		lttng_ust_field_integer(uint32_t, got, got)
-		lttng_ust_field_integer(uint32_t, from_freelist, from_freelist)
-		lttng_ust_field_integer(uint32_t, from_carve, from_carve)
-		lttng_ust_field_integer(uint32_t, new_slab, new_slab)
-		lttng_ust_field_integer(uint32_t, new_pages, new_pages)
-		lttng_ust_field_integer(uint32_t, refault, refault)
-		lttng_ust_field_integer(uint32_t, block_size, block_size)
-		lttng_ust_field_integer(uint32_t, pool, pool)))
+		lttng_ust_field_integer(uint32_t, class, r->cls)
+		lttng_ust_field_integer(uint32_t, want, r->want)
+		lttng_ust_field_integer(uint32_t, got, r->got)
+		lttng_ust_field_integer(uint32_t, from_freelist, r->from_freelist)
+		lttng_ust_field_integer(uint32_t, from_carve, r->from_carve)
+		lttng_ust_field_integer(uint32_t, new_slab, r->new_slab)
+		lttng_ust_field_integer(uint32_t, new_pages, r->new_pages)
+		lttng_ust_field_integer(uint32_t, refault, r->refault)
+		lttng_ust_field_integer(uint32_t, block_size, r->block_size)
+		lttng_ust_field_integer(uint32_t, pool, r->pool)
+		lttng_ust_field_integer_hex(uint64_t, callsite, r->callsite)))
 
 LTTNG_UST_TRACEPOINT_EVENT(hakmem, slab_empty,
 	LTTNG_UST_TP_ARGS(uint64_t, ss, uint32_t, slab, uint32_t, cls, uint32_t, pool),
@@ -88,11 +90,23 @@ LTTNG_UST_TRACEPOINT_EVENT(hakmem, slab_purge,
 		lttng_ust_field_integer(uint32_t, pool, pool)))
 
 LTTNG_UST_TRACEPOINT_EVENT(hakmem, large_mmap,
-	LTTNG_UST_TP_ARGS(uint64_t, addr, uint64_t, size, uint64_t, new_pages),
+	LTTNG_UST_TP_ARGS(uint64_t, addr, uint64_t, size, uint64_t, new_pages, uint64_t, callsite),
 	LTTNG_UST_TP_FIELDS(
 		lttng_ust_field_integer_hex(uint64_t, addr, addr)
 		lttng_ust_field_integer(uint64_t, size, size)
-		lttng_ust_field_integer(uint64_t, new_pages, new_pages)))
+		lttng_ust_field_integer(uint64_t, new_pages, new_pages)
+		lttng_ust_field_integer_hex(uint64_t, callsite, callsite)))
+
+/* The program's stack at a malloc that touched fresh pages: return
+ * addresses, innermost first, hakmem's own frames left out. Written the
+ * first time the stack is seen in the process; the fault events name it
+ * by id. lttng_ust_statedump and lttng_ust_dl events map the addresses
+ * to binaries (docs/architecture.md, "Call sites"). */
+LTTNG_UST_TRACEPOINT_EVENT(hakmem, callsite,
+	LTTNG_UST_TP_ARGS(uint64_t, id, const uint64_t *, frames, uint32_t, n),
+	LTTNG_UST_TP_FIELDS(
+		lttng_ust_field_integer_hex(uint64_t, id, id)
+		lttng_ust_field_sequence_hex(uint64_t, frames, frames, uint32_t, n)))
 
 LTTNG_UST_TRACEPOINT_EVENT(hakmem, large_munmap,
 	LTTNG_UST_TP_ARGS(uint64_t, addr, uint64_t, size),

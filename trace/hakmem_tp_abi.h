@@ -10,6 +10,8 @@
 
 #define HAKMEM_TP_ABI_VERSION 2
 #define HAKMEM_TP_OPS_SYMBOL "hakmem_tp_ops"
+/* Frames of a call site: the program's own, innermost first. */
+#define HAKMEM_TP_CALLSITE_FRAMES 8
 
 /* Every `pool` argument is an enum hak_pool_kind, the geometry's pool
  * (src/geometry.h), which the analysis reads from each event. The other
@@ -22,20 +24,25 @@ struct hakmem_tp_counters {
 	uint64_t refills, slab_empty, slab_reuse, slab_purge, large_mapped;
 };
 
+/* A refill: more fields than a tracepoint takes arguments. */
+struct hakmem_tp_refill {
+	uint32_t cls, pool, want, got, from_freelist, from_carve, new_slab, new_pages, refault,
+	    block_size;
+	uint64_t callsite;
+};
+
 struct hakmem_tp_ops {
 	uint32_t abi_version;
 	void (*superslab_mmap)(uint64_t ss, uint64_t size, uint32_t pool, uint32_t reason,
-	                       uint64_t ns);
+	                       uint64_t ns, uint64_t callsite);
 	void (*superslab_munmap)(uint64_t ss, uint64_t size, uint32_t pool, uint32_t reason);
 	void (*superslab_reuse)(uint64_t ss, uint32_t pool);
-	void (*refill)(uint32_t cls, uint32_t pool, uint32_t want, uint32_t got,
-	               uint32_t from_freelist, uint32_t from_carve, uint32_t new_slab,
-	               uint32_t new_pages, uint32_t refault, uint32_t block_size);
+	void (*refill)(const struct hakmem_tp_refill *r);
 	void (*slab_empty)(uint64_t ss, uint32_t slab, uint32_t cls, uint32_t pool);
 	void (*slab_reuse)(uint64_t ss, uint32_t slab, uint32_t old_class, uint32_t new_class,
 	                   uint32_t resident_pages, uint32_t pool);
 	void (*slab_purge)(uint64_t ss, uint32_t slab, uint32_t pages, uint32_t pool);
-	void (*large_mmap)(uint64_t addr, uint64_t size, uint64_t new_pages);
+	void (*large_mmap)(uint64_t addr, uint64_t size, uint64_t new_pages, uint64_t callsite);
 	void (*large_munmap)(uint64_t addr, uint64_t size);
 	void (*heap_error)(uint32_t kind, uint64_t addr, uint32_t found, uint32_t expected);
 	void (*process_stats)(uint64_t minflt, uint64_t majflt, uint64_t rss_kb,
@@ -44,6 +51,9 @@ struct hakmem_tp_ops {
 	void (*free_call)(uint64_t ptr);
 	/* hakmem:tick: reason 0 periodic, 1 thread exit */
 	void (*tick)(uint32_t reason);
+	/* A call site's frames (at most HAKMEM_TP_CALLSITE_FRAMES), once per
+	 * process; the fault events carry its id. */
+	void (*callsite)(uint64_t id, const uint64_t *frames, uint32_t n);
 };
 
 #endif

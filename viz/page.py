@@ -170,8 +170,40 @@ def storms_table(proc):
                      ms(proc, s["end_ns"]), num(s["faults"]),
                      num(round(s["faults"] / length_ms, 1)) if length_ms > 0
                      else "n/a", cause])
-    return table(["storm", "from (ms)", "to (ms)", "faults", "rate (faults/ms)",
-                  "dominant cause"], rows, numeric=(1, 2, 3, 4))
+    headers = ["storm", "from (ms)", "to (ms)", "faults", "rate (faults/ms)",
+               "dominant cause"]
+    if any(s.get("callsites") for s in storms):
+        headers.append("top call sites")
+        for row, s in zip(rows, storms):
+            row.append(join(*[x for c in s.get("callsites") or () for x in (
+                code(c["site"]), " %s" % pct(c["share"], 1), Raw("<br />"))]))
+    return table(headers, rows, numeric=(1, 2, 3, 4))
+
+
+def callsites_table(proc):
+    """Faults by call site: which of the program's mallocs made the
+    allocator touch fresh pages (hakmem:callsite, symbolized offline)."""
+    cs = proc.raw.get("callsites")
+    if not cs or not cs.get("sites"):
+        return tag("p", "No call sites in this trace (recorded before hakmem "
+                   "traced them, or no allocator faults).", class_="note")
+    rows = []
+    for s in cs["sites"][:15]:
+        classes = sorted(s["classes"].items(), key=lambda kv: -kv[1])[:3]
+        words = ", ".join(story.class_words(k) for k, _ in classes)
+        if s["by_cause"].get("large"):
+            words = (words + ", " if words else "") + "large spans"
+        stack = [f["function"] or "?" for f in s.get("stack") or ()
+                 if not (f["function"] or "").startswith(("__libc_start", "_start"))][1:4]
+        site = code(s["site"])
+        if stack:
+            site = join(site, Raw("<br />"), tag("small", "called from " + " < ".join(stack)))
+        rows.append([site, pct(s["share"], 1), num(s["faults"]), words,
+                     ", ".join("S%d" % (i + 1) for i in s["storms"])])
+    more = tag("p", "%s more call sites in the JSON report." % num(len(cs["sites"]) - 15),
+               class_="note") if len(cs["sites"]) > 15 else None
+    return join(table(["call site", "share", "allocator faults", "classes", "storms"], rows,
+                      numeric=(1, 2)), more)
 
 
 def recommendations_table(proc):
@@ -277,6 +309,8 @@ def process_section(proc, single):
                    "class that faulted most.",
                    "No allocator faults were attributed to a size class."),
             class_="row2"),
+        tag("h3", "Faults by call site"),
+        callsites_table(proc),
         tag("h3", "SuperSlab lifecycle"),
         figure(proc, "lifecycle", charts.lifecycle(proc, cid("lifecycle")),
                "One row per SuperSlab, from its mmap to its munmap (the "

@@ -139,7 +139,9 @@ def recommendation_sentence(proc):
     if rec is None:
         return "no change is recommended."
     s = claim_words(rec, proc.total)
-    return join("see the recommendation: ", code(rec["env"]), " " + s if s else "", ".")
+    where = rec.get("callsite")
+    return join("see the recommendation: ", code(rec["env"]), " " + s if s else "",
+                "; " + where if isinstance(where, str) and where else "", ".")
 
 
 def process_headline(proc):

@@ -62,7 +62,7 @@ class Ctx:
 
     # ---- recording ----
     def record(self, name, cmd, env=None, perf=True, per_call=False, events="hakmem:*",
-               subbuf="4M", nsubbuf="8"):
+               subbuf="4M", nsubbuf="8", statedump=False):
         sess = "%s-%s" % (self.prefix, name)
         path = os.path.join(self.out, name)
         shutil.rmtree(path, ignore_errors=True)
@@ -73,6 +73,10 @@ class Ctx:
                  "--num-subbuf=" + nsubbuf, "ch"])
             run(["lttng", "enable-event", "-s", sess, "-u", "-c", "ch", events, "--filter",
                  '$ctx.procname == "%s" || $ctx.procname == "%s"' % (self.rm_name, self.wl_name)])
+            if statedump:
+                # where the binaries were loaded, for the call sites (the
+                # state dump comes from LTTng-UST's thread, "NAME-ust")
+                run(["lttng", "enable-event", "-s", sess, "-u", "-c", "ch", "lttng_ust_statedump:*"])
             ctx = ["-t", "vpid", "-t", "vtid", "-t", "procname"]
             if perf:
                 ctx += ["-t", "perf:thread:page-fault"]
@@ -794,7 +798,7 @@ def case_guide(c):
     os.symlink(os.path.abspath(c.a.reuse), reuse)
     cmd = [reuse, "16", "256", "in-order"]
     base = {"HAKMEM_PURGE_DELAY_MS": "0", "HAKMEM_WARM_SUPERSLABS": "0"}
-    path, _ = c.record("guide-mistuned", cmd, env=base)
+    path, _ = c.record("guide-mistuned", cmd, env=base, statedump=True)
     t = c.bt([path])
     compare_block("mistuned", blocks["mistuned"], t.stdout, c.wl_name)
     p = main_proc(c.report_json([path]), c.wl_name)
@@ -802,7 +806,7 @@ def case_guide(c):
     check_claim(c, cmd, base, r)
     applied = dict(base)
     applied.update(env_of(r["env"]))
-    path, _ = c.record("guide-applied", cmd, env=applied)
+    path, _ = c.record("guide-applied", cmd, env=applied, statedump=True)
     compare_block("applied", blocks["applied"], c.bt([path]).stdout, c.wl_name)
 
 def case_channels(c):

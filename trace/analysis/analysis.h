@@ -36,8 +36,9 @@ struct hk_params {
 	 * which of those are shown in full */
 	int has_pid;
 	int64_t pid;
-	char *process; /* NULL: any */
-	uint64_t top;  /* 0: the folding rule decides */
+	char *process;   /* NULL: any */
+	uint64_t top;    /* 0: the folding rule decides */
+	char *debug_dir; /* searched before /usr/lib/debug for .build-id/ (callsite_sym.c) */
 };
 
 /* Fills p from a babeltrace2 map value. On error returns -1 with a
@@ -71,7 +72,7 @@ extern const char *const hk_evtype_name[HK_NUM_EVTYPES];
 
 /* Payload slots, in the order of field_names[type] (decode.c). A
  * field missing from the trace's metadata reads as 0. */
-enum { MMAP_SS, MMAP_SIZE, MMAP_POOL, MMAP_REASON, MMAP_NS };
+enum { MMAP_SS, MMAP_SIZE, MMAP_POOL, MMAP_REASON, MMAP_NS, MMAP_CALLSITE };
 enum { MUNMAP_SS, MUNMAP_SIZE, MUNMAP_POOL, MUNMAP_REASON };
 enum { SSREUSE_SS, SSREUSE_POOL };
 enum {
@@ -84,12 +85,13 @@ enum {
 	REFILL_NEW_PAGES,
 	REFILL_REFAULT,
 	REFILL_BLOCK_SIZE,
-	REFILL_POOL
+	REFILL_POOL,
+	REFILL_CALLSITE
 };
 enum { EMPTY_SS, EMPTY_SLAB, EMPTY_CLASS, EMPTY_POOL };
 enum { SREUSE_SS, SREUSE_SLAB, SREUSE_OLD_CLASS, SREUSE_NEW_CLASS, SREUSE_RESIDENT, SREUSE_POOL };
 enum { PURGE_SS, PURGE_SLAB, PURGE_PAGES, PURGE_POOL };
-enum { LMAP_ADDR, LMAP_SIZE, LMAP_NEW_PAGES };
+enum { LMAP_ADDR, LMAP_SIZE, LMAP_NEW_PAGES, LMAP_CALLSITE };
 enum { LUNMAP_ADDR, LUNMAP_SIZE };
 enum { HERR_KIND, HERR_ADDR, HERR_FOUND, HERR_EXPECTED };
 enum {
@@ -167,6 +169,8 @@ struct hk_win {
 	uint16_t ss_maps, ss_unmaps;
 	uint8_t top_cls[HK_WIN_TOPK]; /* carve+refault faults per class, space-saving top-k */
 	uint32_t top_faults[HK_WIN_TOPK];
+	uint32_t top_cs[HK_WIN_TOPK]; /* allocator faults per call-site stack (callsite.c) */
+	uint32_t top_cs_faults[HK_WIN_TOPK];
 };
 struct hk_windows {
 	uint64_t base, width; /* ns; width doubles each time the array is coarsened */
@@ -178,6 +182,8 @@ void hk_win_add(struct hk_windows *ws, uint64_t ts, enum hk_cause c, uint64_t fa
 /* Spreads n faults evenly over [t0, t1]. */
 void hk_win_spread(struct hk_windows *ws, uint64_t t0, uint64_t t1, enum hk_cause c, uint64_t n);
 void hk_win_marker(struct hk_windows *ws, uint64_t ts, int is_map);
+/* faults of call-site stack cs (an index of the process's stacks) */
+void hk_win_add_cs(struct hk_windows *ws, uint64_t ts, uint32_t cs, uint64_t faults);
 void hk_win_free(struct hk_windows *ws);
 static inline uint64_t hk_win_total(const struct hk_win *w)
 {
@@ -262,6 +268,7 @@ struct hk_thread {
 	uint64_t cur_ss[HK_NUM_CLASSES];     /* SuperSlab of the slab being carved */
 	uint64_t reuse_ss[HK_NUM_CLASSES];   /* slab_reuse seen since the last refill */
 	uint64_t fresh_ss[HK_NUM_POOLS + 1]; /* mmap/reuse by this thread since its last refill */
+	uint64_t large_cs;                   /* call site of the span pending_large belongs to */
 };
 
 struct hk_heap_error {
@@ -285,6 +292,7 @@ struct hk_rec {
 	uint64_t claimed; /* the faults saved or moved */
 	char claim[192];  /* "saves ~N faults" or "moves ~N faults out of ... into start-up" */
 	char why[768];
+	char where[320]; /* "most of the storm comes from `f (file.c:12)`", or "" */
 };
 #define HK_RECS_MAX 8
 
@@ -373,6 +381,7 @@ struct hk_proc {
 	size_t nrecs;
 	char notes[4][256];
 	size_t nnotes;
+	struct hk_cs_proc *cs; /* faults by call site (callsite.c) */
 };
 
 struct hk_trace {
@@ -407,7 +416,8 @@ struct hk_state {
 	uint64_t events, foreign_events, lost, lost_unknown_msgs;
 	char **paths;
 	size_t npaths;
-	int incomplete; /* the upstream iterator failed */
+	struct hk_cs_state *cs; /* binaries and call sites (callsite.c) */
+	int incomplete;         /* the upstream iterator failed */
 	int finished;
 };
 
@@ -463,6 +473,8 @@ void hk_recommend(struct hk_state *st, struct hk_proc *p);
 /* output */
 void hk_output_text(struct hk_state *st, FILE *out);
 void hk_output_json(struct hk_state *st, FILE *out);
+/* A JSON string (invalid UTF-8 becomes U+FFFD), for callsite_out.c. */
+void hk_json_str(FILE *out, const char *s);
 const char *hk_heap_error_kind(uint32_t kind);
 void hk_proc_note(struct hk_proc *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -20,6 +20,7 @@
  * Without it, the allocator's counts are the allocator share and the
  * process_stats minflt samples give the total. */
 #include "analysis.h"
+#include "callsite.h"
 
 #include <string.h>
 
@@ -66,6 +67,8 @@ static void perf_event(struct hk_proc *p, struct hk_thread *t, const struct hk_e
 
 	hk_win_add(&p->win, e->ts, c, mine, cls);
 	hk_win_add(&p->win, e->ts, HK_CAUSE_LARGE, large, -1);
+	hk_cs_charge(p, e->ts, hk_cs_of(e), c, mine, cls);
+	hk_cs_charge(p, e->ts, t->large_cs, HK_CAUSE_LARGE, large, -1);
 	/* Faults of unknown origin happened somewhere since the thread's
 	 * previous event: spread them over that interval. */
 	hk_win_spread(&p->win, t->last_ts, e->ts, HK_CAUSE_OTHER, rest);
@@ -90,6 +93,7 @@ static void fallback_event(struct hk_proc *p, const struct hk_event *e, enum hk_
 	if (cls >= 0) p->alloc_class[cls] += claim;
 	p->fb_claims += claim;
 	hk_win_add(&p->win, e->ts, c, claim, cls);
+	hk_cs_charge(p, e->ts, hk_cs_of(e), c, claim, cls);
 	if (e->type != HK_EV_PROCESS_STATS) return;
 	/* Between two samples, minflt minus the allocator's own count is
 	 * what the rest of the program took. */
@@ -160,6 +164,9 @@ void hk_attr_event(struct hk_state *st, struct hk_proc *p, struct hk_thread *t,
 	 * many pending pages as it had. */
 	if (e->type == HK_EV_LARGE_MUNMAP)
 		t->pending_large -= min_u64(t->pending_large, f[LUNMAP_SIZE] / HK_PAGE);
+	/* The pages pending from now on are this span's (after its own
+	 * delta, which holds the touches of the span before). */
+	if (e->type == HK_EV_LARGE_MMAP) t->large_cs = hk_cs_of(e);
 }
 
 void hk_attr_finish(struct hk_state *st, struct hk_proc *p)

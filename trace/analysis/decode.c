@@ -27,15 +27,15 @@ const char *const hk_evtype_name[HK_NUM_EVTYPES] = {
 
 /* In the slot order of the enums in analysis.h. */
 static const char *const field_names[HK_NUM_EVTYPES][HK_MAX_FIELDS + 1] = {
-    [HK_EV_SS_MMAP] = {"ss", "size", "pool", "reason", "ns"},
+    [HK_EV_SS_MMAP] = {"ss", "size", "pool", "reason", "ns", "callsite"},
     [HK_EV_SS_MUNMAP] = {"ss", "size", "pool", "reason"},
     [HK_EV_SS_REUSE] = {"ss", "pool"},
     [HK_EV_REFILL] = {"class", "want", "got", "from_freelist", "from_carve", "new_slab",
-                      "new_pages", "refault", "block_size", "pool"},
+                      "new_pages", "refault", "block_size", "pool", "callsite"},
     [HK_EV_SLAB_EMPTY] = {"ss", "slab", "class", "pool"},
     [HK_EV_SLAB_REUSE] = {"ss", "slab", "old_class", "new_class", "resident_pages", "pool"},
     [HK_EV_SLAB_PURGE] = {"ss", "slab", "pages", "pool"},
-    [HK_EV_LARGE_MMAP] = {"addr", "size", "new_pages"},
+    [HK_EV_LARGE_MMAP] = {"addr", "size", "new_pages", "callsite"},
     [HK_EV_LARGE_MUNMAP] = {"addr", "size"},
     [HK_EV_HEAP_ERROR] = {"kind", "addr", "found", "expected"},
     [HK_EV_PROCESS_STATS] = {"minflt", "majflt", "rss_kb", "mapped_bytes", "superslabs_mapped",

@@ -1,6 +1,7 @@
 /* The JSON report: the keys of docs/reference.md#report-json (other tools rely on them),
  * plus timeline and superslab_lifecycle for viz and a few extras. */
 #include "analysis.h"
+#include "callsite.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -56,6 +57,11 @@ static void jstr(FILE *o, const char *s)
 		}
 	}
 	fputc('"', o);
+}
+
+void hk_json_str(FILE *o, const char *s)
+{
+	jstr(o, s);
 }
 
 static void jkey(FILE *o, const char *k)
@@ -184,6 +190,8 @@ static void proc_json(FILE *o, const struct hk_state *st, const struct hk_proc *
 	jts(o, "end_ns", p->last_ts, 1);
 	fputs("\n     ", o);
 	faults_json(o, p);
+	fputs(",\n     ", o);
+	hk_cs_json(o, p);
 
 	fputs(",\n     \"superslabs\": {", o);
 	ju64(o, "mapped", p->ss_mapped, 1);
@@ -247,6 +255,8 @@ static void proc_json(FILE *o, const struct hk_state *st, const struct hk_proc *
 		for (int c = 0; c < HK_NUM_CAUSES; c++)
 			ju64(o, hk_cause_name[c], s->cause[c], c + 1 < HK_NUM_CAUSES);
 		fputs("}, ", o);
+		hk_cs_storm_json(o, p, i);
+		fputs(", ", o);
 		ju64(o, "idle_before_ns", s->idle_before_ns, 0);
 		fputs("}", o);
 	}
@@ -288,6 +298,12 @@ static void proc_json(FILE *o, const struct hk_state *st, const struct hk_proc *
 		jstr(o, r->why);
 		fputs(", ", o);
 		ju64(o, "rule", (uint64_t)r->rule, 1);
+		jkey(o, "callsite");
+		if (r->where[0])
+			jstr(o, r->where);
+		else
+			fputs("null", o);
+		fputs(", ", o);
 		jkey(o, "estimate");
 		jstr(o, "measured");
 		fputs("}", o);

@@ -1,5 +1,6 @@
 /* The text report: the answer first, then one short section per process. */
 #include "analysis.h"
+#include "callsite.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -57,8 +58,8 @@ static void answer(FILE *o, const struct hk_proc *p)
 	        "libraries, the tracer). ",
 	        pct(p->faults_other, p->faults_total));
 	if (p->nrecs)
-		fprintf(o, "Do: %s with %s (%s).\n", p->recs[0].action, p->recs[0].env,
-		        p->recs[0].claim);
+		fprintf(o, "Do: %s with %s (%s)%s%s.\n", p->recs[0].action, p->recs[0].env,
+		        p->recs[0].claim, p->recs[0].where[0] ? "; " : "", p->recs[0].where);
 	else if (pct(p->faults_alloc, p->faults_total) < 20)
 		fputs(
 		    "No allocator setting would help much: look at the program's own memory use.\n",
@@ -127,6 +128,7 @@ static void proc_text(FILE *o, const struct hk_state *st, const struct hk_proc *
 			        hk_pool_name(p->ss_top[i].pool), p->ss_top[i].faults);
 		fputc('\n', o);
 	}
+	hk_cs_text(o, p);
 
 	fprintf(o,
 	        "SuperSlabs: mapped %" PRIu64 ", reused %" PRIu64 ", unmapped %" PRIu64
@@ -164,6 +166,7 @@ static void proc_text(FILE *o, const struct hk_state *st, const struct hk_proc *
 		if (s->top_cls >= 0 && s->dominant != HK_CAUSE_OTHER &&
 		    s->dominant != HK_CAUSE_LARGE)
 			fprintf(o, ", mostly %s B", hk_class_label(p, s->top_cls, lbl, sizeof lbl));
+		hk_cs_storm_text(o, p, i);
 		fputc('\n', o);
 	}
 	if (p->nstorms > 10) fprintf(o, "  ... %zu more in the JSON report\n", p->nstorms - 10);
@@ -186,6 +189,7 @@ static void proc_text(FILE *o, const struct hk_state *st, const struct hk_proc *
 			const struct hk_rec *r = &p->recs[i];
 			fprintf(o, "  %zu. %s: %s  (%s)\n     why: %s\n", i + 1, r->action, r->env,
 			        r->claim, r->why);
+			if (r->where[0]) fprintf(o, "     where: %s\n", r->where);
 		}
 	}
 	if (p->nstats >= 2) {

@@ -153,13 +153,24 @@ static bt_value_map_foreach_entry_const_func_status one_param(const char *key, c
 		}
 		free(p->process);
 		p->process = hk_xstrdup(s);
+	} else if (!strcmp(key, "debug-dir")) {
+		if (t != BT_VALUE_TYPE_STRING) goto type;
+		const char *s = bt_value_string_get(v);
+		if (!*s) {
+			snprintf(c->err, c->errlen,
+			         "parameter `debug-dir`: expected a directory holding .build-id/, "
+			         "got an empty string");
+			goto fail;
+		}
+		free(p->debug_dir);
+		p->debug_dir = hk_xstrdup(s);
 	} else {
 		snprintf(
 		    c->err, c->errlen,
 		    "unknown parameter `%s`; known parameters: format (string \"text\"|\"json\"), "
 		    "path (string), storm-window-ms (integer), storm-threshold (real), "
 		    "storm-min-faults (integer), churn-window-ms (integer), pid (integer), "
-		    "process (string), top (integer)",
+		    "process (string), top (integer), debug-dir (string)",
 		    key);
 		goto fail;
 	}
@@ -169,6 +180,7 @@ type : {
 	const char *want = !strcmp(key, "format")             ? "a string (\"text\" or \"json\")"
 	                   : !strcmp(key, "path")             ? "a string (an output file name)"
 	                   : !strcmp(key, "process")          ? "a string (a command name)"
+	                   : !strcmp(key, "debug-dir")        ? "a string (a directory)"
 	                   : !strcmp(key, "storm-threshold")  ? "a real number"
 	                   : !strcmp(key, "storm-min-faults") ? "an integer (faults)"
 	                   : !strcmp(key, "top")              ? "an integer (processes)"
@@ -191,6 +203,7 @@ int hk_params_parse(const struct bt_value *params, struct hk_params *p, char *er
 	p->has_pid = 0;
 	p->pid = 0;
 	p->process = NULL;
+	p->debug_dir = NULL;
 	p->top = 0;
 	p->churn_window_ns = 100 * 1000000ull;
 	if (!params || bt_value_get_type(params) == BT_VALUE_TYPE_NULL) return 0;
@@ -210,4 +223,6 @@ void hk_params_free(struct hk_params *p)
 	p->path = NULL;
 	free(p->process);
 	p->process = NULL;
+	free(p->debug_dir);
+	p->debug_dir = NULL;
 }

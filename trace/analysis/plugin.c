@@ -7,6 +7,7 @@
  *   finalize            write a partial report if the graph stopped early
  *                       (interrupted), release everything */
 #include "analysis.h"
+#include "callsite.h"
 #include "decode.h"
 
 #include <babeltrace2/babeltrace.h>
@@ -123,7 +124,7 @@ static void on_message(struct hk_sink *s, const bt_message *msg)
 			}
 			if (!e.procname) e.procname = tr->env_procname;
 			hk_dispatch(st, tr, &e);
-		} else {
+		} else if (!hk_cs_event(st, msg)) {
 			st->foreign_events++;
 		}
 		break;
@@ -225,7 +226,8 @@ BT_PLUGIN_SINK_COMPONENT_CLASS_HELP(
     "Parameters: format=\"text\"|\"json\" (default text), path=FILE (default stdout), "
     "storm-window-ms=N (10), storm-threshold=X (4.0, multiple of the median window fault count), "
     "storm-min-faults=N (256), churn-window-ms=N (100), pid=N, process=\"NAME\", top=N (default: "
-    "fold minor processes). See docs/report-rules.md.");
+    "fold minor processes), debug-dir=DIR (debug files by build id, before /usr/lib/debug). See "
+    "docs/report-rules.md.");
 BT_PLUGIN_SINK_COMPONENT_CLASS_INITIALIZE_METHOD(report, report_initialize);
 BT_PLUGIN_SINK_COMPONENT_CLASS_FINALIZE_METHOD(report, report_finalize);
 BT_PLUGIN_SINK_COMPONENT_CLASS_GRAPH_IS_CONFIGURED_METHOD(report, report_graph_is_configured);

@@ -2,6 +2,7 @@
  * vtid -> thread. Plus the plain counters (refill sources, slabs, heap
  * errors, process_stats samples) that need no further analysis. */
 #include "analysis.h"
+#include "callsite.h"
 
 #include <babeltrace2/babeltrace.h>
 #include <stdarg.h>
@@ -300,6 +301,7 @@ void hk_state_finish(struct hk_state *st)
 		hk_lc_finish(st, p);
 		hk_storms_finish(st, p);
 		hk_recommend(st, p);
+		hk_cs_finish(st, p);
 	}
 	qsort(st->proc_list, st->nprocs, sizeof *st->proc_list, by_faults);
 	hk_select(st);
@@ -317,10 +319,12 @@ void hk_state_free(struct hk_state *st)
 		hk_win_free(&p->win);
 		free(p->errors);
 		free(p->storms);
+		hk_cs_proc_free(p);
 		free(p);
 	}
 	free(st->proc_list);
 	hk_map_free(&st->procs);
+	hk_cs_free(st);
 	for (struct hk_trace *tr = st->traces, *next; tr; tr = next) {
 		next = tr->next;
 		bt_trace_put_ref(tr->bt_trace);

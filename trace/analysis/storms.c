@@ -45,6 +45,21 @@ static void topk_add(struct hk_win *w, int cls, uint64_t faults)
 	w->top_faults[min] += (uint32_t)faults;
 }
 
+/* The same space-saving top-k, for call-site stacks. */
+static void topk_add_cs(struct hk_win *w, uint32_t cs, uint64_t faults)
+{
+	int min = 0;
+	for (int k = 0; k < HK_WIN_TOPK; k++) {
+		if (w->top_cs_faults[k] && w->top_cs[k] == cs) {
+			w->top_cs_faults[k] += (uint32_t)faults;
+			return;
+		}
+		if (w->top_cs_faults[k] < w->top_cs_faults[min]) min = k;
+	}
+	w->top_cs[min] = cs;
+	w->top_cs_faults[min] += (uint32_t)faults;
+}
+
 static void coarsen(struct hk_windows *ws)
 {
 	size_t n = (ws->n + 1) / 2;
@@ -58,6 +73,9 @@ static void coarsen(struct hk_windows *ws)
 			a.ss_unmaps += b->ss_unmaps;
 			for (int k = 0; k < HK_WIN_TOPK; k++)
 				if (b->top_faults[k]) topk_add(&a, b->top_cls[k], b->top_faults[k]);
+			for (int k = 0; k < HK_WIN_TOPK; k++)
+				if (b->top_cs_faults[k])
+					topk_add_cs(&a, b->top_cs[k], b->top_cs_faults[k]);
 		}
 		ws->w[i] = a;
 	}
@@ -88,6 +106,13 @@ void hk_win_add(struct hk_windows *ws, uint64_t ts, enum hk_cause c, uint64_t fa
 	struct hk_win *w = &ws->w[i];
 	w->cause[c] += (uint32_t)faults;
 	if (cls >= 0 && c != HK_CAUSE_OTHER) topk_add(w, cls, faults);
+}
+
+void hk_win_add_cs(struct hk_windows *ws, uint64_t ts, uint32_t cs, uint64_t faults)
+{
+	if (!faults) return;
+	size_t i = win_index(ws, ts);
+	topk_add_cs(&ws->w[i], cs, faults);
 }
 
 void hk_win_spread(struct hk_windows *ws, uint64_t t0, uint64_t t1, enum hk_cause c, uint64_t n)

@@ -15,7 +15,9 @@ HELP = """usage: hakmem trace [-o DIR] [--snapshot] [--relay net://HOST[:CTRL[:D
                    [--per-call] [--check=off|fast|full] [--report] -- CMD [ARGS...]
 
 Runs CMD with libhakmem.so preloaded under a new LTTng session that records
-the hakmem:* events with page-fault, vpid, vtid and procname context, then
+the hakmem:* events with page-fault, vpid, vtid and procname context, and
+where each binary was loaded (LTTng-UST's state dump and dlopen events, so
+the report can name the call sites of the mallocs that faulted), then
 prints where the trace is and how many events were lost. CMD's exit status
 is passed through; SIGINT and SIGTERM are forwarded to CMD and the session
 is still closed cleanly. Forked children are traced under their own pid.
@@ -120,6 +122,11 @@ def channel_events():
         (COUNTED_CHANNEL, "hakmem:refill", "new_pages > 0"),
         (PLAIN_CHANNEL, "hakmem:refill", "new_pages == 0"),
         (PLAIN_CHANNEL, ",".join(PLAIN_EVENTS), None),
+        # Where each binary was loaded, with its build id and debug link:
+        # the state dump at start-up, and dlopen/dlclose after it
+        # (liblttng-ust-dl, preloaded). The report maps call-site
+        # addresses with them.
+        (PLAIN_CHANNEL, "lttng_ust_statedump:*,lttng_ust_dl:*", None),
     ]
 
 
@@ -208,7 +215,7 @@ def main(layout, args):
         lt.lttng("start", name)
 
         fork_lib = "liblttng-ust-fork.so.1"
-        preload(env, lib, fork_lib)
+        preload(env, lib, fork_lib, "liblttng-ust-dl.so.1")
         env["HAKMEM_TRACE"] = "1"
         env["HAKMEM_TP_PATH"] = layout.provider()
         if o["per_call"]:

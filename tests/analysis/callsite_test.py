@@ -1,0 +1,188 @@
+#!/usr/bin/python3
+"""Faults by call site, end to end: `hakmem trace` records a program whose
+three call sites touch fresh pages in the ratio 3:2:1 (callsite/csprog.c,
+one of them in its own shared library), `hakmem report` names each one,
+and the test checks the names, file:line, order and shares. Real
+lttng-sessiond, real babeltrace2.
+
+  linked    csprog built -g -O0 (PIE), libcsfill.so linked in
+  dlopen    the same, with libcsfill.so dlopen'd by main after tracing started
+  o2        csprog and libcsfill.so built -g -O2 (no frame pointers)
+  stripped  linked, with both binaries stripped: module+offset rows
+  debugdir  stripped, with the debug files under DIR/.build-id (sink
+            parameter debug-dir): function (file:line) again
+
+Exit status: 0 pass, 1 fail, 77 skip.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+SKIP = 77
+TRUTH = {"load_index": 50.0, "cache_fill": 100.0 / 3, "read_records": 100.0 / 6}
+SOURCE = {"load_index": ("csprog.c", "malloc(256)"), "cache_fill": ("csfill.c", "malloc(block)"),
+          "read_records": ("csprog.c", "malloc(1000)")}
+
+
+class Fail(Exception):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Fail(what)
+    print("ok:", what)
+
+
+def run(cmd, env=None, timeout=300):
+    e = dict(os.environ)
+    e.update(env or {})
+    p = subprocess.run(cmd, env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+                       errors="replace", timeout=timeout)
+    if p.returncode != 0:
+        raise Fail("%s exited %d\nstdout: %s\nstderr: %s" % (" ".join(cmd), p.returncode, p.stdout[-2000:],
+                                                            p.stderr[-2000:]))
+    return p
+
+
+def malloc_line(src_dir, name):
+    """The line of the malloc call of call site `name` in its source."""
+    path, call = SOURCE[name]
+    with open(os.path.join(src_dir, path)) as f:
+        for i, line in enumerate(f, 1):
+            if call in line:
+                return path, i
+    raise Fail("%s not found in %s" % (call, path))
+
+
+def strip_copy(src, dst, debug_dir=None):
+    shutil.copy(src, dst)
+    if debug_dir:
+        # What a Debian -dbgsym package installs: the debug file under its build id.
+        out = run(["readelf", "-n", dst]).stdout
+        bid = re.search(r"Build ID: ([0-9a-f]+)", out).group(1)
+        d = os.path.join(debug_dir, ".build-id", bid[:2])
+        os.makedirs(d, exist_ok=True)
+        run(["objcopy", "--only-keep-debug", src, os.path.join(d, bid[2:] + ".debug")])
+    run(["strip", "--strip-all", dst])
+
+
+def trace_and_report(a, work, name, prog_args, debug=None):
+    tdir = os.path.join(work, "trace")
+    run([a.hakmem, "trace", "-o", tdir, "--"] + prog_args, timeout=600)
+    if debug:
+        # the sink's own parameter
+        bt = ["babeltrace2", "--plugin-path=" + a.plugin_dir, tdir, "-c", "sink.hakmem.report", "-p"]
+        par = 'process="%s",debug-dir="%s"' % (name, debug)
+        txt = run(bt + [par]).stdout
+        js = run(bt + [par + ',format="json"']).stdout
+    else:
+        txt = run([a.hakmem, "report", tdir, "--process", name]).stdout
+        js = run([a.hakmem, "report", tdir, "--process", name, "--format", "json"]).stdout
+    print(txt)
+    d = json.loads(js)
+    ps = [p for p in d["processes"] if p["procname"] == name]
+    check(len(ps) == 1, "one process named %s in the report" % name)
+    return ps[0], txt
+
+
+def top_sites(p):
+    cs = p.get("callsites")
+    check(cs is not None and cs["sites"], "the report has faults by call site")
+    # the three big ones; the program's own bookkeeping (keep's realloc) is small
+    big = [s for s in cs["sites"] if s["share"] >= 0.05]
+    check(len(big) == 3, "three call sites hold at least 5%% each (%s)" %
+          ", ".join("%s %.1f%%" % (s["site"], 100 * s["share"]) for s in cs["sites"][:6]))
+    return big
+
+
+def check_shares(big):
+    for s, (name, truth) in zip(big, sorted(TRUTH.items(), key=lambda kv: -kv[1])):
+        check(abs(100 * s["share"] - truth) <= 5,
+              "%s: %.1f%% of the allocator faults, truth %.1f%% (within 5 points)" % (s["site"], 100 * s["share"],
+                                                                                    truth))
+
+
+def check_named(a, p, txt):
+    big = top_sites(p)
+    want = sorted(TRUTH, key=lambda n: -TRUTH[n])
+    check([s["function"] for s in big] == want, "call sites in order %s (got %s)" % (
+        want, [s["site"] for s in big]))
+    for s in big:
+        path, line = malloc_line(a.src, s["function"])
+        check(s["file"] and os.path.basename(s["file"]) == path and s["line"] == line,
+              "%s at %s:%d (got %s:%s)" % (s["function"], path, line, s["file"], s["line"]))
+        label = "%s (%s:%d)" % (s["function"], path, line)
+        check(label in txt, "the text report names %s" % label)
+        check(len(s["stack"]) >= 2 and s["stack"][1]["function"] == "main",
+              "%s's stack goes on to main" % s["function"])
+    check_shares(big)
+
+
+def programs(a, work, kind):
+    """Copies of the test programs under a name of this run's own (the
+    session records every traced process of the user)."""
+    tag = "cs%d" % (os.getpid() % 100000)
+    name = tag + ("dl" if kind == "dlopen" else "")
+    bindir = os.path.join(work, "bin")
+    os.makedirs(bindir)
+    debug = os.path.join(work, "debug") if kind == "debugdir" else None
+    if kind in ("stripped", "debugdir"):
+        strip_copy(a.csprog, os.path.join(bindir, name), debug)
+        strip_copy(a.csfill, os.path.join(bindir, "libcsfill.so"), debug)
+    else:
+        src = {"dlopen": a.csprog_dl, "o2": a.csprog_o2}.get(kind, a.csprog)
+        lib = a.csfill_o2 if kind == "o2" else a.csfill
+        shutil.copy(src, os.path.join(bindir, name))
+        shutil.copy(lib, os.path.join(bindir, "libcsfill.so"))
+    return name, bindir, debug
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("case", choices=["linked", "dlopen", "o2", "stripped", "debugdir"])
+    ap.add_argument("--hakmem", required=True)
+    ap.add_argument("--csprog", required=True)
+    ap.add_argument("--csprog-dl", required=True)
+    ap.add_argument("--csprog-o2", required=True)
+    ap.add_argument("--csfill", required=True)
+    ap.add_argument("--csfill-o2", required=True)
+    ap.add_argument("--src", required=True, help="tests/analysis/callsite")
+    ap.add_argument("--plugin-dir", required=True)
+    ap.add_argument("--out", required=True)
+    a = ap.parse_args()
+    for tool in ("lttng", "babeltrace2", "lttng-sessiond", "strip", "objcopy", "readelf"):
+        if not shutil.which(tool):
+            print("SKIP: %s not installed" % tool)
+            return SKIP
+    work = os.path.join(os.path.abspath(a.out), "callsite-" + a.case)
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    try:
+        name, bindir, debug = programs(a, work, a.case)
+        # libcsfill.so is found beside the program (csprog's RPATH is $ORIGIN)
+        args = [os.path.join(bindir, name)] + ([bindir] if a.case == "dlopen" else [])
+        p, txt = trace_and_report(a, work, name, args, debug)
+        if a.case == "stripped":
+            big = top_sites(p)
+            for s in big:
+                check(re.search(r"\+0x[0-9a-f]+", s["site"]) and not s["file"],
+                      "stripped: %s is a module+offset row" % s["site"])
+            check_shares(big)
+        else:
+            check_named(a, p, txt)
+    except Fail as e:
+        print("FAIL:", e)
+        print("(kept %s)" % work)
+        return 1
+    shutil.rmtree(work, ignore_errors=True)
+    print("PASS")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
