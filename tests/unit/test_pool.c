@@ -10,6 +10,7 @@
 #define MID_CLS2 (HAK_TINY_CLASSES + 6) /* stride 3600 */
 #define TINY_CLS 13                     /* stride 528 */
 #define PREWARM_CLS 4                   /* stride 80 */
+#define RETURN_CLS 9                    /* stride 208 */
 #define MID_SLABS (1u << (HAK_SS_SHIFT_MID - HAK_SLAB_SHIFT_MID))
 #define TINY_SLAB_PAGES ((1u << HAK_SLAB_SHIFT_TINY) / HAK_PAGE)
 
@@ -498,6 +499,69 @@ static void prewarm_leaves_faulted_slabs_on_partial(void **state)
 	assert_int_equal(partial->n, 2);
 }
 
+/* Freed blocks before fresh space: a slab filed with freed blocks goes to
+ * the tail of its partial list, counted in with_returned; one let go with
+ * only uncarved space goes to the head, so acquire takes it last. */
+static void returned_blocks_before_fresh_space(void **state)
+{
+	(void)state;
+	struct hak_slab_list *partial = &tiny->partial[RETURN_CLS];
+	void *ha, *ta, *hb, *tb, *h, *t;
+	struct hak_take tk;
+	assert_int_equal(partial->n, 0);
+	assert_false(hak_pool_has_returned(RETURN_CLS));
+
+	/* a: carved out and let go (full); b: current, two blocks carved. */
+	struct hak_slab *a = acquire(RETURN_CLS);
+	uint32_t cap = a->capacity;
+	assert_int_equal(take(a, cap, &ha, &ta), cap);
+	hak_pool_release(a);
+	assert_int_equal(a->state, SLAB_FULL);
+	struct hak_slab *b = acquire(RETURN_CLS);
+	assert_int_equal(take(b, 2, &hb, &tb), 2);
+
+	/* Two of a's blocks come back, as another thread's flush would. */
+	void *second = hak_block_next(ha), *rest = hak_block_next(second);
+	hak_pool_return_blocks(a, ha, second, 2);
+	assert_int_equal(a->state, SLAB_PARTIAL);
+	assert_ptr_equal(partial->tail, a);
+	assert_true(hak_pool_has_returned(RETURN_CLS));
+	check_pool_invariants(HAK_POOL_TINY);
+
+	/* b's freelist is empty, and the refill would not carve it now. */
+	hak_spin_lock(&b->lock);
+	hak_slab_take_ex(hak_slab_ss(b), b, 4, !hak_pool_has_returned(RETURN_CLS), &h, &t, &tk);
+	hak_spin_unlock(&b->lock);
+	assert_int_equal(tk.got, 0);
+	assert_int_equal(b->carved, 2);
+	hak_pool_release(b);
+	assert_int_equal(b->state, SLAB_PARTIAL);
+	assert_ptr_equal(partial->head, b);
+	assert_ptr_equal(partial->tail, a);
+	assert_int_equal(atomic_load(&tiny->with_returned[RETURN_CLS]), 1);
+	check_pool_invariants(HAK_POOL_TINY);
+
+	/* The freed blocks first, then the fresh space. */
+	assert_ptr_equal(acquire(RETURN_CLS), a);
+	assert_false(hak_pool_has_returned(RETURN_CLS));
+	assert_int_equal(take(a, 4, &h, &t), 2);
+	assert_ptr_equal(acquire(RETURN_CLS), b);
+	check_pool_invariants(HAK_POOL_TINY);
+
+	/* Everything back: both empty, nothing counted. */
+	hak_pool_release(b);
+	hak_pool_return_blocks(b, hb, tb, 2);
+	assert_int_equal(b->state, SLAB_EMPTY);
+	hak_pool_release(a);
+	hak_pool_return_blocks(a, h, t, 2);
+	assert_int_equal(atomic_load(&tiny->with_returned[RETURN_CLS]), 1);
+	hak_pool_return_blocks(a, rest, ta, cap - 2);
+	assert_int_equal(a->state, SLAB_EMPTY);
+	assert_int_equal(partial->n, 0);
+	assert_false(hak_pool_has_returned(RETURN_CLS));
+	check_pool_invariants(HAK_POOL_TINY);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -508,6 +572,7 @@ int main(void)
 	    cmocka_unit_test_setup(empty_slab_purged_then_reused, setup),
 	    cmocka_unit_test_setup(smallmid_pool, setup),
 	    cmocka_unit_test_setup(prewarm_leaves_faulted_slabs_on_partial, setup),
+	    cmocka_unit_test_setup(returned_blocks_before_fresh_space, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

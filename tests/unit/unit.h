@@ -154,8 +154,18 @@ static inline void check_pool_invariants(unsigned kind)
 {
 	struct hak_pool *pl = &hak_pools[kind];
 	pthread_mutex_lock(&pl->lock);
-	for (unsigned c = 0; c < pl->class_count; c++)
+	for (unsigned c = 0; c < pl->class_count; c++) {
 		check_slab_list(&pl->partial[c], SLAB_PARTIAL, (int)(pl->class_first + c));
+		/* with_returned counts the partial slabs filed with freed blocks;
+		 * nobody takes blocks from an unowned slab, so they still have some. */
+		unsigned returned = 0;
+		for (const struct hak_slab *s = pl->partial[c].head; s; s = s->next)
+			if (s->returned) {
+				assert_non_null(s->freelist);
+				returned++;
+			}
+		assert_int_equal(atomic_load(&pl->with_returned[c]), returned);
+	}
 	check_slab_list(&pl->empty, SLAB_EMPTY, -1);
 	check_slab_list(&pl->empty_purged, SLAB_EMPTY, -1);
 	for (const struct hak_slab *s = pl->empty_purged.head; s; s = s->next)
