@@ -11,6 +11,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define HK_CS_STACKS_SHOWN 20 /* groups whose whole stack is symbolized */
 
@@ -28,6 +29,35 @@ static int is_runtime(const struct hk_module *m)
 	const char *b = base_name(m->path);
 	for (size_t i = 0; i < sizeof names / sizeof *names; i++)
 		if (!strncmp(b, names[i], strlen(names[i]))) return 1;
+	return 0;
+}
+
+static struct hk_sym *sym_of(struct hk_state *st)
+{
+	if (!st->cs->sym) {
+		st->cs->debug_dirs = &st->params.debug_dir;
+		st->cs->ndebug_dirs = st->params.debug_dir ? 1 : 0;
+		st->cs->sym = hk_sym_new(st->cs->debug_dirs, st->cs->ndebug_dirs);
+	}
+	return st->cs->sym;
+}
+
+/* A malloc wrapper (zmalloc, xrealloc, PyMem_Malloc, g_strdup...): its
+ * caller is the call site. Named by what it ends with, so that
+ * alloc_round or allocate_index are not taken for one. */
+static int is_wrapper(struct hk_state *st, const struct hk_module *m, uint64_t addr)
+{
+	static const char *const ends[] = {
+	    "malloc",  "calloc",        "realloc",        "zalloc",        "strdup",
+	    "strndup", "malloc_usable", "realloc_usable", "calloc_usable", "reallocarray"};
+	struct hk_frame_name f;
+	if (!m) return 0;
+	hk_sym_frame(sym_of(st), m, addr, &f, 0);
+	size_t n = strlen(f.function);
+	for (size_t i = 0; i < sizeof ends / sizeof *ends; i++) {
+		size_t k = strlen(ends[i]);
+		if (n >= k && !strcasecmp(f.function + n - k, ends[i])) return 1;
+	}
 	return 0;
 }
 
@@ -69,16 +99,6 @@ static int group_of(struct hk_cs_proc *c, struct hk_map *by_name, size_t *cap, c
 	return (int)c->ngroups++;
 }
 
-static struct hk_sym *sym_of(struct hk_state *st)
-{
-	if (!st->cs->sym) {
-		st->cs->debug_dirs = &st->params.debug_dir;
-		st->cs->ndebug_dirs = st->params.debug_dir ? 1 : 0;
-		st->cs->sym = hk_sym_new(st->cs->debug_dirs, st->cs->ndebug_dirs);
-	}
-	return st->cs->sym;
-}
-
 /* Names stack s's call site into g's name. */
 static void name_stack(struct hk_state *st, struct hk_proc *p, const struct hk_stack *s, char *name,
                        size_t len, struct hk_frame_name *site)
@@ -96,7 +116,8 @@ static void name_stack(struct hk_state *st, struct hk_proc *p, const struct hk_s
 	unsigned pick = 0;
 	for (unsigned j = 0; j < s->n; j++)
 		mods[j] = hk_cs_module(st, p->host, p->pid, s->frames[j], s->ts);
-	while (pick + 1 < s->n && is_runtime(mods[pick]))
+	while (pick + 1 < s->n &&
+	       (is_runtime(mods[pick]) || is_wrapper(st, mods[pick], s->frames[pick])))
 		pick++;
 	hk_sym_frame(sym_of(st), mods[pick], s->frames[pick], site, 1);
 	frame_label(name, len, site, s->frames[pick]);

@@ -150,6 +150,15 @@ static void copy(char *dst, const char *src)
 	snprintf(dst, HK_CS_NAME, "%s", src ? src : "");
 }
 
+/* A function's name without GCC's clone suffix (".lto_priv.0", ".isra.0",
+ * ".constprop.0", ".part.0"): C and mangled C++ names hold no dot. */
+static void copy_function(char *dst, const char *src)
+{
+	copy(dst, src);
+	char *dot = dst[0] ? strchr(dst + 1, '.') : NULL;
+	if (dot) *dot = 0;
+}
+
 /* The innermost function at pc, inlined ones included (-O2 code). */
 static const char *inline_name(Dwfl_Module *mod, Dwarf_Addr pc)
 {
@@ -184,11 +193,11 @@ void hk_sym_frame(struct hk_sym *s, const struct hk_module *m, uint64_t addr,
 	GElf_Sym sym;
 	const char *fn = dwfl_module_addrinfo(f->mod, pc, &off, &sym, NULL, NULL, NULL);
 	if (!want_line) {
-		copy(out->function, fn);
+		copy_function(out->function, fn);
 		return;
 	}
 	const char *in = inline_name(f->mod, pc);
-	copy(out->function, in ? in : fn);
+	copy_function(out->function, in ? in : fn);
 	Dwfl_Line *l = dwfl_module_getsrc(f->mod, pc);
 	int line = 0;
 	const char *file = l ? dwfl_lineinfo(l, NULL, &line, NULL, NULL, NULL) : NULL;
