@@ -11,6 +11,8 @@ lttng-sessiond, real babeltrace2.
   stripped  linked, with both binaries stripped: module+offset rows
   debugdir  stripped, with the debug files under DIR/.build-id (sink
             parameter debug-dir): function (file:line) again
+  storm     the analysis workload's carve storm: the storm's row names its
+            call site in workload.c, and so does the prewarm advice
 
 Exit status: 0 pass, 1 fail, 77 skip.
 """
@@ -142,9 +144,37 @@ def programs(a, work, kind):
     return name, bindir, debug
 
 
+def case_storm(a, work):
+    name = "cs%dwl" % (os.getpid() % 100000)
+    prog = os.path.join(work, name)
+    shutil.copy(a.workload, prog)
+    tdir = os.path.join(work, "trace")
+    run([a.hakmem, "trace", "-o", tdir, "--", prog, "storm"], timeout=600)
+    # 50 ms windows, as analysis.storm: the burst is one storm even when a
+    # loaded machine stretches it
+    par = ["--process", name, "--storm-window-ms", "50"]
+    p = json.loads(run([a.hakmem, "report", tdir, "--format", "json"] + par).stdout)
+    p = [x for x in p["processes"] if x["procname"] == name][0]
+    txt = run([a.hakmem, "report", tdir] + par).stdout
+    print(txt)
+    late = [s for s in p["storms"] if s["begin_ns"] - p["begin_ns"] >= 1000 * 10**6]
+    check(late, "a storm after the quiet period")
+    for s in late:
+        top = s["callsites"][0] if s.get("callsites") else None
+        check(top and "workload.c:" in top["site"] and top["share"] >= 0.5,
+              "the storm's top call site is in workload.c with most of its faults: %s" % top)
+    r = [x for x in p["recommendations"] if x["rule"] == 1]
+    check(r and r[0]["callsite"] and "workload.c:" in r[0]["callsite"],
+          "the prewarm advice names the call site: %s" % (r and r[0]["callsite"]))
+    check(re.search(r"^Answer: .*Do: .*; most of the storm's faults come from `[^`]*workload\.c:\d+\)`",
+                    txt, re.M), "the Do line names the call site")
+    check(re.search(r"^  \+\d+\.\.\+\d+ ms: .*; from [^ ]+ \(workload\.c:\d+\) \d+%", txt, re.M),
+          "the storm's row names its call site")
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("case", choices=["linked", "dlopen", "o2", "stripped", "debugdir"])
+    ap.add_argument("case", choices=["linked", "dlopen", "o2", "stripped", "debugdir", "storm"])
     ap.add_argument("--hakmem", required=True)
     ap.add_argument("--csprog", required=True)
     ap.add_argument("--csprog-dl", required=True)
@@ -153,6 +183,7 @@ def main():
     ap.add_argument("--csfill-o2", required=True)
     ap.add_argument("--src", required=True, help="tests/analysis/callsite")
     ap.add_argument("--plugin-dir", required=True)
+    ap.add_argument("--workload", required=True, help="tests/analysis/workload")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
     for tool in ("lttng", "babeltrace2", "lttng-sessiond", "strip", "objcopy", "readelf"):
@@ -163,6 +194,11 @@ def main():
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
     try:
+        if a.case == "storm":
+            case_storm(a, work)
+            shutil.rmtree(work, ignore_errors=True)
+            print("PASS")
+            return 0
         name, bindir, debug = programs(a, work, a.case)
         # libcsfill.so is found beside the program (csprog's RPATH is $ORIGIN)
         args = [os.path.join(bindir, name)] + ([bindir] if a.case == "dlopen" else [])
