@@ -219,9 +219,10 @@ static void storm_sites(struct hk_proc *p)
 	free(acc);
 }
 
+/* A call site the advice can name: one placed in a binary. */
 static int named(const struct hk_cs_group *g)
 {
-	return g->name[0] != '(';
+	return g->name[0] != '(' && g->site.mod;
 }
 
 /* "most of the storm's faults come from `X` (62%)", for a recommendation:
