@@ -31,6 +31,7 @@
  * Full mode is chosen with HAKMEM_CHECK=full in the environment. */
 #include "hakmem.h"
 #include "problem.h"
+#include "quarantine.h" /* the ring's size, which the matrix names */
 
 #include <errno.h>
 #include <pthread.h>
@@ -356,7 +357,7 @@ static const char *path_of(size_t len, int step, int idx)
 	if (len == 262144 && (step == S_MID || step == S_POSIX_MEMALIGN ||
 	                      step == S_MEMALIGN_SLAB || step == S_THREAD))
 		return "per-slab record table, Mid slab (full)";
-	if (len == 65576) return "quarantine ring (full)";
+	if (len == sizeof(struct hak_qring)) return "quarantine ring (full)";
 	if (len == 8192 && step == S_LARGE) return "large-span table, first (1024 slots)";
 	if (len == 16384 && step == S_LARGE_TABLE) return "large-span table growth (2048 slots)";
 	return "large span";
@@ -402,7 +403,7 @@ static void matrix(void)
 	 * the allocator maps in another order, they must be updated. */
 	static const size_t fast_first[] = {4u << 20, 16384};
 	static const size_t full_first[] = {4u << 20, 16384, 65536, (size_t)(1u << 18) * 144,
-	                                    2u << 20, 65576};
+	                                    2u << 20, sizeof(struct hak_qring)};
 	const size_t *want = hak_check_level == 2 ? full_first : fast_first;
 	int nwant = hak_check_level == 2 ? 6 : 2;
 	if (getenv("HAKMEM_SMALLMID") == NULL || hak_check_level == 2)
