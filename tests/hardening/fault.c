@@ -402,8 +402,8 @@ static void matrix(void)
 	/* The single scenarios (fault one ...) count on these positions: if
 	 * the allocator maps in another order, they must be updated. */
 	static const size_t fast_first[] = {4u << 20, 16384};
-	static const size_t full_first[] = {4u << 20, 16384, 65536, (size_t)(1u << 18) * 144,
-	                                    2u << 20, sizeof(struct hak_qring)};
+	static const size_t full_first[] = {
+	    4u << 20, 16384, 65536, (size_t)(1u << 18) * 144, 2u << 20, sizeof(struct hak_qring)};
 	const size_t *want = hak_check_level == 2 ? full_first : fast_first;
 	int nwant = hak_check_level == 2 ? 6 : 2;
 	if (getenv("HAKMEM_SMALLMID") == NULL || hak_check_level == 2)
