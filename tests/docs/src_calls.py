@@ -1,0 +1,174 @@
+#!/usr/bin/python3
+"""The file-level call graph of src/*.c, read from the compiled objects.
+
+An edge A -> B means A.o refers to a symbol that B.o defines: a call or a
+global read or written (the symbol names are listed with the edge). Calls
+made inside a static inline function of a header count for the file that
+compiled it, which is where they run. The strongly connected components of
+more than one file are the circles: files that cannot be understood, tested
+or changed one at a time.
+
+usage: src_calls.py [--source DIR] [--check] [--longest N] OBJECT...
+  OBJECT     the objects of one library (e.g. $<TARGET_OBJECTS:hakmem>, or
+             BUILD/CMakeFiles/hakmem.dir/src/*.o)
+  --check    exit 1 when the graph has a circle (docs.src_calls)
+  --longest  also print the N longest functions of src/*.c, in lines
+             (needs --source)
+"""
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+
+
+def object_source(path):
+    """src/pool.c.o -> pool.c"""
+    base = os.path.basename(path)
+    return base[:-2] if base.endswith(".o") else base
+
+
+def read_symbols(objects):
+    """Per file: the symbols it defines and those it needs."""
+    defined, needed = {}, {}
+    for obj in objects:
+        f = object_source(obj)
+        out = subprocess.run(["nm", "--defined-only", "-g", obj], check=True,
+                             capture_output=True, text=True).stdout
+        defined[f] = {l.split()[-1] for l in out.splitlines() if l.strip()}
+        out = subprocess.run(["nm", "--undefined-only", obj], check=True,
+                             capture_output=True, text=True).stdout
+        needed[f] = {l.split()[-1] for l in out.splitlines() if l.strip()}
+    return defined, needed
+
+
+def build_graph(defined, needed):
+    owner = {}
+    for f, syms in defined.items():
+        for s in syms:
+            owner.setdefault(s, f)
+    edges = {f: {} for f in defined}
+    for f, syms in needed.items():
+        for s in syms:
+            g = owner.get(s)
+            if g and g != f:
+                edges[f].setdefault(g, set()).add(s)
+    return edges
+
+
+def sccs(edges):
+    """Tarjan's algorithm, iterative; components in reverse topological order."""
+    index, low, on, stack, out = {}, {}, set(), [], []
+    counter = [0]
+    for root in sorted(edges):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(edges[root])))]
+        index[root] = low[root] = counter[0]
+        counter[0] += 1
+        stack.append(root)
+        on.add(root)
+        while work:
+            v, it = work[-1]
+            pushed = False
+            for w in it:
+                if w not in index:
+                    index[w] = low[w] = counter[0]
+                    counter[0] += 1
+                    stack.append(w)
+                    on.add(w)
+                    work.append((w, iter(sorted(edges[w]))))
+                    pushed = True
+                    break
+                if w in on:
+                    low[v] = min(low[v], index[w])
+            if pushed:
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[v])
+            if low[v] == index[v]:
+                comp = []
+                while True:
+                    w = stack.pop()
+                    on.discard(w)
+                    comp.append(w)
+                    if w == v:
+                        break
+                out.append(sorted(comp))
+    return out
+
+
+def longest_functions(src_dir, n):
+    """Function bodies by lines, from the signature to the closing brace:
+    clang-format puts both braces of a function alone at column 0."""
+    found = []
+    for name in sorted(os.listdir(src_dir)):
+        if not name.endswith(".c"):
+            continue
+        with open(os.path.join(src_dir, name), encoding="utf-8") as f:
+            lines = f.read().split("\n")
+        i = 0
+        while i < len(lines):
+            if lines[i] == "{" and i > 0:
+                # The signature: back to its first line, the one at column 0.
+                start = i - 1
+                while start > 0 and lines[start][:1] in (" ", "\t"):
+                    start -= 1
+                m = re.search(r"([A-Za-z_][A-Za-z0-9_]*)\s*\(",
+                              re.sub(r"__attribute__\s*\(\(.*?\)\)", "", lines[start]))
+                end = i + 1
+                while end < len(lines) and lines[end] != "}":
+                    end += 1
+                if m:
+                    found.append((end - start + 1, "%s:%d" % (name, start + 1), m.group(1)))
+                i = end + 1
+            else:
+                i += 1
+    found.sort(key=lambda t: (-t[0], t[1]))
+    return found[:n]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--source", help="the repository (for --longest)")
+    ap.add_argument("--check", action="store_true", help="exit 1 on a circle")
+    ap.add_argument("--longest", type=int, default=0, metavar="N")
+    ap.add_argument("objects", nargs="+")
+    a = ap.parse_args()
+    objects = [o for o in a.objects if o.endswith(".o")]
+    if not objects:
+        sys.exit("src_calls.py: no object files given: pass a library's objects "
+                 "(BUILD/CMakeFiles/hakmem.dir/src/*.o) after building it")
+    edges = build_graph(*read_symbols(objects))
+
+    print("file-level calls (%d files):" % len(edges))
+    for f in sorted(edges):
+        for g in sorted(edges[f]):
+            print("  %-16s -> %-16s %s" % (f, g, " ".join(sorted(edges[f][g]))))
+    circles = [c for c in sccs(edges) if len(c) > 1]
+    print("circles (strongly connected components of more than one file): %d" % len(circles))
+    for c in circles:
+        members = set(c)
+        print("  %d files: %s" % (len(c), " ".join(c)))
+        for f in c:
+            for g in sorted(edges[f]):
+                if g in members:
+                    print("    %-16s -> %-16s %s" % (f, g, " ".join(sorted(edges[f][g]))))
+    if a.longest:
+        if not a.source:
+            sys.exit("src_calls.py: --longest needs --source DIR (the repository)")
+        print("longest functions (lines):")
+        for n, where, name in longest_functions(os.path.join(a.source, "src"), a.longest):
+            print("  %4d %-22s %s" % (n, where, name))
+    if a.check and circles:
+        print("FAIL: src/ has a call circle again; break it (a checker returns a verdict, a "
+              "counter store is written by the pools and read by the report) rather than "
+              "tying the files back together", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
