@@ -201,7 +201,16 @@ def case_storms(a):
     js = os.path.join(out, "tune.json")
     # 2 s quiet, a carve storm of 16 MiB of 64-byte blocks, 1 s quiet: the
     # report recommends a prewarm that moves the storm into start-up.
-    p = expect_ok(run([a.hakmem, "tune", "--runs", "2", "--json", js, "--", a.workload, "storm"]))
+    # On a machine loaded by other work the burst can be descheduled and
+    # spread over so many windows that it is no storm: the report then
+    # rightly recommends nothing. Such a baseline is retried (at most 3 runs
+    # in all); any other failure, or 3 of these, fails.
+    for attempt in range(3):
+        p = run([a.hakmem, "tune", "--runs", "2", "--json", js, "--", a.workload, "storm"])
+        if p.returncode == 0 or "has no recommendation" not in p.stderr or attempt == 2:
+            break
+        print("no storm in this baseline (burst spread out by the machine's load?): running again", flush=True)
+    expect_ok(p)
     print(p.stdout)
     r = json.load(open(js))
     check(r["storm_windows_ms"] and 1500 < r["storm_windows_ms"][0][0] < 3000,
