@@ -9,8 +9,9 @@ lttng-sessiond, real babeltrace2.
   dlopen    the same, with libcsfill.so dlopen'd by main after tracing started
   o2        csprog and libcsfill.so built -g -O2 (no frame pointers)
   stripped  linked, with both binaries stripped: module+offset rows
-  debugdir  stripped, with the debug files under DIR/.build-id (sink
-            parameter debug-dir): function (file:line) again
+  debugdir  stripped, with the debug files under DIR/.build-id: function
+            (file:line) again, from the sink parameter debug-dir and from
+            hakmem report --debug-dir DIR; without it, module+offset
   storm     the analysis workload's carve storm: the storm's row names its
             call site in workload.c, and so does the prewarm advice
 
@@ -73,23 +74,27 @@ def strip_copy(src, dst, debug_dir=None):
     run(["strip", "--strip-all", dst])
 
 
-def trace_and_report(a, work, name, prog_args, debug=None):
-    tdir = os.path.join(work, "trace")
-    run([a.hakmem, "trace", "-o", tdir, "--"] + prog_args, timeout=600)
-    if debug:
-        # the sink's own parameter
-        bt = ["babeltrace2", "--plugin-path=" + a.plugin_dir, tdir, "-c", "sink.hakmem.report", "-p"]
-        par = 'process="%s",debug-dir="%s"' % (name, debug)
-        txt = run(bt + [par]).stdout
-        js = run(bt + [par + ',format="json"']).stdout
-    else:
-        txt = run([a.hakmem, "report", tdir, "--process", name]).stdout
-        js = run([a.hakmem, "report", tdir, "--process", name, "--format", "json"]).stdout
-    print(txt)
+def the_process(js, name):
     d = json.loads(js)
     ps = [p for p in d["processes"] if p["procname"] == name]
     check(len(ps) == 1, "one process named %s in the report" % name)
-    return ps[0], txt
+    return ps[0]
+
+
+def trace_and_report(a, work, name, prog_args, debug=None):
+    tdir = os.path.join(work, "trace")
+    run([a.hakmem, "trace", "-o", tdir, "--"] + prog_args, timeout=600)
+    report = [a.hakmem, "report", tdir, "--process", name]
+    if debug:
+        # the sink's own parameter, then hakmem report --debug-dir: the same report
+        bt = ["babeltrace2", "--plugin-path=" + a.plugin_dir, tdir, "-c", "sink.hakmem.report", "-p"]
+        par = 'process="%s",debug-dir="%s"' % (name, debug)
+        check_named(a, the_process(run(bt + [par + ',format="json"']).stdout, name), run(bt + [par]).stdout)
+        report += ["--debug-dir", os.path.relpath(debug)]
+    txt = run(report).stdout
+    js = run(report + ["--format", "json"]).stdout
+    print(txt)
+    return the_process(js, name), txt
 
 
 def top_sites(p):
@@ -142,6 +147,24 @@ def programs(a, work, kind):
         shutil.copy(src, os.path.join(bindir, name))
         shutil.copy(lib, os.path.join(bindir, "libcsfill.so"))
     return name, bindir, debug
+
+
+def debugdir_cli_checks(a, work, name):
+    """Without --debug-dir the stripped binaries are module+offset rows
+    (so the names come from DIR), and a DIR that is not there is a usage
+    error that names it."""
+    tdir = os.path.join(work, "trace")
+    p = the_process(run([a.hakmem, "report", tdir, "--process", name, "--format", "json"]).stdout, name)
+    check(all(not s["file"] for s in top_sites(p)), "without --debug-dir: no file:line")
+    missing = os.path.join(work, "no-such-dir")
+    e = subprocess.run([a.hakmem, "report", tdir, "--debug-dir", missing], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, universal_newlines=True)
+    check(e.returncode == 2 and "--debug-dir %s: no such directory" % missing in e.stderr,
+          "--debug-dir on a missing directory: exit 2 naming it (%d: %s)" % (e.returncode, e.stderr.strip()))
+    e = subprocess.run([a.hakmem, "report", tdir, "--debug-dir"], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, universal_newlines=True)
+    check(e.returncode == 2 and "--debug-dir needs a value" in e.stderr,
+          "--debug-dir without a value: exit 2 (%d: %s)" % (e.returncode, e.stderr.strip()))
 
 
 def case_storm(a, work):
@@ -203,6 +226,8 @@ def main():
         # libcsfill.so is found beside the program (csprog's RPATH is $ORIGIN)
         args = [os.path.join(bindir, name)] + ([bindir] if a.case == "dlopen" else [])
         p, txt = trace_and_report(a, work, name, args, debug)
+        if a.case == "debugdir":
+            debugdir_cli_checks(a, work, name)
         if a.case == "stripped":
             big = top_sites(p)
             for s in big:

@@ -14,7 +14,7 @@ from .common import ArgParser, die, note
 HELP = """usage: hakmem report TRACE... [--format text|json] [-o FILE] [--html FILE]
                     [--pid PID] [--process NAME] [--top N]
                     [--storm-window-ms N] [--storm-threshold X] [--storm-min-faults N]
-                    [--timeout S] [--tune FILE]
+                    [--timeout S] [--tune FILE] [--debug-dir DIR]
 
 Analyses one or more LTTng traces recorded by 'hakmem trace' (a trace
 directory, a snapshot directory, or an lttng-relayd output tree holding
@@ -39,6 +39,13 @@ several hosts) and says why page faults dominate and what to change.
                  CTF reader can loop for ever on a damaged trace.
   --tune FILE    show what 'hakmem tune' measured (its --json FILE, or
                  tune.json in its --keep directory) beside each estimate
+  --debug-dir DIR
+                 where to look for separate debug information when naming
+                 call sites, before /usr/lib/debug: by build id
+                 (DIR/.build-id/xx/yyyy.debug, as objcopy --only-keep-debug
+                 or a -dbgsym package lays it out) and by .gnu_debuglink
+                 (DIR/BINARY'S-DIRECTORY/LINK-NAME). For stripped binaries
+                 whose debug files are kept elsewhere
 """
 
 
@@ -101,7 +108,7 @@ def run_sink(layout, traces, fmt, out, extra, timeout, size):
         die("the analysis plugin is missing from %s; build hakmem with libbabeltrace2-dev installed" % plugin_dir)
     params = ['format="%s"' % fmt]
     if out:
-        params.append('path="%s"' % out.replace('"', '\\"'))
+        params.append('path="%s"' % quoted(out))
     params += extra
     cmd = ["babeltrace2", "--plugin-path=" + plugin_dir] + traces + \
           ["-c", "sink.hakmem.report", "-p", ",".join(params)]
@@ -173,6 +180,13 @@ def process_name(text):
     return text
 
 
+def debug_dir(text):
+    if not os.path.isdir(text):
+        die("--debug-dir %s: no such directory; pass the directory that holds .build-id/ (as "
+            "/usr/lib/debug does)" % text)
+    return os.path.abspath(text)
+
+
 def output_format(text):
     if text not in ("text", "json"):
         die("--format %s: expected text or json" % text)
@@ -197,7 +211,13 @@ def parser():
     ap.add_argument("--top", type=checked("--top", int, "a number of processes from 1 to 1000000000", 1, 10**9))
     ap.add_argument("--tune", type=tuneresult.load)
     ap.add_argument("--timeout", type=checked("--timeout", float, "seconds, 0 for none", 0, 1e9))
+    ap.add_argument("--debug-dir", type=debug_dir)
     return ap
+
+
+def quoted(text):
+    """TEXT inside a babeltrace2 -p string literal."""
+    return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def sink_params(o):
@@ -212,9 +232,11 @@ def sink_params(o):
     if o.pid is not None:
         extra.append("pid=%d" % o.pid)
     if o.process is not None:
-        extra.append('process="%s"' % o.process.replace("\\", "\\\\").replace('"', '\\"'))
+        extra.append('process="%s"' % quoted(o.process))
     if o.top is not None:
         extra.append("top=%d" % o.top)
+    if o.debug_dir is not None:
+        extra.append('debug-dir="%s"' % quoted(o.debug_dir))
     return extra
 
 
