@@ -15,7 +15,7 @@ ensure_sessiond
 make_work
 
 src=$(dirname "$TRACETOOL")/../..
-/usr/bin/python3 - "$src" <<'PY' || fail "a tracepoint is on no channel, or on both"
+/usr/bin/python3 - "$src" <<'PY' || fail "a tracepoint is on no channel, or on both, or the help misplaces it"
 import re, sys
 sys.path.insert(0, sys.argv[1] + "/src/cli")
 from hakmemcli import trace
@@ -29,6 +29,16 @@ for n in names:
         print("hakmem:%s is on %d channels of hakmem trace" % (n, on))
         ok = False
 print("%d tracepoints, each on one channel" % len(names))
+# hakmem trace --help names each event under its channel
+help_ = trace.HELP.split("\n  hakmem ", 1)[1].split("\nCMD's exit status")[0]
+counted_par, plain_par = help_.split("\n  hakmem_nofault ")
+for events, par, other in ((trace.COUNTED_EVENTS, counted_par, plain_par),
+                           (trace.PLAIN_EVENTS, plain_par, counted_par)):
+    for e in events:
+        word = re.compile(r"\b%s\b" % e.split(":")[1])
+        if not word.search(par) or word.search(other):
+            print("hakmem trace --help does not name %s under its channel only" % e)
+            ok = False
 sys.exit(0 if ok else 1)
 PY
 

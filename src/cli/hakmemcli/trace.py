@@ -14,13 +14,26 @@ from .common import ArgParser, check_command, die, exit_status, note, preload, s
 HELP = """usage: hakmem trace [-o DIR] [--snapshot] [--relay net://HOST[:CTRL[:DATA]]] [--live]
                    [--per-call] [--check=off|fast|full] [--report] -- CMD [ARGS...]
 
-Runs CMD with libhakmem.so preloaded under a new LTTng session that records
-the hakmem:* events with page-fault, vpid, vtid and procname context, and
-where each binary was loaded (LTTng-UST's state dump and dlopen events, so
-the report can name the call sites of the mallocs that faulted), then
-prints where the trace is and how many events were lost. CMD's exit status
-is passed through; SIGINT and SIGTERM are forwarded to CMD and the session
-is still closed cleanly. Forked children are traced under their own pid.
+Runs CMD with libhakmem.so preloaded under a new LTTng session, then
+prints where the trace is and how many events were lost. The session has
+two channels; every event carries vpid, vtid and procname:
+  hakmem          the events that can claim page faults, with the perf
+                  page-fault counter (a read(2) per event): superslab_mmap,
+                  large_mmap, large_munmap, refill when new_pages > 0,
+                  process_stats, heap_error, and tick (a thread's count at
+                  most every 5 ms after one of its events, and at its exit)
+  hakmem_nofault  the others, without the counter: refill when
+                  new_pages == 0, slab_empty, slab_reuse, slab_purge,
+                  superslab_reuse, superslab_munmap, callsite (each
+                  distinct stack of a malloc that touched fresh pages,
+                  once per process), malloc and free (--per-call); and
+                  where each binary was loaded (lttng_ust_statedump:* and
+                  lttng_ust_dl:*), so the report can name those call
+                  sites afterwards
+CMD's exit status is passed through; SIGINT and SIGTERM are forwarded to
+CMD and the session is still closed cleanly. Forked children are traced
+under their own pid. Without permission for perf counters the session
+records without them and the report falls back to the allocator's counts.
 
   -o DIR        write the trace to DIR (default ./hakmem-trace-DATE-TIME)
   --snapshot    flight-recorder mode: events stay in memory; a snapshot is
@@ -31,7 +44,7 @@ is still closed cleanly. Forked children are traced under their own pid.
                 --relay is given; a local lttng-relayd is started if needed);
                 watch it with: babeltrace2 net://HOST/host/HOSTNAME/SESSION
   --per-call    also record hakmem:malloc and hakmem:free for every call
-                (DEBUG loglevel; large traces, larger buffers)
+                (DEBUG loglevel; large traces, larger hakmem_nofault buffers)
   --check=LEVEL ptr_track level for the traced run (default fast)
   --report      run 'hakmem report' on the trace afterwards
 
