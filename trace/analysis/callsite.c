@@ -42,23 +42,29 @@ static struct hk_sym *sym_of(struct hk_state *st)
 	return st->cs->sym;
 }
 
-/* A malloc wrapper (zmalloc, xrealloc, PyMem_Malloc, g_strdup...): its
- * caller is the call site. Named by what it ends with, so that
- * alloc_round or allocate_index are not taken for one. */
-static int is_wrapper(struct hk_state *st, const struct hk_module *m, uint64_t addr)
+/* Named by what it ends with, so that alloc_round or allocate_index are
+ * not taken for one. */
+int hk_cs_wrapper_name(const char *function)
 {
 	static const char *const ends[] = {
 	    "malloc",  "calloc",        "realloc",        "zalloc",        "strdup",
 	    "strndup", "malloc_usable", "realloc_usable", "calloc_usable", "reallocarray"};
+	size_t n = strlen(function);
+	for (size_t i = 0; i < sizeof ends / sizeof *ends; i++) {
+		size_t k = strlen(ends[i]);
+		if (n >= k && !strcasecmp(function + n - k, ends[i])) return 1;
+	}
+	return 0;
+}
+
+/* A frame in a malloc wrapper (not inlined: hk_sym_frame names the caller
+ * of an inlined one). */
+static int is_wrapper(struct hk_state *st, const struct hk_module *m, uint64_t addr)
+{
 	struct hk_frame_name f;
 	if (!m) return 0;
 	hk_sym_frame(sym_of(st), m, addr, &f, 0);
-	size_t n = strlen(f.function);
-	for (size_t i = 0; i < sizeof ends / sizeof *ends; i++) {
-		size_t k = strlen(ends[i]);
-		if (n >= k && !strcasecmp(f.function + n - k, ends[i])) return 1;
-	}
-	return 0;
+	return hk_cs_wrapper_name(f.function);
 }
 
 static void frame_label(char *buf, size_t len, const struct hk_frame_name *f, uint64_t addr)

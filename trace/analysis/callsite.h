@@ -121,10 +121,17 @@ void hk_cs_proc_free(struct hk_proc *p);
 /* "load_index (index.c:212)" of group g. */
 const char *hk_cs_group_name(const struct hk_proc *p, int g);
 
+/* A malloc wrapper's name (zmalloc, xrealloc, PyMem_Malloc, g_strdup...):
+ * its caller is the call site. */
+int hk_cs_wrapper_name(const char *function);
+
 /* callsite_sym.c: offline symbolization with libdw. */
 struct hk_sym *hk_sym_new(char **debug_dirs, size_t n);
 void hk_sym_free(struct hk_sym *s);
-/* Names the return address addr (the call is at addr - 1) in module m. */
+/* Names the return address addr (the call is at addr - 1) in module m:
+ * with want_line, the innermost inlined function and its file:line, or,
+ * when that is a malloc wrapper inlined into its caller, the caller at
+ * the line of the wrapper's call. */
 void hk_sym_frame(struct hk_sym *s, const struct hk_module *m, uint64_t addr,
                   struct hk_frame_name *out, int want_line);
 

@@ -159,8 +159,12 @@ static void copy_function(char *dst, const char *src)
 	if (dot) *dot = 0;
 }
 
-/* The innermost function at pc, inlined ones included (-O2 code). */
-static const char *inline_name(Dwfl_Module *mod, Dwarf_Addr pc)
+/* The innermost function at pc, inlined ones included (-O2 code). A
+ * malloc wrapper inlined into its caller shares the caller's frame, so
+ * the frame-by-frame skip in callsite.c cannot pass it: the scope around
+ * it names the call then, at the line of the wrapper's call (its
+ * DW_AT_call_file and DW_AT_call_line), returned in *file and *line. */
+static const char *inline_name(Dwfl_Module *mod, Dwarf_Addr pc, const char **file, int *line)
 {
 	Dwarf_Addr bias;
 	Dwarf_Die *cu = dwfl_module_addrdie(mod, pc, &bias);
@@ -173,6 +177,17 @@ static const char *inline_name(Dwfl_Module *mod, Dwarf_Addr pc)
 		Dwarf_Attribute a;
 		name = dwarf_formstring(dwarf_attr_integrate(&scopes[i], DW_AT_name, &a));
 		if (tag == DW_TAG_subprogram) break;
+		Dwarf_Word call_line, call_file;
+		Dwarf_Files *files;
+		size_t nfiles;
+		if (name && hk_cs_wrapper_name(name) &&
+		    !dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_line, &a), &call_line) &&
+		    !dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_file, &a), &call_file) &&
+		    !dwarf_getsrcfiles(cu, &files, &nfiles) && call_file < nfiles) {
+			*file = dwarf_filesrc(files, call_file, NULL, NULL);
+			*line = (int)call_line;
+			name = NULL; /* the next scope out is the caller */
+		}
 	}
 	free(scopes);
 	return name;
@@ -196,11 +211,14 @@ void hk_sym_frame(struct hk_sym *s, const struct hk_module *m, uint64_t addr,
 		copy_function(out->function, fn);
 		return;
 	}
-	const char *in = inline_name(f->mod, pc);
-	copy_function(out->function, in ? in : fn);
-	Dwfl_Line *l = dwfl_module_getsrc(f->mod, pc);
+	const char *file = NULL;
 	int line = 0;
-	const char *file = l ? dwfl_lineinfo(l, NULL, &line, NULL, NULL, NULL) : NULL;
+	const char *in = inline_name(f->mod, pc, &file, &line);
+	copy_function(out->function, in ? in : fn);
+	if (!file) {
+		Dwfl_Line *l = dwfl_module_getsrc(f->mod, pc);
+		file = l ? dwfl_lineinfo(l, NULL, &line, NULL, NULL, NULL) : NULL;
+	}
 	if (file && line > 0) {
 		copy(out->file, file);
 		out->line = line;
