@@ -4,7 +4,7 @@
 #include "events.h"
 #include "os.h"
 #include "size_class.h"
-#include "stats.h"
+#include "stats_counters.h"
 #include "trace_hooks.h"
 
 #include <errno.h>

@@ -3,7 +3,7 @@
 #include "env.h"
 #include "os.h"
 #include "slab.h"
-#include "stats.h"
+#include "stats_counters.h"
 
 #include <errno.h>
 

@@ -3,13 +3,9 @@
 #include "log.h"
 #include "pool.h"
 #include "stats.h"
-#include "tcache.h"
+#include "stats_counters.h"
 
 #include <string.h>
-
-struct hak_counters hak_ctr;
-
-#define LOAD(f) atomic_load_explicit(&hak_ctr.f, memory_order_relaxed)
 
 /* Blocks held and slabs per class come from the slab metadata itself. */
 static void count_slabs(struct hak_stats *out)
@@ -34,25 +30,25 @@ HAK_API void hak_stats_get(struct hak_stats *out)
 {
 	struct hak_class_counters per[HAK_NUM_CLASSES];
 	memset(out, 0, sizeof *out);
-	out->superslabs_mapped = LOAD(ss_mapped);
-	out->superslabs_reused = LOAD(ss_reused);
-	out->superslabs_unmapped = LOAD(ss_unmapped);
-	out->superslabs_live = LOAD(ss_live);
-	out->superslabs_warm = LOAD(ss_warm);
-	out->slab_empty = LOAD(slab_empty);
-	out->slab_reuse = LOAD(slab_reuse);
-	out->slab_class_changes = LOAD(slab_class_changes);
-	out->slab_purge = LOAD(slab_purge);
-	out->pages_purged = LOAD(pages_purged);
-	out->large_mapped = LOAD(large_mapped);
-	out->large_unmapped = LOAD(large_unmapped);
-	out->large_reused = LOAD(large_reused);
-	out->large_live = LOAD(large_live);
-	out->large_live_bytes = LOAD(large_live_bytes);
-	out->mapped_bytes = LOAD(mapped_bytes);
-	out->pages_touched = LOAD(pages_touched);
+	out->superslabs_mapped = HAK_STAT_LOAD(ss_mapped);
+	out->superslabs_reused = HAK_STAT_LOAD(ss_reused);
+	out->superslabs_unmapped = HAK_STAT_LOAD(ss_unmapped);
+	out->superslabs_live = HAK_STAT_LOAD(ss_live);
+	out->superslabs_warm = HAK_STAT_LOAD(ss_warm);
+	out->slab_empty = HAK_STAT_LOAD(slab_empty);
+	out->slab_reuse = HAK_STAT_LOAD(slab_reuse);
+	out->slab_class_changes = HAK_STAT_LOAD(slab_class_changes);
+	out->slab_purge = HAK_STAT_LOAD(slab_purge);
+	out->pages_purged = HAK_STAT_LOAD(pages_purged);
+	out->large_mapped = HAK_STAT_LOAD(large_mapped);
+	out->large_unmapped = HAK_STAT_LOAD(large_unmapped);
+	out->large_reused = HAK_STAT_LOAD(large_reused);
+	out->large_live = HAK_STAT_LOAD(large_live);
+	out->large_live_bytes = HAK_STAT_LOAD(large_live_bytes);
+	out->mapped_bytes = HAK_STAT_LOAD(mapped_bytes);
+	out->pages_touched = HAK_STAT_LOAD(pages_touched);
 
-	hak_tcache_sum_counters(per);
+	hak_counters_sum_classes(per);
 	out->nclasses = HAK_NUM_CLASSES;
 	for (unsigned c = 0; c < HAK_NUM_CLASSES; c++) {
 		struct hak_class_stats *cs = &out->classes[c];
@@ -68,6 +64,15 @@ HAK_API void hak_stats_get(struct hak_stats *out)
 		out->pages_touched += per[c].pages_touched;
 	}
 	count_slabs(out);
+}
+
+HAK_API const char *hak_version(void)
+{
+#if defined(HAKMEM_RELEASE)
+	return HAKMEM_VERSION_STRING " (release)";
+#else
+	return HAKMEM_VERSION_STRING " (full)";
+#endif
 }
 
 HAK_API void hak_stats_print(int fd)

@@ -4,7 +4,7 @@
 #define HAKMEM_TCACHE_H
 
 #include "slab.h"
-#include "stats.h"
+#include "stats_counters.h"
 
 struct hak_bin {
 	void *head;
@@ -17,9 +17,9 @@ enum hak_tcache_state { TC_UNINIT = 0, TC_INIT, TC_READY, TC_DEAD };
 struct hak_tcache {
 	struct hak_bin bins[HAK_NUM_CLASSES];
 	struct hak_slab *cur[HAK_NUM_CLASSES]; /* slab each class refills from */
-	struct hak_class_counters ctr[HAK_NUM_CLASSES];
-	struct hak_tcache *next, *prev; /* all live caches, for stats and fork */
-	uintptr_t stack_lo, stack_hi;   /* full ptr_track: bounds for stack walks */
+	struct hak_thread_counters ctr;        /* registered in the counter store */
+	struct hak_tcache *next, *prev;        /* all live caches, for fork */
+	uintptr_t stack_lo, stack_hi;          /* full ptr_track: bounds for stack walks */
 	uint8_t state;
 };
 
@@ -35,8 +35,6 @@ HAK_INTERNAL uint32_t hak_bin_initial(unsigned cls);
 HAK_INTERNAL uint32_t hak_bin_cap(unsigned cls);
 /* Returns every cached block of the calling thread to its slab. */
 HAK_INTERNAL void hak_tcache_flush_all(struct hak_tcache *tc);
-/* Sums the refill counters of every cache, live and exited. */
-HAK_INTERNAL void hak_tcache_sum_counters(struct hak_class_counters *out);
 
 HAK_INTERNAL void hak_tcache_fork_prepare(void);
 HAK_INTERNAL void hak_tcache_fork_parent(void);

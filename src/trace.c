@@ -6,8 +6,7 @@
 #include "callsite.h"
 #include "env.h"
 #include "log.h"
-#include "stats.h"
-#include "tcache.h"
+#include "stats_counters.h"
 
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -84,7 +83,7 @@ static void emit_process_stats(const struct hakmem_tp_ops *o)
 	    .slab_purge = HAK_STAT_LOAD(slab_purge),
 	    .large_mapped = HAK_STAT_LOAD(large_mapped),
 	};
-	hak_tcache_sum_counters(per);
+	hak_counters_sum_classes(per);
 	for (unsigned k = 0; k < HAK_NUM_CLASSES; k++)
 		c.refills += per[k].refills;
 	getrusage(RUSAGE_SELF, &ru);

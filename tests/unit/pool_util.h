@@ -5,7 +5,7 @@
 
 #include "unit.h"
 #include "slab.h"
-#include "stats.h"
+#include "stats_counters.h"
 
 #include "hakmem.h"
 

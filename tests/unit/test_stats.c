@@ -3,6 +3,7 @@
 #include "pool_util.h"
 #include "env.h"
 #include "large.h"
+#include "stats.h"
 #include "tcache.h"
 
 #define MIB ((size_t)1 << 20)

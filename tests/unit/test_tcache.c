@@ -204,7 +204,7 @@ static void *worker_main(void *arg)
 	for (unsigned i = w->keep; i < w->nalloc; i++)
 		hak_free(p[i]);
 	w->tc = &hak_tc;
-	w->refills = hak_tc.ctr[w->cls].refills;
+	w->refills = hak_tc.ctr.cls[w->cls].refills;
 	return NULL;
 }
 
