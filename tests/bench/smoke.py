@@ -22,10 +22,17 @@ as medians, not for tests).
   smoke.py callgrind CALLGRIND_PAIRS
       callgrind_pairs on a tiny N for hakmem-release and glibc: exit 0
       and a positive count per allocator (exit 77, skipped, without
-      valgrind)."""
+      valgrind).
+  smoke.py trace_cost TRACE_COST
+      trace_cost --quick --json: exit 0, a table row per workload with a
+      figure in every column, every run ok in the JSON, and each traced
+      run's discarded events (hakmem trace's count) and its events on
+      both channels read back from the trace (exit 77 without lttng or
+      python3-bt2)."""
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -185,6 +192,46 @@ def callgrind(script):
         check(per_pair > 0, f"callgrind_pairs: {n}: {per_pair} per pair")
 
 
+def trace_cost(script):
+    with tempfile.TemporaryDirectory() as tmp:
+        js = os.path.join(tmp, "trace_cost.json")
+        out = run([script, "--quick", "--json", js], timeout=900)
+        with open(js) as f:
+            data = json.load(f)
+    print(out)
+    rows = [ln for ln in out.splitlines() if ln.startswith("| ")]
+    check(len(rows) == 3 and rows[0].startswith("| workload |"),
+          f"trace_cost: expected header + 2 rows:\n{out}")
+    number = r"\d[\d,]*(\.\d+)?"
+    cell = {"s": number, "ratio": number + r"x", "range": number + r"x \(" +
+            number + r"\.\." + number + r"\)", "pair": number + " / " + number,
+            "count": number + r"( \(.*\))*"}  # losses under load say more
+    kinds = ["s", "s", "ratio", "range", "pair", "pair", "pair", "count"]
+    for row, name in zip(rows[1:], ("random_mixed", "larson")):
+        cells = [c.strip() for c in row.strip().strip("|").split("|")]
+        check(len(cells) == 9 and cells[0] == name,
+              f"trace_cost: the {name} row has not 9 cells: {row}")
+        for c, kind in zip(cells[1:], kinds):
+            check(re.fullmatch(cell[kind], c),
+                  f"trace_cost: {name}: {c!r} is not a {kind}: {row}")
+    check(data["meta"]["rounds"] == 3 and data["meta"]["mode"] == "quick",
+          f"JSON: meta {data['meta']}")
+    for w in data["workloads"]:
+        check(len(w["runs"]) == 6 and all(r["ok"] for r in w["runs"]),
+              f"JSON: {w['name']}: runs not all ok: {w['runs']}")
+        for r in w["runs"]:
+            check(r["values"]["seconds"] > 0, f"JSON: {w['name']}: {r}")
+            if r["side"] != "traced":
+                continue
+            check(isinstance(r["discarded_events"], int),
+                  f"JSON: {w['name']} round {r['round']}: hakmem trace's "
+                  f"discarded count not read: {r}")
+            ev = r["events"]
+            check(ev and ev["counted"] > 0 and ev["not_counted"] > 0,
+                  f"JSON: {w['name']} round {r['round']}: events on both "
+                  f"channels: {ev}")
+
+
 def main(argv):
     try:
         if len(argv) >= 3 and argv[0] == "program":
@@ -201,6 +248,17 @@ def main(argv):
                 print("valgrind not installed: skipped")
                 return 77
             callgrind(argv[1])
+        elif len(argv) == 2 and argv[0] == "trace_cost":
+            missing = [t for t in ("lttng", "lttng-sessiond")
+                       if not shutil.which(t)]
+            try:
+                import bt2  # noqa: F401
+            except ImportError:
+                missing.append("python3-bt2")
+            if missing:
+                print(f"{', '.join(missing)} not installed: skipped")
+                return 77
+            trace_cost(argv[1])
         else:
             print(__doc__, file=sys.stderr)
             return 2
