@@ -202,7 +202,12 @@ HAK_API void hak_free(void *p)
 	HAK_TRACE_FREE(p);
 #if defined(HAKMEM_CHECKS)
 	if (HAK_CHECKING()) {
-		if (HAK_LIKELY(hak_check_level == HAK_CHECK_FAST) && free_fast_checked(p)) return;
+		/* Before hak_init the level is fast: a bad free can be the
+		 * process's first call, and its report must follow the settings. */
+		if (HAK_LIKELY(hak_check_level == HAK_CHECK_FAST)) {
+			if (free_fast_checked(p)) return;
+			hak_init();
+		}
 		hak_track_free(p, __builtin_return_address(0), __builtin_frame_address(0));
 		return;
 	}
@@ -385,6 +390,7 @@ static inline void asan_resized(void *p, size_t usable, size_t n)
 static void *realloc_checked(void *p, size_t n, void *ret, void *frame)
 {
 	struct hak_ptr_info in;
+	hak_init(); /* a bad pointer's report follows the settings, even as the first call */
 	if (hak_track_check_live(p, &in, ret, frame))
 		return NULL; /* reported; the bad pointer is left alone */
 	if (!in.large && n <= in.usable && (n > in.usable / 2 || hak_size_class(n) == in.cls)) {
@@ -509,7 +515,10 @@ void hak_free_from(void *p, unsigned kind, void *ret, void *frame)
 	}
 	if (p == NULL) return;
 	HAK_TRACE_FREE(p);
-	if (HAK_LIKELY(hak_check_level == HAK_CHECK_FAST) && free_fast_checked(p)) return;
+	if (HAK_LIKELY(hak_check_level == HAK_CHECK_FAST)) {
+		if (free_fast_checked(p)) return;
+		hak_init(); /* as in hak_free */
+	}
 	hak_track_free_as(p, kind, ret, frame);
 }
 #endif

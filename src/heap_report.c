@@ -1,7 +1,6 @@
 #include "heap_report.h"
 #include "check.h"
 #include "env.h"
-#include "lifecycle.h"
 #include "log.h"
 #include "stack_print.h"
 #include "trace_hooks.h"
@@ -55,9 +54,9 @@ static const char *header_state(uint8_t h)
 void hak_report_error(int kind, const void *p, const struct hak_ptr_info *in, const char *detail,
                       void *ret)
 {
-	/* A bad free can be the process's first call: HAKMEM_LOG and
-	 * HAKMEM_ON_ERROR must apply to it too. */
-	hak_init();
+	/* hak_init has run: a bad free can be the process's first call, and
+	 * its entry point (alloc.c) starts hakmem before the check, so
+	 * HAKMEM_LOG and HAKMEM_ON_ERROR apply to it too. */
 	HAK_TRACE_HEAP_ERROR(kind, (uintptr_t)p, in ? in->found : 0, in ? in->expected : 0);
 	if (hak_env.on_error == HAK_ON_ERROR_IGNORE || hak_in_report) return;
 	hak_in_report = 1;

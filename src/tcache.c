@@ -1,7 +1,6 @@
 #include "tcache.h"
 #include "check.h"
 #include "ptr_track.h"
-#include "lifecycle.h"
 #include "pool.h"
 #include "trace_hooks.h"
 
@@ -98,8 +97,9 @@ static int tcache_ready(struct hak_tcache *tc)
 {
 	if (HAK_LIKELY(tc->state == TC_READY)) return 1;
 	if (tc->state != TC_UNINIT) return 0; /* exiting, or re-entered from our own set-up */
+	/* hak_init has run: the entry points (alloc.c) start it before any
+	 * block exists to cache. */
 	tc->state = TC_INIT;
-	hak_init();
 	/* Room for 64 small blocks (at most 65 KiB a class): a loop that frees
 	 * as many as it allocated must not flush and refill every round. */
 	for (unsigned c = 0; c < HAK_NUM_CLASSES; c++)
