@@ -137,12 +137,74 @@ static void test_storm_sites(void **state)
 	free_state(st);
 }
 
+/* A counted event of thread vtid with no claim of its own (a tick), a
+ * large map or a large unmap. */
+static void large_event(struct hk_state *st, int type, int64_t vtid, uint64_t ts_ms, uint64_t perf,
+                        uint64_t addr, uint64_t pages, uint64_t callsite)
+{
+	struct hk_event e = {.type = type, .ts = 1000000000ull + ts_ms * 1000000ull};
+	e.vpid = PID;
+	e.vtid = vtid;
+	e.has_vpid = e.has_vtid = e.has_perf = 1;
+	e.perf = perf;
+	e.procname = "prog";
+	if (type == HK_EV_LARGE_MMAP) {
+		e.f[LMAP_ADDR] = addr;
+		e.f[LMAP_SIZE] = pages * HK_PAGE;
+		e.f[LMAP_NEW_PAGES] = pages;
+		e.f[LMAP_CALLSITE] = callsite;
+	} else if (type == HK_EV_LARGE_MUNMAP) {
+		e.f[LUNMAP_ADDR] = addr;
+		e.f[LUNMAP_SIZE] = pages * HK_PAGE;
+	}
+	hk_dispatch(st, &trace, &e);
+}
+
+static uint64_t group_faults(const struct hk_proc *p, const char *name)
+{
+	for (size_t i = 0; i < p->cs->ngroups; i++)
+		if (!strcmp(p->cs->groups[i].name, name)) return p->cs->groups[i].faults;
+	return 0;
+}
+
+/* Large spans pending first touches at once: each keeps its own call
+ * site (the newest span is taken first), and an unmap forgets only what
+ * is left of that span, on the thread that mapped it. */
+static void test_large_spans_by_site(void **state)
+{
+	(void)state;
+	struct hk_state *st = new_state();
+	const int64_t t1 = PID, t2 = PID + 1;
+	large_event(st, HK_EV_TICK, t1, 0, 100, 0, 0, 0); /* baseline */
+	large_event(st, HK_EV_LARGE_MMAP, t1, 1, 100, 0xa000000, 100, 0xa);
+	large_event(st, HK_EV_LARGE_MMAP, t1, 2, 100, 0xb000000, 50, 0xb);
+	large_event(st, HK_EV_TICK, t1, 3, 180, 0, 0, 0); /* 80 faults: B's 50, then 30 of A */
+	large_event(st, HK_EV_LARGE_MUNMAP, t1, 4, 180, 0xa000000, 100, 0);
+	large_event(st, HK_EV_TICK, t1, 5, 200, 0, 0, 0); /* A's 70 left were forgotten */
+	/* a span mapped by t1 and freed by t2, untouched */
+	large_event(st, HK_EV_LARGE_MMAP, t1, 6, 200, 0xc000000, 30, 0xa);
+	large_event(st, HK_EV_TICK, t2, 6, 1000, 0, 0, 0);
+	large_event(st, HK_EV_LARGE_MUNMAP, t2, 7, 1000, 0xc000000, 30, 0);
+	large_event(st, HK_EV_TICK, t1, 8, 230, 0, 0, 0); /* not C's: other */
+	struct hk_proc *p = st->proc_list[0];
+	define(p, 0xa, 0x1000);
+	define(p, 0xb, 0x2000);
+	hk_state_finish(st);
+	assert_int_equal(p->faults_total, 130);
+	assert_int_equal(p->alloc_cause[HK_CAUSE_LARGE], 80);
+	assert_int_equal(p->faults_alloc + p->faults_other, p->faults_total);
+	assert_int_equal(group_faults(p, "0x2000"), 50);
+	assert_int_equal(group_faults(p, "0x1000"), 30);
+	free_state(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_charged_and_grouped),
 	    cmocka_unit_test(test_same_frames_one_site),
 	    cmocka_unit_test(test_storm_sites),
+	    cmocka_unit_test(test_large_spans_by_site),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -259,6 +259,13 @@ struct hk_pool_state {
 
 /* ---- per thread / per process (state.c) ---- */
 
+/* A large span mapped by a thread whose first touches are still to come
+ * (attribution.c). */
+struct hk_pending_span {
+	uint64_t addr, pages, cs; /* cs: the call site of its malloc */
+};
+#define HK_PENDING_SPANS 16
+
 struct hk_thread {
 	int64_t vtid;
 	int perf_valid;
@@ -268,7 +275,9 @@ struct hk_thread {
 	uint64_t cur_ss[HK_NUM_CLASSES];     /* SuperSlab of the slab being carved */
 	uint64_t reuse_ss[HK_NUM_CLASSES];   /* slab_reuse seen since the last refill */
 	uint64_t fresh_ss[HK_NUM_POOLS + 1]; /* mmap/reuse by this thread since its last refill */
-	uint64_t large_cs;                   /* call site of the span pending_large belongs to */
+	/* pending_large by span, oldest first; they sum to pending_large */
+	struct hk_pending_span pend[HK_PENDING_SPANS];
+	unsigned npend;
 };
 
 struct hk_heap_error {

@@ -9,8 +9,9 @@
  * the delta it falls in -- a thread cannot have caused more faults than
  * it took -- and the rest of the delta is "other". A large span's pages
  * fault when the program first touches them, after large_mmap, so they
- * are claimed from the thread's following deltas until used up. Hence
- * allocator + other == total, exactly, per thread and per process.
+ * are claimed from the thread's following deltas until used up, newest
+ * span first, each charged to its own call site. Hence allocator + other
+ * == total, exactly, per thread and per process.
  *
  * hakmem trace puts only the events that can claim (and hakmem:tick, a
  * thread's count at most every 5 ms) on the channel with the counter; the
@@ -38,6 +39,52 @@ const char *hk_class_label(const struct hk_proc *p, int cls, char *buf, size_t l
 	return buf;
 }
 
+/* Claims `want` of thread t's pending large pages (want <= its
+ * pending_large), newest span first: a program most often touches a block
+ * right after it got it. Each span's pages go to its call site. */
+static void claim_large(struct hk_proc *p, struct hk_thread *t, uint64_t ts, uint64_t want)
+{
+	t->pending_large -= want;
+	while (want && t->npend) {
+		struct hk_pending_span *s = &t->pend[t->npend - 1];
+		uint64_t take = min_u64(s->pages, want);
+		hk_cs_charge(p, ts, s->cs, HK_CAUSE_LARGE, take, -1);
+		s->pages -= take;
+		want -= take;
+		if (!s->pages) t->npend--;
+	}
+}
+
+static void pend_span(struct hk_thread *t, uint64_t addr, uint64_t pages, uint64_t cs)
+{
+	if (!pages) return;
+	if (t->npend == HK_PENDING_SPANS) {
+		/* full: the oldest span's pages go with the next oldest */
+		t->pend[1].pages += t->pend[0].pages;
+		memmove(t->pend, t->pend + 1, (HK_PENDING_SPANS - 1) * sizeof *t->pend);
+		t->npend--;
+	}
+	t->pend[t->npend++] = (struct hk_pending_span){.addr = addr, .pages = pages, .cs = cs};
+	t->pending_large += pages;
+}
+
+/* A span unmapped before all its pages were touched: they never fault.
+ * Forgotten on whichever thread mapped it (frees cross threads). */
+static void forget_span(struct hk_proc *p, uint64_t addr)
+{
+	for (size_t i = 0; i < p->threads.cap; i++) {
+		if (!p->threads.used[i]) continue;
+		struct hk_thread *u = p->threads.vals[i];
+		for (unsigned k = 0; k < u->npend; k++) {
+			if (u->pend[k].addr != addr) continue;
+			u->pending_large -= u->pend[k].pages;
+			memmove(&u->pend[k], &u->pend[k + 1], (u->npend - k - 1) * sizeof *u->pend);
+			u->npend--;
+			return;
+		}
+	}
+}
+
 static void perf_event(struct hk_proc *p, struct hk_thread *t, const struct hk_event *e,
                        enum hk_cause c, uint64_t claim, int cls, uint64_t ss)
 {
@@ -56,7 +103,6 @@ static void perf_event(struct hk_proc *p, struct hk_thread *t, const struct hk_e
 	uint64_t mine = min_u64(claim, delta);
 	uint64_t rest = delta - mine;
 	uint64_t large = min_u64(t->pending_large, rest);
-	t->pending_large -= large;
 	rest -= large;
 
 	p->alloc_cause[c] += mine;
@@ -68,7 +114,7 @@ static void perf_event(struct hk_proc *p, struct hk_thread *t, const struct hk_e
 	hk_win_add(&p->win, e->ts, c, mine, cls);
 	hk_win_add(&p->win, e->ts, HK_CAUSE_LARGE, large, -1);
 	hk_cs_charge(p, e->ts, hk_cs_of(e), c, mine, cls);
-	hk_cs_charge(p, e->ts, t->large_cs, HK_CAUSE_LARGE, large, -1);
+	claim_large(p, t, e->ts, large);
 	/* Faults of unknown origin happened somewhere since the thread's
 	 * previous event: spread them over that interval. */
 	hk_win_spread(&p->win, t->last_ts, e->ts, HK_CAUSE_OTHER, rest);
@@ -117,7 +163,7 @@ void hk_attr_event(struct hk_state *st, struct hk_proc *p, struct hk_thread *t,
 	const uint64_t *f = e->f;
 	enum hk_cause c = HK_CAUSE_CARVE;
 	uint64_t claim = 0, ss = HK_NO_SS;
-	int cls = -1;
+	int cls = -1, pend = 0;
 
 	switch (e->type) {
 	case HK_EV_REFILL:
@@ -138,8 +184,10 @@ void hk_attr_event(struct hk_state *st, struct hk_proc *p, struct hk_thread *t,
 		break;
 	case HK_EV_LARGE_MMAP:
 		if (e->has_perf || p->has_perf) {
-			/* claimed from the thread's next counted deltas */
-			t->pending_large += f[LMAP_NEW_PAGES];
+			/* claimed from the thread's next counted deltas, after
+			 * this event's own (it holds the touches of the spans
+			 * before) */
+			pend = 1;
 		} else {
 			c = HK_CAUSE_LARGE;
 			claim = f[LMAP_NEW_PAGES];
@@ -159,14 +207,10 @@ void hk_attr_event(struct hk_state *st, struct hk_proc *p, struct hk_thread *t,
 		uncounted_event(p, claim);
 	else
 		fallback_event(p, e, c, claim, cls);
-	/* After the delta was claimed (it may hold the touches of the span
-	 * mapped last): a span unmapped untouched never faults, so forget as
-	 * many pending pages as it had. */
-	if (e->type == HK_EV_LARGE_MUNMAP)
-		t->pending_large -= min_u64(t->pending_large, f[LUNMAP_SIZE] / HK_PAGE);
-	/* The pages pending from now on are this span's (after its own
-	 * delta, which holds the touches of the span before). */
-	if (e->type == HK_EV_LARGE_MMAP) t->large_cs = hk_cs_of(e);
+	/* After the delta was claimed (it may hold the last touches of the
+	 * span): what is still pending of an unmapped span never faults. */
+	if (e->type == HK_EV_LARGE_MUNMAP) forget_span(p, f[LUNMAP_ADDR]);
+	if (pend) pend_span(t, f[LMAP_ADDR], f[LMAP_NEW_PAGES], hk_cs_of(e));
 }
 
 void hk_attr_finish(struct hk_state *st, struct hk_proc *p)
