@@ -197,7 +197,7 @@ def case_storm(a, work):
     r = [x for x in p["recommendations"] if x["rule"] == 1]
     check(r and r[0]["callsite"] and "workload.c:" in r[0]["callsite"],
           "the prewarm advice names the call site: %s" % (r and r[0]["callsite"]))
-    check(re.search(r"^Answer: .*Do: .*; most of the storm's faults come from `[^`]*workload\.c:\d+\)`",
+    check(re.search(r"^Answer: .*Do: .*; most of the storm(?:'s|s') faults come from `[^`]*workload\.c:\d+\)`",
                     txt, re.M), "the Do line names the call site")
     check(re.search(r"^  \+\d+\.\.\+\d+ ms: .*; from [^ ]+ \(workload\.c:\d+\) \d+%", txt, re.M),
           "the storm's row names its call site")
