@@ -33,15 +33,51 @@ static __attribute__((noinline)) struct got_block alloc_miss(unsigned c, size_t 
 		hak_init();
 		c = hak_size_class(n);
 	}
-	return (struct got_block){hak_tcache_refill(&hak_tc, c), c};
+	void *p = hak_tcache_refill(&hak_tc, c);
+	/* Under ptr_track a block is live from here on (the bin pop below
+	 * does the same). */
+	if (HAK_CHECKING() && p) HAK_RELAXED_STORE(((uint8_t *)p)[-1], hak_hdr_live(c));
+	return (struct got_block){p, c};
 }
 
-/* The fast path: pop the bin of the class of an n-byte request. */
-static inline struct got_block alloc_class(unsigned c, size_t n)
+#if defined(HAKMEM_CHECKS)
+/* The bin's head does not carry the freed header of its class. Taken if
+ * it is still a free block of the class (its header alone was damaged);
+ * otherwise reported (slab.c hak_block_reached_bad) and the bin dropped:
+ * its blocks leak, and a refill starts it again. */
+static __attribute__((noinline, cold)) struct got_block alloc_bin_bad(unsigned c, size_t n)
+{
+	struct hak_bin *b = &hak_tc.bins[c];
+	void *p = b->head;
+	if (!hak_block_reached_bad(p, c)) {
+		b->head = hak_block_next(p);
+		b->count--;
+		HAK_RELAXED_STORE(((uint8_t *)p)[-1], hak_hdr_live(c));
+		return (struct got_block){p, c};
+	}
+	b->head = NULL;
+	b->count = 0;
+	return alloc_miss(c, n);
+}
+#endif
+
+/* The fast path: pop the bin of the class of an n-byte request. Under
+ * ptr_track the popped block's own header must be the freed one of c
+ * (slab.h hak_block_own_bad; read on the line the pop reads anyway, not
+ * the next block's), and it becomes the live one. */
+static inline __attribute__((always_inline)) struct got_block alloc_class(unsigned c, size_t n)
 {
 	struct hak_bin *b = &hak_tc.bins[c];
 	void *p = b->head;
 	if (HAK_LIKELY(p != NULL)) {
+#if defined(HAKMEM_CHECKS)
+		if (HAK_CHECKING()) {
+			uint8_t h = HAK_RELAXED_LOAD(((uint8_t *)p)[-1]);
+			if (HAK_UNLIKELY(hak_hdr_class[h ^ HAK_HDR_FREED_BIT] != c))
+				return alloc_bin_bad(c, n);
+			HAK_RELAXED_STORE(((uint8_t *)p)[-1], (uint8_t)(h ^ HAK_HDR_FREED_BIT));
+		}
+#endif
 		b->head = hak_block_next(p);
 		b->count--;
 		return (struct got_block){p, c};
@@ -491,6 +527,15 @@ HAK_API int hak_malloc_trim(size_t pad)
 	hak_pool_trim(1);
 	hak_large_trim(1);
 	return 1;
+}
+
+HAK_API const char *hak_version(void)
+{
+#if defined(HAKMEM_RELEASE)
+	return HAKMEM_VERSION_STRING " (release)";
+#else
+	return HAKMEM_VERSION_STRING " (full)";
+#endif
 }
 
 #if defined(HAKMEM_CHECKS)

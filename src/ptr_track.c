@@ -52,6 +52,22 @@ void *hak_link_corrupt(void *p, uintptr_t decoded, const char *why)
 	return NULL;
 }
 
+/* The block was reached through a link but is no free block of the list's
+ * class: the link behind it was overwritten, with a value that still fell
+ * in the heap. The caller drops it and the rest of the list. */
+void hak_link_reached_corrupt(void *p, unsigned cls, const char *why)
+{
+	struct hak_ptr_info in;
+	hak_track_inspect(p, &in);
+	in.error = HAK_ERR_USE_AFTER_FREE_WRITE;
+	char detail[320];
+	snprintf(detail, sizeof detail,
+	         "a free-list link of class %u was overwritten: it led to %p, %s; the list is cut "
+	         "there (the blocks behind it are leaked)",
+	         cls, p, why);
+	hak_report_error(HAK_ERR_USE_AFTER_FREE_WRITE, p, &in, detail, NULL);
+}
+
 /* ---- per-block records (full mode) ---- */
 
 static size_t track_bytes(struct hak_slab *s)

@@ -53,10 +53,10 @@ HAK_INTERNAL int hak_track_large_canary(void *p, struct hak_ptr_info *in, void *
 /* Checked entry points, used by alloc.c while HAK_CHECKING(). */
 HAK_INTERNAL void *hak_track_on_alloc_full(void *p, unsigned cls, size_t n, void *ret, void *frame);
 
-/* A block leaves the allocator: it is live from now on. */
+/* A block leaves the allocator (alloc.c alloc_class already wrote its
+ * live header). */
 static inline void *hak_track_on_alloc(void *p, unsigned cls, size_t n, void *ret, void *frame)
 {
-	HAK_RELAXED_STORE(((uint8_t *)p)[-1], hak_hdr_live(cls));
 	if (HAK_CHECKING_FULL()) return hak_track_on_alloc_full(p, cls, n, ret, frame);
 	return p;
 }

@@ -83,37 +83,42 @@ void hak_slab_take_ex(struct hak_superslab *ss, struct hak_slab *s, unsigned wan
 }
 
 #if defined(HAKMEM_CHECKS)
-/* The slow half of hak_block_next: v failed the inline check. It is
- * followed only if it is the start of a carved block of p's class that is
- * not in use (then it was p's own header that was damaged, which the heap
- * check and the next free of p report); otherwise the link was
- * overwritten. Reads only memory the registry vouches for. */
+/* The slow half of hak_block_next: v failed the inline range check, so it
+ * is not followed. Reads only memory the registry vouches for. */
 void *hak_link_verify(void *p, uintptr_t v)
 {
 	const uintptr_t grain = ((uintptr_t)1 << HAK_REG_GRAIN_SHIFT) - 1;
-	unsigned pk = hak_registry_kind(p), vk = 0;
+	if (v & (HAK_ALIGN - 1)) return hak_link_corrupt(p, v, "which is not 16-aligned");
+	if (!(v & grain) || !hak_registry_kind((void *)v) || !hak_registry_kind(p))
+		return hak_link_corrupt(p, v, "which is inside no hakmem SuperSlab");
+	return (void *)v; /* registered after all (a racing map): its own header says the rest */
+}
+
+/* The slow half of hak_block_own_bad. p passed the range check when its
+ * link was followed, so p[-1] is mapped and p's grain registered. */
+int hak_block_reached_bad(void *p, unsigned cls)
+{
+	unsigned kind = hak_registry_kind(p);
 	char why[128];
-	if (v & (HAK_ALIGN - 1)) {
-		snprintf(why, sizeof why, "which is not 16-aligned");
-	} else if (!(v & grain) || !(vk = hak_registry_kind((void *)v)) || !pk) {
+	if (!kind) {
 		snprintf(why, sizeof why, "which is inside no hakmem SuperSlab");
 	} else {
-		struct hak_superslab *pss, *vss;
-		unsigned cls = hak_addr_slab(p, pk, &pss)->cls;
-		struct hak_slab *vs = hak_addr_slab((void *)v, vk, &vss);
+		struct hak_superslab *ss;
+		struct hak_slab *s = hak_addr_slab(p, kind, &ss);
 		long idx = -1;
-		if (HAK_RELAXED_LOAD(vs->state) != SLAB_FREE && vs->cls == cls)
-			idx = hak_slab_block_index(vss, vs, (void *)v);
-		uint8_t h = HAK_RELAXED_LOAD(((uint8_t *)v)[-1]);
-		if (idx < 0 || (uint32_t)idx >= HAK_RELAXED_LOAD(vs->carved))
+		if (HAK_RELAXED_LOAD(s->state) != SLAB_FREE && s->cls == cls)
+			idx = hak_slab_block_index(ss, s, p);
+		uint8_t h = HAK_RELAXED_LOAD(((uint8_t *)p)[-1]);
+		if (idx < 0 || (uint32_t)idx >= HAK_RELAXED_LOAD(s->carved))
 			snprintf(why, sizeof why,
 			         "which is not the start of a carved block of class %u", cls);
 		else if (h == hak_hdr_live(cls))
 			snprintf(why, sizeof why,
 			         "a block of class %u that is in use (header 0x%02x)", cls, h);
 		else
-			return (void *)v;
+			return 0; /* its own header was damaged; the heap check reports that */
 	}
-	return hak_link_corrupt(p, v, why);
+	hak_link_reached_corrupt(p, cls, why);
+	return 1;
 }
 #endif

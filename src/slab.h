@@ -22,14 +22,34 @@ struct hak_take {
  * followed, so a dangling write into a freed block's first word is
  * reported, never followed (docs/architecture.md, "Free"). The inline
  * check: the decoded next block is 16-aligned, not the first byte of a
- * 1 MiB grain (so next[-1] is mapped), in p's grain or a registered one,
- * and carries the same freed header as p. Anything else goes to
- * hak_link_verify, which either accepts the link (p's own header was the
- * damaged one) or reports it. The release library and HAKMEM_CHECK=off
- * keep plain links. */
+ * 1 MiB grain (so next[-1] is mapped), in p's grain or a registered one.
+ * Anything else goes to hak_link_verify, which reports it. Its header is
+ * not read here (that line is cold): every block carries the freed header
+ * of its class when it is taken off a list (hak_block_own_bad: the bin
+ * pop, the refill's first block, each block a flush returns), so a link
+ * that still decodes into the heap is caught there. The release library
+ * and HAKMEM_CHECK=off keep plain links. */
 HAK_INTERNAL extern uintptr_t hak_link_key;
 HAK_INTERNAL void *hak_link_verify(void *p, uintptr_t decoded);
 HAK_INTERNAL void *hak_link_corrupt(void *p, uintptr_t decoded, const char *why);
+/* p was reached through a link and its header is not the freed one of
+ * cls: 0 if p is still the start of a carved block of cls that is not in
+ * use (its own header was damaged: it is taken), else reported as a
+ * damaged link (use-after-free-write), 1; the caller drops p and the rest
+ * of its list. */
+HAK_INTERNAL int hak_block_reached_bad(void *p, unsigned cls);
+HAK_INTERNAL void hak_link_reached_corrupt(void *p, unsigned cls, const char *why);
+
+/* 1 when p, taken off a list of class cls, is not what a free left there.
+ * h == hak_hdr_freed(cls), as one table load (hak_hdr_class knows only live
+ * headers) rather than the three-way computation. */
+static inline int hak_block_own_bad(const void *p, unsigned cls)
+{
+	if (!HAK_CHECKING()) return 0;
+	uint8_t h = HAK_RELAXED_LOAD(((const uint8_t *)p)[-1]);
+	return HAK_UNLIKELY(hak_hdr_class[h ^ HAK_HDR_FREED_BIT] != cls) &&
+	       hak_block_reached_bad((void *)p, cls);
+}
 
 /* The decoded link of p, unchecked (the heap check validates it itself). */
 static inline uintptr_t hak_block_link(const void *p)
@@ -43,9 +63,7 @@ static inline int hak_link_suspect(const void *p, uintptr_t v)
 	const uintptr_t grain = ((uintptr_t)1 << HAK_REG_GRAIN_SHIFT) - 1;
 	if ((v & (HAK_ALIGN - 1)) || !(v & grain)) return 1;
 	/* p is a checked block: v in p's own 1 MiB grain needs no lookup. */
-	if (((v ^ (uintptr_t)p) >> HAK_REG_GRAIN_SHIFT) && !hak_registry_kind((void *)v)) return 1;
-	return HAK_RELAXED_LOAD(((const uint8_t *)v)[-1]) !=
-	       HAK_RELAXED_LOAD(((const uint8_t *)p)[-1]);
+	return ((v ^ (uintptr_t)p) >> HAK_REG_GRAIN_SHIFT) && !hak_registry_kind((void *)v);
 }
 
 static inline void *hak_block_next(void *p)
@@ -66,6 +84,11 @@ static inline void hak_block_set_next(void *p, void *next)
 		*(void **)p = next;
 }
 #else
+static inline int hak_block_own_bad(const void *p, unsigned cls)
+{
+	(void)p, (void)cls;
+	return 0;
+}
 static inline uintptr_t hak_block_link(const void *p)
 {
 	return *(const uintptr_t *)p;

@@ -12,7 +12,31 @@ __thread struct hak_tcache hak_tc __attribute__((tls_model("initial-exec")));
 
 static pthread_mutex_t list_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct hak_tcache *list_head;
+static struct hak_class_counters exited[HAK_NUM_CLASSES]; /* caches of exited threads */
 static pthread_key_t exit_key;
+
+/* Each cache's counters have one writer, its thread (see bump()); others
+ * read them with relaxed loads for hak_stats_get. */
+static void add_counters(struct hak_class_counters *dst, const struct hak_class_counters *src)
+{
+#define ADD(f) dst[c].f += __atomic_load_n(&src[c].f, __ATOMIC_RELAXED)
+	for (unsigned c = 0; c < HAK_NUM_CLASSES; c++) {
+		ADD(refills);
+		ADD(refill_blocks);
+		ADD(from_freelist);
+		ADD(from_carve);
+		ADD(new_slabs);
+		ADD(pages_touched);
+	}
+#undef ADD
+}
+
+/* Owner-only increment, as a relaxed store: the same mov on x86-64, and no
+ * data race with the readers above. */
+static inline void bump(uint64_t *counter, uint64_t n)
+{
+	__atomic_store_n(counter, *counter + n, __ATOMIC_RELAXED);
+}
 
 /* Marks a slab taken for a single block outside any thread cache. */
 static char direct_owner;
@@ -25,9 +49,11 @@ static void *direct_alloc(unsigned cls)
 	if (!s) return NULL;
 	void *head, *tail;
 	struct hak_take t;
-	hak_spin_lock(&s->lock);
-	hak_slab_take(hak_slab_ss(s), s, 1, &head, &tail, &t);
-	hak_spin_unlock(&s->lock);
+	do {
+		hak_spin_lock(&s->lock);
+		hak_slab_take(hak_slab_ss(s), s, 1, &head, &tail, &t);
+		hak_spin_unlock(&s->lock);
+	} while (t.got && hak_block_own_bad(head, cls)); /* reported; it leaks */
 	hak_pool_release(s);
 	if (!t.got) errno = ENOMEM;
 	return t.got ? head : NULL;
@@ -56,8 +82,8 @@ static void tcache_teardown(void *arg)
 			tc->cur[c] = NULL;
 		}
 	}
-	hak_counters_thread_end(&tc->ctr);
 	pthread_mutex_lock(&list_lock);
+	add_counters(exited, tc->ctr);
 	if (tc->prev)
 		tc->prev->next = tc->next;
 	else
@@ -110,7 +136,6 @@ static int tcache_ready(struct hak_tcache *tc)
 	if (list_head) list_head->prev = tc;
 	list_head = tc;
 	pthread_mutex_unlock(&list_lock);
-	hak_counters_thread_start(&tc->ctr);
 	pthread_setspecific(exit_key, tc);
 	if (HAK_CHECKING_FULL()) find_stack_bounds(tc);
 	tc->state = TC_READY;
@@ -138,6 +163,8 @@ void *hak_tcache_refill(struct hak_tcache *tc, unsigned cls)
 			hak_spin_lock(&s->lock);
 			hak_slab_take_ex(hak_slab_ss(s), s, want, carve, &head, &tail, &t);
 			hak_spin_unlock(&s->lock);
+			/* A bad first block (reported) is dropped with its chain. */
+			if (t.got && hak_block_own_bad(head, cls)) continue;
 			if (t.got) break;
 			/* Spent, or only fresh space left: it goes back to the pool
 			 * (partial, behind the slabs with freed blocks, or full,
@@ -147,14 +174,14 @@ void *hak_tcache_refill(struct hak_tcache *tc, unsigned cls)
 		s = tc->cur[cls] = hak_pool_acquire(cls, tc);
 		if (!s) return NULL;
 		new_slab = 1;
-		hak_counter_bump(&tc->ctr.cls[cls].new_slabs, 1);
+		bump(&tc->ctr[cls].new_slabs, 1);
 	}
-	struct hak_class_counters *k = &tc->ctr.cls[cls];
-	hak_counter_bump(&k->refills, 1);
-	hak_counter_bump(&k->refill_blocks, t.got);
-	hak_counter_bump(&k->from_freelist, t.from_freelist);
-	hak_counter_bump(&k->from_carve, t.from_carve);
-	hak_counter_bump(&k->pages_touched, t.new_pages);
+	struct hak_class_counters *k = &tc->ctr[cls];
+	bump(&k->refills, 1);
+	bump(&k->refill_blocks, t.got);
+	bump(&k->from_freelist, t.from_freelist);
+	bump(&k->from_carve, t.from_carve);
+	bump(&k->pages_touched, t.new_pages);
 	HAK_TRACE_REFILL(cls, hak_class_pool(cls), want, t.got, t.from_freelist, t.from_carve,
 	                 new_slab, t.new_pages, t.refault, (uint32_t)hak_class_usable(cls));
 	(void)new_slab;
@@ -171,6 +198,20 @@ void *hak_tcache_refill(struct hak_tcache *tc, unsigned cls)
 	return head;
 }
 
+/* The block after p in a list of class cls. Under ptr_track each block is
+ * checked as it is reached (slab.h hak_block_own_bad): a bad one is
+ * reported and the list ends at p, so a flush never writes into it or
+ * returns it to a slab. */
+static inline void *next_checked(void *p, unsigned cls)
+{
+	void *q = hak_block_next(p);
+	if (q && hak_block_own_bad(q, cls)) {
+		hak_block_set_next(p, NULL);
+		return NULL;
+	}
+	return q;
+}
+
 /* Returns a detached chain to the slabs, one lock round per run of blocks
  * from the same slab. */
 static void return_chain(void *p, unsigned cls)
@@ -180,13 +221,13 @@ static void return_chain(void *p, unsigned cls)
 		struct hak_slab *s = hak_block_slab(p, cls, &ss);
 		void *head = p, *tail = p;
 		uint32_t n = 1;
-		p = hak_block_next(p);
+		p = next_checked(p, cls);
 		while (p) {
 			struct hak_superslab *ss2;
 			if (hak_block_slab(p, cls, &ss2) != s) break;
 			tail = p;
 			n++;
-			p = hak_block_next(p);
+			p = next_checked(p, cls);
 		}
 		hak_pool_return_blocks(s, head, tail, n);
 	}
@@ -196,6 +237,11 @@ static void return_chain(void *p, unsigned cls)
 static void flush_bin(struct hak_bin *b, unsigned cls, uint32_t keep)
 {
 	if (b->count <= keep) return;
+	if (b->head && hak_block_own_bad(b->head, cls)) {
+		b->head = NULL; /* reported: the bin's blocks leak */
+		b->count = 0;
+		return;
+	}
 	void *chain;
 	if (keep == 0) {
 		chain = b->head;
@@ -203,9 +249,9 @@ static void flush_bin(struct hak_bin *b, unsigned cls, uint32_t keep)
 	} else {
 		void *last = b->head;
 		for (uint32_t i = 1; i < keep && last; i++)
-			last = hak_block_next(last);
+			last = next_checked(last, cls);
 		if (!last) {
-			/* Shorter than its count: full mode cut it at a damaged link
+			/* Shorter than its count: ptr_track cut it at a damaged link
 			 * (already reported). Nothing to flush; recount. */
 			uint32_t n = 0;
 			for (void *q = b->head; q; q = hak_block_next(q))
@@ -213,7 +259,7 @@ static void flush_bin(struct hak_bin *b, unsigned cls, uint32_t keep)
 			b->count = n;
 			return;
 		}
-		chain = hak_block_next(last);
+		chain = next_checked(last, cls);
 		hak_block_set_next(last, NULL);
 	}
 	b->count = keep;
@@ -260,16 +306,23 @@ void hak_tcache_flush_all(struct hak_tcache *tc)
 		flush_bin(&tc->bins[c], c, 0);
 }
 
+void hak_tcache_sum_counters(struct hak_class_counters *out)
+{
+	pthread_mutex_lock(&list_lock);
+	memcpy(out, exited, sizeof exited);
+	for (struct hak_tcache *tc = list_head; tc; tc = tc->next)
+		add_counters(out, tc->ctr);
+	pthread_mutex_unlock(&list_lock);
+}
+
 /* ---- fork ---- */
 
 void hak_tcache_fork_prepare(void)
 {
 	pthread_mutex_lock(&list_lock);
-	hak_counters_fork_prepare();
 }
 void hak_tcache_fork_parent(void)
 {
-	hak_counters_fork_parent();
 	pthread_mutex_unlock(&list_lock);
 }
 
@@ -286,11 +339,11 @@ void hak_tcache_fork_child(void)
 		if (tc != self) {
 			for (unsigned c = 0; c < HAK_NUM_CLASSES; c++)
 				if (tc->cur[c]) hak_pool_release(tc->cur[c]);
+			add_counters(exited, tc->ctr);
 		}
 		tc = next;
 	}
 	list_head = NULL;
-	hak_counters_fork_child(self->state == TC_READY ? &self->ctr : NULL);
 	if (self->state == TC_READY) {
 		self->next = self->prev = NULL;
 		list_head = self;

@@ -21,6 +21,12 @@
  *              libgcc_s): that nested malloc must not pop the damaged head
  *              too, or the loader and the program share a block (the
  *              crash behind a flaky security.linkwrite.full)
+ *   linkwrite-near, linkwrite-near-deep
+ *              a dangling write flips bit 4 of a link (its low byte), so
+ *              it still decodes to a 16-aligned address in the same slab,
+ *              16 bytes off a block: that address is never handed out nor
+ *              returned to a slab (the bin's head's link, the second malloc
+ *              reaches it; or ten links down, the flush reaches it)
  *   linkwrite  HAKMEM_CHECK=full: threads free blocks, write into the
  *              first 8 bytes (the encoded free-list link) of blocks they
  *              freed, and other threads allocate: every damaged link is
@@ -278,6 +284,44 @@ static int mode_linkwrite_bin(int deep)
 	return problems != 0;
 }
 
+static int mode_linkwrite_near(int deep)
+{
+	static unsigned char *b[LW_BLOCKS];
+	for (int i = 0; i < LW_BLOCKS; i++) {
+		b[i] = malloc(32);
+		memset(b[i], 0x5a, 32);
+	}
+	hak_thread_flush();
+	for (int i = 0; i < LW_FREED; i++)
+		free(b[i]);
+	/* The bin is LIFO: b[k]'s link leads to b[k - 1]. */
+	int k = deep ? LW_FREED - 11 : LW_FREED - 1;
+	unsigned char *wrong = (unsigned char *)((uintptr_t)b[k - 1] ^ 0x10);
+	b[k][0] ^= 0x10;
+	void *got[4] = {0};
+	for (int i = 0; i < 4 && !deep; i++)
+		if ((got[i] = malloc(32)) == wrong)
+			PROBLEM("malloc handed out %p, 16 bytes off a block", wrong);
+	for (int i = LW_FREED; i < LW_BLOCKS; i++)
+		free(b[i]); /* the bin reaches its cap and is flushed */
+	for (int i = 0; i < 4; i++)
+		free(got[i]);
+	hak_thread_flush();
+	for (int i = 0; i < LW_BLOCKS; i++)
+		if ((b[i] = malloc(32)) == wrong)
+			PROBLEM("%p, 16 bytes off a block, came back from a slab", wrong);
+	for (int i = 0; i < LW_BLOCKS; i++)
+		free(b[i]);
+	hak_thread_flush();
+	long bad = hak_heap_check();
+	int uaf = count_reports("use-after-free-write");
+	printf("linkwrite-near%s: %d use-after-free-write report(s), heap_check %ld\n",
+	       deep ? "-deep" : "", uaf, bad);
+	if (uaf != 1) PROBLEM("expected one use-after-free-write report, got %d", uaf);
+	if (bad) PROBLEM("hak_heap_check() = %ld", bad);
+	return problems != 0;
+}
+
 static int mode_linkwrite_first(void)
 {
 	enum { CLASSES = 16, PER = 4 };
@@ -441,10 +485,15 @@ int main(int argc, char **argv)
 		rc = mode_linkwrite_bin(1);
 	else if (!strcmp(mode, "linkwrite-first"))
 		rc = mode_linkwrite_first();
+	else if (!strcmp(mode, "linkwrite-near"))
+		rc = mode_linkwrite_near(0);
+	else if (!strcmp(mode, "linkwrite-near-deep"))
+		rc = mode_linkwrite_near(1);
 	else {
 		fprintf(stderr, "usage: foreign "
 		                "readonly|unmapped|linkwrite|linkwrite-bin|linkwrite-deep|"
-		                "linkwrite-first|first-call|large-overflow\n");
+		                "linkwrite-first|linkwrite-near|linkwrite-near-deep|first-call|"
+		                "large-overflow\n");
 		return 2;
 	}
 	if (rc) {
