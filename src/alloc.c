@@ -529,15 +529,6 @@ HAK_API int hak_malloc_trim(size_t pad)
 	return 1;
 }
 
-HAK_API const char *hak_version(void)
-{
-#if defined(HAKMEM_RELEASE)
-	return HAKMEM_VERSION_STRING " (release)";
-#else
-	return HAKMEM_VERSION_STRING " (full)";
-#endif
-}
-
 #if defined(HAKMEM_CHECKS)
 /* C++ operator new and delete (cxx_new.c): the malloc family's paths, with
  * the stack taken from the program's call to new or delete, and delete

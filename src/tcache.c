@@ -12,31 +12,7 @@ __thread struct hak_tcache hak_tc __attribute__((tls_model("initial-exec")));
 
 static pthread_mutex_t list_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct hak_tcache *list_head;
-static struct hak_class_counters exited[HAK_NUM_CLASSES]; /* caches of exited threads */
 static pthread_key_t exit_key;
-
-/* Each cache's counters have one writer, its thread (see bump()); others
- * read them with relaxed loads for hak_stats_get. */
-static void add_counters(struct hak_class_counters *dst, const struct hak_class_counters *src)
-{
-#define ADD(f) dst[c].f += __atomic_load_n(&src[c].f, __ATOMIC_RELAXED)
-	for (unsigned c = 0; c < HAK_NUM_CLASSES; c++) {
-		ADD(refills);
-		ADD(refill_blocks);
-		ADD(from_freelist);
-		ADD(from_carve);
-		ADD(new_slabs);
-		ADD(pages_touched);
-	}
-#undef ADD
-}
-
-/* Owner-only increment, as a relaxed store: the same mov on x86-64, and no
- * data race with the readers above. */
-static inline void bump(uint64_t *counter, uint64_t n)
-{
-	__atomic_store_n(counter, *counter + n, __ATOMIC_RELAXED);
-}
 
 /* Marks a slab taken for a single block outside any thread cache. */
 static char direct_owner;
@@ -82,8 +58,8 @@ static void tcache_teardown(void *arg)
 			tc->cur[c] = NULL;
 		}
 	}
+	hak_counters_thread_end(&tc->ctr);
 	pthread_mutex_lock(&list_lock);
-	add_counters(exited, tc->ctr);
 	if (tc->prev)
 		tc->prev->next = tc->next;
 	else
@@ -136,6 +112,7 @@ static int tcache_ready(struct hak_tcache *tc)
 	if (list_head) list_head->prev = tc;
 	list_head = tc;
 	pthread_mutex_unlock(&list_lock);
+	hak_counters_thread_start(&tc->ctr);
 	pthread_setspecific(exit_key, tc);
 	if (HAK_CHECKING_FULL()) find_stack_bounds(tc);
 	tc->state = TC_READY;
@@ -174,14 +151,14 @@ void *hak_tcache_refill(struct hak_tcache *tc, unsigned cls)
 		s = tc->cur[cls] = hak_pool_acquire(cls, tc);
 		if (!s) return NULL;
 		new_slab = 1;
-		bump(&tc->ctr[cls].new_slabs, 1);
+		hak_counter_bump(&tc->ctr.cls[cls].new_slabs, 1);
 	}
-	struct hak_class_counters *k = &tc->ctr[cls];
-	bump(&k->refills, 1);
-	bump(&k->refill_blocks, t.got);
-	bump(&k->from_freelist, t.from_freelist);
-	bump(&k->from_carve, t.from_carve);
-	bump(&k->pages_touched, t.new_pages);
+	struct hak_class_counters *k = &tc->ctr.cls[cls];
+	hak_counter_bump(&k->refills, 1);
+	hak_counter_bump(&k->refill_blocks, t.got);
+	hak_counter_bump(&k->from_freelist, t.from_freelist);
+	hak_counter_bump(&k->from_carve, t.from_carve);
+	hak_counter_bump(&k->pages_touched, t.new_pages);
 	HAK_TRACE_REFILL(cls, hak_class_pool(cls), want, t.got, t.from_freelist, t.from_carve,
 	                 new_slab, t.new_pages, t.refault, (uint32_t)hak_class_usable(cls));
 	(void)new_slab;
@@ -306,23 +283,16 @@ void hak_tcache_flush_all(struct hak_tcache *tc)
 		flush_bin(&tc->bins[c], c, 0);
 }
 
-void hak_tcache_sum_counters(struct hak_class_counters *out)
-{
-	pthread_mutex_lock(&list_lock);
-	memcpy(out, exited, sizeof exited);
-	for (struct hak_tcache *tc = list_head; tc; tc = tc->next)
-		add_counters(out, tc->ctr);
-	pthread_mutex_unlock(&list_lock);
-}
-
 /* ---- fork ---- */
 
 void hak_tcache_fork_prepare(void)
 {
 	pthread_mutex_lock(&list_lock);
+	hak_counters_fork_prepare();
 }
 void hak_tcache_fork_parent(void)
 {
+	hak_counters_fork_parent();
 	pthread_mutex_unlock(&list_lock);
 }
 
@@ -339,11 +309,11 @@ void hak_tcache_fork_child(void)
 		if (tc != self) {
 			for (unsigned c = 0; c < HAK_NUM_CLASSES; c++)
 				if (tc->cur[c]) hak_pool_release(tc->cur[c]);
-			add_counters(exited, tc->ctr);
 		}
 		tc = next;
 	}
 	list_head = NULL;
+	hak_counters_fork_child(self->state == TC_READY ? &self->ctr : NULL);
 	if (self->state == TC_READY) {
 		self->next = self->prev = NULL;
 		list_head = self;
