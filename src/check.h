@@ -16,6 +16,8 @@ enum hak_on_error { HAK_ON_ERROR_ABORT = 0, HAK_ON_ERROR_REPORT = 1, HAK_ON_ERRO
 
 #if defined(HAKMEM_CHECKS)
 HAK_INTERNAL extern int hak_check_level;
+/* Picks the per-process key of full mode's free-list links (start-up). */
+HAK_INTERNAL void hak_track_init_key(void);
 #define HAK_CHECKING() HAK_UNLIKELY(hak_check_level != HAK_CHECK_OFF)
 #define HAK_CHECKING_FULL() HAK_UNLIKELY(hak_check_level == HAK_CHECK_FULL)
 #else

@@ -1,5 +1,4 @@
 #include "pool.h"
-#include "ptr_track.h"
 #include "env.h"
 #include "os.h"
 #include "slab.h"
@@ -276,18 +275,10 @@ static void slab_purge(struct hak_pool *pl, struct hak_slab *s, struct hak_event
 {
 	struct hak_superslab *ss = hak_slab_ss(s);
 	unsigned keep = s->index == 0 ? 1 : 0;
-	uint32_t pages = s->touched_pages > keep ? s->touched_pages - keep : 0;
+	uint32_t pages = hak_slab_pages_gone(s);
 	hak_os_purge(hak_slab_base(ss, s) + (size_t)keep * HAK_PAGE, (size_t)pages * HAK_PAGE);
-	if (pages) {
-		s->refault_below = s->touched_pages;
-		s->purged = 1;
-	}
-	s->touched_pages = keep;
 	HAK_RELAXED_STORE(s->carved, 0);
 	s->freelist = NULL;
-#if defined(HAKMEM_CHECKS)
-	hak_track_slab_reset(s); /* the fill patterns are gone with the pages */
-#endif
 	slist_remove(&pl->empty, s);
 	slist_push(&pl->empty_purged, s);
 	s->on_purged = 1;

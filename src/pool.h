@@ -53,29 +53,6 @@ static inline struct hak_pool *hak_pool_of_class(unsigned cls)
 	return &hak_pools[hak_class_pool(cls)];
 }
 
-/* The slab holding block p of class cls. */
-static inline struct hak_slab *hak_block_slab(const void *p, unsigned cls,
-                                              struct hak_superslab **ssp)
-{
-	const struct hak_pool *pl = hak_pool_of_class(cls);
-	struct hak_superslab *ss =
-	    (struct hak_superslab *)((uintptr_t)p & ~(((uintptr_t)1 << pl->ss_shift) - 1));
-	*ssp = ss;
-	return &ss->slabs[((uintptr_t)p - (uintptr_t)ss) >> pl->slab_shift];
-}
-
-/* The SuperSlab and slab holding any address the registry vouches for
- * (kind from hak_registry_kind(p), nonzero). */
-static inline struct hak_slab *hak_addr_slab(const void *p, unsigned kind,
-                                             struct hak_superslab **ssp)
-{
-	const struct hak_pool *pl = &hak_pools[kind - 1];
-	struct hak_superslab *ss =
-	    (struct hak_superslab *)((uintptr_t)p & ~(((uintptr_t)1 << pl->ss_shift) - 1));
-	*ssp = ss;
-	return &ss->slabs[((uintptr_t)p - (uintptr_t)ss) >> pl->slab_shift];
-}
-
 /* Some unowned slab of class cls holds freed blocks: better taken than
  * carving fresh ones. A hint, read without the pool lock. */
 static inline int hak_pool_has_returned(unsigned cls)

@@ -13,26 +13,8 @@
 #include "tcache.h"
 
 #include <stdatomic.h>
-#include <sys/auxv.h>
 #include <stdio.h>
 #include <string.h>
-
-/* The ASan flavour keeps fast (double frees are not ASan's to see) but
- * cannot run full: its fills would trip ASan on our own poison. */
-int hak_check_level = HAK_CHECK_FAST;
-
-uintptr_t hak_link_key = 0x9e3779b97f4a7c15ull;
-
-void hak_track_init_key(void)
-{
-	/* 16 random bytes the kernel hands every process: no syscall, no malloc. */
-	const uint8_t *r = (const uint8_t *)getauxval(AT_RANDOM);
-	if (r) {
-		uintptr_t k;
-		memcpy(&k, r + 8, sizeof k);
-		hak_link_key ^= k;
-	}
-}
 
 /* The list is cut at the bad link: the blocks behind it leak, which is
  * better than handing out whatever address was written there. */

@@ -73,9 +73,6 @@ HAK_INTERNAL int hak_track_check_live(void *p, struct hak_ptr_info *info, void *
 /* realloc in place: a block keeps its records, with a new size. */
 HAK_INTERNAL void hak_track_resized(void *p, struct hak_ptr_info *info, size_t n);
 
-/* Picks the per-process key of full mode's free-list links (start-up). */
-HAK_INTERNAL void hak_track_init_key(void);
-
 /* fork: the locks of the stack depot and the recent-large ring. */
 HAK_INTERNAL void hak_track_fork_prepare(void);
 HAK_INTERNAL void hak_track_fork_parent(void);

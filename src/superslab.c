@@ -45,22 +45,27 @@ void hak_superslab_unmap(struct hak_superslab *ss)
 	hak_os_unmap(ss, size);
 }
 
+uint32_t hak_slab_pages_gone(struct hak_slab *s)
+{
+	unsigned keep = s->index == 0 ? 1 : 0;
+	uint32_t pages = s->touched_pages > keep ? s->touched_pages - keep : 0;
+	if (pages) {
+		/* Touching them again is a refault, up to the old high-water mark. */
+		s->refault_below = s->touched_pages;
+		s->purged = 1;
+	}
+	s->touched_pages = keep;
+#if defined(HAKMEM_CHECKS)
+	hak_track_slab_reset(s); /* the fill patterns are gone with the pages */
+#endif
+	return pages;
+}
+
 size_t hak_superslab_purge(struct hak_superslab *ss)
 {
 	size_t pages = 0;
-	for (unsigned i = 0; i < ss->nslabs; i++) {
-		struct hak_slab *s = &ss->slabs[i];
-		unsigned keep = i == 0 ? 1 : 0;
-		pages += s->touched_pages - keep;
-		if (s->touched_pages > keep) {
-			s->refault_below = s->touched_pages;
-			s->purged = 1;
-		}
-		s->touched_pages = keep;
-#if defined(HAKMEM_CHECKS)
-		hak_track_slab_reset(s); /* the fill patterns are gone with the pages */
-#endif
-	}
+	for (unsigned i = 0; i < ss->nslabs; i++)
+		pages += hak_slab_pages_gone(&ss->slabs[i]);
 	hak_os_purge((uint8_t *)ss + HAK_PAGE, ss->size - HAK_PAGE);
 	ss->purged = 1;
 	return pages;

@@ -99,9 +99,47 @@ static inline long hak_slab_block_index(struct hak_superslab *ss, struct hak_sla
 	return (long)i;
 }
 
+/* The SuperSlab and slab of pool `pool` holding address p: one mask and
+ * one shift, both from the geometry. p must be inside a SuperSlab of that
+ * pool: a block of one of its classes, or an address the registry vouches
+ * for as that pool's. */
+static inline struct hak_slab *hak_superslab_lookup(const void *p, unsigned pool,
+                                                    struct hak_superslab **ssp)
+{
+#define HAK_SS_SHIFT_ROW(k, nm, first, count, ssb, slb, hdr) [k] = ssb,
+#define HAK_SLAB_SHIFT_ROW(k, nm, first, count, ssb, slb, hdr) [k] = slb,
+	static const uint8_t ss_shift[HAK_NUM_POOLS] = {HAK_POOLS(HAK_SS_SHIFT_ROW)};
+	static const uint8_t slab_shift[HAK_NUM_POOLS] = {HAK_POOLS(HAK_SLAB_SHIFT_ROW)};
+#undef HAK_SS_SHIFT_ROW
+#undef HAK_SLAB_SHIFT_ROW
+	struct hak_superslab *ss =
+	    (struct hak_superslab *)((uintptr_t)p & ~(((uintptr_t)1 << ss_shift[pool]) - 1));
+	*ssp = ss;
+	return &ss->slabs[((uintptr_t)p - (uintptr_t)ss) >> slab_shift[pool]];
+}
+
+/* The slab holding block p of class cls. */
+static inline struct hak_slab *hak_block_slab(const void *p, unsigned cls,
+                                              struct hak_superslab **ssp)
+{
+	return hak_superslab_lookup(p, hak_class_pool(cls), ssp);
+}
+
+/* The slab holding any address the registry vouches for (kind from
+ * hak_registry_kind(p), nonzero: the pool + 1). */
+static inline struct hak_slab *hak_addr_slab(const void *p, unsigned kind,
+                                             struct hak_superslab **ssp)
+{
+	return hak_superslab_lookup(p, kind - 1, ssp);
+}
+
 HAK_INTERNAL struct hak_superslab *hak_superslab_map(unsigned pool, unsigned ss_shift,
                                                      unsigned slab_shift);
 HAK_INTERNAL void hak_superslab_unmap(struct hak_superslab *ss);
+/* Slab s's pages, all but the one it shares with the header, are given
+ * back: its bookkeeping says so (touched pages, refault mark, ptr_track's
+ * records). Returns how many were resident. The caller purges them. */
+HAK_INTERNAL uint32_t hak_slab_pages_gone(struct hak_slab *s);
 /* madvise every slab's pages except the header page; slabs become pristine. */
 HAK_INTERNAL size_t hak_superslab_purge(struct hak_superslab *ss);
 
