@@ -70,12 +70,8 @@ const uint8_t hak_hdr_class[256] = {N16(0x00),
 
 unsigned hak_class_batch(unsigned c)
 {
-	uint32_t s = hak_class_stride[c];
-	if (s <= 272) return 16;
-	if (s <= 1040) return 12;
-	if (s <= 4112) return 8;
-	if (s <= 12304) return 4;
-	return 2;
+	return hak_blocks_in(HAK_REFILL_BYTES, hak_class_stride[c], HAK_REFILL_MIN_BLOCKS,
+	                     HAK_REFILL_MAX_BLOCKS);
 }
 
 int hak_smallmid_enabled;

@@ -63,8 +63,21 @@ static inline uint8_t hak_hdr_freed(unsigned c)
 	return hak_hdr_live(c) ^ HAK_HDR_FREED_BIT;
 }
 
-/* Blocks moved per refill and the cache bound: small blocks in batches of
- * 16, big ones fewer so one refill does not pin a whole slab. */
+/* Thread-cache sizes are budgets in bytes, turned into block counts per
+ * class (docs/architecture.md, "Thread cache bins"): the nearest whole
+ * number of blocks to `bytes`, clamped to [lo, hi]. */
+static inline uint32_t hak_blocks_in(uint32_t bytes, uint32_t stride, uint32_t lo, uint32_t hi)
+{
+	uint32_t n = (bytes + stride / 2) / stride;
+	return n < lo ? lo : n > hi ? hi : n;
+}
+
+/* A refill moves about 64 KiB: 16 blocks up to 4 KiB, 4 of 16 KiB, never
+ * fewer than 2; two batches always fit in one slab, so a refill does not
+ * pin a whole slab. */
+#define HAK_REFILL_BYTES (64u << 10)
+#define HAK_REFILL_MIN_BLOCKS 2u
+#define HAK_REFILL_MAX_BLOCKS 16u
 HAK_INTERNAL unsigned hak_class_batch(unsigned c);
 
 /* Routes 256..1039-byte requests to the Small-Mid classes. Called once, at

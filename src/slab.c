@@ -82,6 +82,18 @@ void hak_slab_take_ex(struct hak_superslab *ss, struct hak_slab *s, unsigned wan
 	*tail = last;
 }
 
+int hak_slab_take_freelist(struct hak_slab *s, uint32_t lo, uint32_t hi, void **head,
+                           struct hak_take *t)
+{
+	uint32_t n = s->carved - s->used;
+	if (n < lo || n > hi || !s->freelist) return 0;
+	*head = s->freelist;
+	s->freelist = NULL;
+	__atomic_store_n(&s->used, s->carved, __ATOMIC_RELAXED); /* stats read it unlocked */
+	*t = (struct hak_take){.got = n, .from_freelist = n};
+	return 1;
+}
+
 #if defined(HAKMEM_CHECKS)
 /* The slow half of hak_block_next: v failed the inline range check, so it
  * is not followed. Reads only memory the registry vouches for. */

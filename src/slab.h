@@ -119,6 +119,13 @@ static inline void hak_slab_take(struct hak_superslab *ss, struct hak_slab *s, u
 {
 	hak_slab_take_ex(ss, s, want, 1, head, tail, t);
 }
+/* Takes the whole freelist in one step when it holds lo to hi blocks:
+ * it holds every carved block that is not out (carved - used), and its
+ * last link is already NULL, so no link is read (the blocks stay cold
+ * until they are popped). Returns 0 and takes nothing otherwise; else
+ * fills *t (got = from_freelist). */
+HAK_INTERNAL int hak_slab_take_freelist(struct hak_slab *s, uint32_t lo, uint32_t hi, void **head,
+                                        struct hak_take *t);
 /* Pushes a chain of n blocks (tail's next is overwritten). */
 static inline void hak_slab_put(struct hak_slab *s, void *head, void *tail, uint32_t n)
 {

@@ -138,7 +138,11 @@ void *hak_tcache_refill(struct hak_tcache *tc, unsigned cls)
 			 * taken (which took the best the pool had). */
 			int carve = new_slab || !hak_pool_has_returned(cls);
 			hak_spin_lock(&s->lock);
-			hak_slab_take_ex(hak_slab_ss(s), s, want, carve, &head, &tail, &t);
+			/* A freelist of at least a batch that fits the bin is taken
+			 * whole, without walking its links (they end in NULL). */
+			tail = NULL;
+			if (!hak_slab_take_freelist(s, want, hak_bin_cap(cls) + 1, &head, &t))
+				hak_slab_take_ex(hak_slab_ss(s), s, want, carve, &head, &tail, &t);
 			hak_spin_unlock(&s->lock);
 			/* A bad first block (reported) is dropped with its chain. */
 			if (t.got && hak_block_own_bad(head, cls)) continue;
@@ -168,9 +172,10 @@ void *hak_tcache_refill(struct hak_tcache *tc, unsigned cls)
 		/* The bin is empty here (malloc found its head NULL), so the count
 		 * is set, not added to: that also heals a count left stale when
 		 * full mode cut the list at a damaged link. */
-		hak_block_set_next(tail, NULL);
+		if (tail) hak_block_set_next(tail, NULL);
 		b->head = hak_block_next(head);
 		b->count = t.got - 1;
+		if (b->count > b->max) b->max = b->count; /* a whole freelist, within the cap */
 	}
 	return head;
 }
@@ -266,15 +271,14 @@ void hak_tcache_free_slow(struct hak_tcache *tc, void *p, unsigned cls)
 
 uint32_t hak_bin_cap(unsigned cls)
 {
-	uint32_t by_bytes = (512u << 10) / hak_class_stride[cls];
-	uint32_t cap = by_bytes < 256 ? by_bytes : 256;
-	uint32_t first = hak_bin_initial(cls);
-	return cap > first ? cap : first;
+	return hak_blocks_in(HAK_BIN_BYTES, hak_class_stride[cls], hak_bin_initial(cls),
+	                     HAK_BIN_MAX_BLOCKS);
 }
 
 uint32_t hak_bin_initial(unsigned cls)
 {
-	return hak_class_stride[cls] <= 1040 ? 64 : 2 * hak_class_batch(cls);
+	return hak_blocks_in(HAK_BIN_INITIAL_BYTES, hak_class_stride[cls], 2 * hak_class_batch(cls),
+	                     HAK_BIN_INITIAL_MAX_BLOCKS);
 }
 
 void hak_tcache_flush_all(struct hak_tcache *tc)

@@ -29,8 +29,18 @@ HAK_INTERNAL extern __thread struct hak_tcache hak_tc __attribute__((tls_model("
 HAK_INTERNAL void *hak_tcache_refill(struct hak_tcache *tc, unsigned cls);
 /* Bin full (or cache not ready): make room, then keep p. */
 HAK_INTERNAL void hak_tcache_free_slow(struct hak_tcache *tc, void *p, unsigned cls);
-/* A bin starts at hak_bin_initial blocks and doubles on overflow up to
- * hak_bin_cap (at most 256 blocks and 512 KiB a class), then flushes. */
+/* Bins are sized in bytes (docs/architecture.md, "Thread cache bins"). A
+ * bin starts at about 64 KiB of blocks (at most 64 blocks, at least two
+ * refills) and doubles on overflow up to about 256 KiB (at most 256
+ * blocks), then flushes its older half. */
+#define HAK_BIN_INITIAL_BYTES (64u << 10)
+#define HAK_BIN_INITIAL_MAX_BLOCKS 64u
+#define HAK_BIN_BYTES (256u << 10)
+#define HAK_BIN_MAX_BLOCKS 256u
+/* So a thread caches at most this much (the sum of the caps; 8.6 MiB when
+ * bins were sized in blocks), a little more with the Small-Mid bins. */
+#define HAK_TCACHE_MAX_BYTES (5200u << 10)
+#define HAK_TCACHE_MAX_BYTES_SMALLMID (5850u << 10)
 HAK_INTERNAL uint32_t hak_bin_initial(unsigned cls);
 HAK_INTERNAL uint32_t hak_bin_cap(unsigned cls);
 /* Returns every cached block of the calling thread to its slab. */

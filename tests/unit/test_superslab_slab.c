@@ -295,6 +295,47 @@ static void freelist_first_then_carve(void **state)
 	hak_superslab_unmap(ss);
 }
 
+/* A freelist of lo..hi blocks is taken whole, in one step: its links are
+ * not read (a damaged one in the middle is not noticed here; the bin pop
+ * that reaches it checks it). Outside lo..hi nothing is taken. */
+static void take_freelist_whole_without_walking(void **state)
+{
+	(void)state;
+	struct hak_superslab *ss = map_tiny();
+	struct hak_slab *s = &ss->slabs[4];
+	hak_slab_format(ss, s, 6);
+	void *head, *tail, *got;
+	struct hak_take t;
+	hak_slab_take(ss, s, 10, &head, &tail, &t);
+	hak_slab_put(s, head, tail, 10); /* tail's next becomes the empty freelist */
+	assert_int_equal(s->carved - s->used, 10);
+
+	assert_false(hak_slab_take_freelist(s, 11, 64, &got, &t)); /* shorter than a batch */
+	assert_false(hak_slab_take_freelist(s, 2, 9, &got, &t));   /* more than the bin holds */
+	assert_ptr_equal(s->freelist, head);
+	assert_int_equal(s->used, 0);
+
+	void *third = hak_block_next(hak_block_next(head));
+	uintptr_t saved = *(uintptr_t *)third;
+	*(uintptr_t *)third = 0x8; /* a link no walk could follow */
+	assert_true(hak_slab_take_freelist(s, 10, 10, &got, &t));
+	assert_ptr_equal(got, head);
+	assert_int_equal(t.got, 10);
+	assert_int_equal(t.from_freelist, 10);
+	assert_int_equal(t.from_carve, 0);
+	assert_int_equal(t.new_pages, 0);
+	assert_null(s->freelist);
+	assert_int_equal(s->used, s->carved);
+	*(uintptr_t *)third = saved;
+	unsigned n = 0;
+	for (void *p = got; p; p = hak_block_next(p))
+		n++;
+	assert_int_equal(n, 10); /* and the list ends in NULL */
+
+	assert_false(hak_slab_take_freelist(s, 1, 64, &got, &t)); /* empty */
+	hak_superslab_unmap(ss);
+}
+
 static void take_stops_at_capacity(void **state)
 {
 	(void)state;
@@ -410,6 +451,7 @@ int main(void)
 	    cmocka_unit_test(new_pages_match_residency_for_all_classes),
 	    cmocka_unit_test(slab0_starts_after_header_page),
 	    cmocka_unit_test(freelist_first_then_carve),
+	    cmocka_unit_test(take_freelist_whole_without_walking),
 	    cmocka_unit_test(take_stops_at_capacity),
 	    cmocka_unit_test(block_index),
 	    cmocka_unit_test(purge_resets_pages),

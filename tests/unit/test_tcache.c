@@ -63,12 +63,13 @@ static void refill_moves_one_batch(void **state)
 static void bin_grows_before_flushing(void **state)
 {
 	(void)state;
-	const unsigned c = 23; /* Mid, 4111 bytes: starts at 16, capped at 127 */
+	const unsigned c =
+	    23; /* Mid, 4111 bytes: starts at 32 (two refills), capped at 64 (256 KiB) */
 	hak_thread_flush();
 	tc->bins[c].max = hak_bin_initial(c);
 	uint32_t first = tc->bins[c].max, cap = hak_bin_cap(c);
-	assert_int_equal(first, 16);
-	assert_int_equal(cap, 127);
+	assert_int_equal(first, 32);
+	assert_int_equal(cap, 64);
 	static void *p[160];
 	assert_int_equal(hak_size_class(4096), c);
 	for (unsigned i = 0; i < 160; i++)
@@ -126,15 +127,21 @@ static void overflow_flush_keeps_newest(void **state)
 			on_freelist += f == p[i];
 	assert_int_equal(on_freelist, max / 2);
 
-	/* Pops come back LIFO, then a refill takes the freelist first. */
+	/* Pops come back LIFO, then a refill takes the freelist first: the
+	 * whole of it, in one step, since it holds more than a batch and fits
+	 * the bin. */
 	for (unsigned i = 0; i <= max / 2; i++)
 		assert_ptr_equal(hak_malloc(hak_class_usable(c)), p[max - i]);
+	assert_ptr_equal(tc->cur[c], s);
+	uint32_t listed = s->carved - s->used;
+	assert_in_range(listed, max / 2, max);
 	struct hak_stats st0 = stats_now();
 	void *r = hak_malloc(hak_class_usable(c));
 	struct hak_stats st = stats_now();
-	assert_int_equal(st.classes[c].from_freelist - st0.classes[c].from_freelist,
-	                 hak_class_batch(c));
+	assert_int_equal(st.classes[c].from_freelist - st0.classes[c].from_freelist, listed);
 	assert_int_equal(st.classes[c].from_carve, st0.classes[c].from_carve);
+	assert_int_equal(tc->bins[c].count, listed - 1);
+	assert_null(s->freelist);
 	/* r came from p[0..max/2-1], which went back to the slab; the others
 	 * of them now sit in the bin. The rest are still the test's. */
 	int from_flushed = 0;
@@ -147,6 +154,49 @@ static void overflow_flush_keeps_newest(void **state)
 	hak_thread_flush();
 	assert_int_equal(tc->bins[c].count, 0);
 	assert_int_equal(held(c), h0 - n);
+}
+
+/* Bins and refill batches are budgets in bytes, turned into blocks per
+ * class (docs/architecture.md, "Thread cache bins"). */
+static uint32_t nearest(uint32_t bytes, unsigned c)
+{
+	return (bytes + hak_class_stride[c] / 2) / hak_class_stride[c];
+}
+
+static void bins_sized_in_bytes(void **state)
+{
+	(void)state;
+	uint64_t bound = 0, bound_no_smallmid = 0;
+	for (unsigned c = 0; c < HAK_NUM_CLASSES; c++) {
+		uint32_t stride = hak_class_stride[c], batch = hak_class_batch(c);
+		uint32_t first = hak_bin_initial(c), cap = hak_bin_cap(c);
+		/* A refill: about 64 KiB, 2 to 16 blocks. */
+		assert_in_range(batch, HAK_REFILL_MIN_BLOCKS, HAK_REFILL_MAX_BLOCKS);
+		if (batch > HAK_REFILL_MIN_BLOCKS && batch < HAK_REFILL_MAX_BLOCKS)
+			assert_int_equal(batch, nearest(HAK_REFILL_BYTES, c));
+		/* The first bound: about 64 KiB, 2 batches to 64 blocks. */
+		assert_true(first >= 2 * batch);
+		assert_true(first <= HAK_BIN_INITIAL_MAX_BLOCKS || first == 2 * batch);
+		if (first > 2 * batch && first < HAK_BIN_INITIAL_MAX_BLOCKS)
+			assert_int_equal(first, nearest(HAK_BIN_INITIAL_BYTES, c));
+		/* The cap: about 256 KiB, at most 256 blocks. */
+		assert_in_range(cap, first, HAK_BIN_MAX_BLOCKS);
+		if (cap > first && cap < HAK_BIN_MAX_BLOCKS)
+			assert_int_equal(cap, nearest(HAK_BIN_BYTES, c));
+		assert_true((uint64_t)cap * stride <= HAK_BIN_BYTES + stride / 2);
+		bound += (uint64_t)cap * stride;
+		if (c < HAK_SMALLMID_FIRST) bound_no_smallmid += (uint64_t)cap * stride;
+	}
+	/* The thread cache's bound (docs/architecture.md): 5.1 MiB, 5.7 MiB
+	 * with the Small-Mid bins; it was 8.6 MiB with bins sized in blocks. */
+	assert_true(bound_no_smallmid <= HAK_TCACHE_MAX_BYTES);
+	assert_true(bound <= HAK_TCACHE_MAX_BYTES_SMALLMID);
+	/* What the byte budget is for: 4 KiB bins deep enough for a burst of
+	 * 64 frees (fixed-4096), 16 KiB refills of 4 blocks, not 2 (ring). */
+	assert_true(hak_bin_cap(hak_size_class(4096)) >= 64);
+	assert_int_equal(hak_class_batch(hak_size_class(16384)), 4);
+	assert_int_equal(hak_bin_cap(hak_size_class(64)), 256);
+	assert_int_equal(hak_class_batch(hak_size_class(64)), 16);
 }
 
 /* Allocate a mix, free it all, flush: every class is back where it was. */
@@ -350,6 +400,7 @@ int main(void)
 	    cmocka_unit_test(refill_moves_one_batch),
 	    cmocka_unit_test(bin_grows_before_flushing),
 	    cmocka_unit_test(overflow_flush_keeps_newest),
+	    cmocka_unit_test(bins_sized_in_bytes),
 	    cmocka_unit_test(thread_flush_returns_everything),
 	    cmocka_unit_test(thread_exit_returns_caches),
 	    cmocka_unit_test(blocks_freed_by_another_thread),
