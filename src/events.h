@@ -30,21 +30,69 @@ enum {
 	HAK_MUNMAP_REASON_FAILED = 2
 };
 
-struct hak_event {
-	uint8_t type;
+/* One payload per event type, its fields named as the tracepoint's
+ * (trace/hakmem_tp.h). */
+struct hak_ev_ss_mmap {
+	uintptr_t ss;
+	uint64_t size, ns; /* ns: how long the map took */
+	uint8_t pool, reason;
+};
+struct hak_ev_ss_munmap {
+	uintptr_t ss;
+	uint64_t size;
+	uint8_t pool, reason;
+};
+struct hak_ev_ss_reuse {
+	uintptr_t ss;
 	uint8_t pool;
-	uint8_t reason;
-	uint8_t slab;
-	uint8_t old_class;
-	uint8_t new_class;
-	uint8_t new_slab;
-	uint8_t refault;
-	uint32_t pages; /* slab events; refill: new_pages; large_mmap: new pages */
-	uint32_t want, got, from_freelist, from_carve, block_size; /* refill */
-	uintptr_t ss;      /* also large addr, heap_error addr */
-	uint64_t size;     /* heap_error: found << 8 | expected */
-	uint64_t ns;       /* heap_error: kind */
+};
+struct hak_ev_slab_empty {
+	uintptr_t ss;
+	uint8_t pool, slab, cls;
+};
+struct hak_ev_slab_reuse {
+	uintptr_t ss;
+	uint32_t resident_pages;
+	uint8_t pool, slab, old_class, new_class;
+};
+struct hak_ev_slab_purge {
+	uintptr_t ss;
+	uint32_t pages;
+	uint8_t pool, slab; /* slab 0xff: the whole SuperSlab */
+};
+struct hak_ev_refill {
+	uint32_t want, got, from_freelist, from_carve, new_pages, block_size;
+	uint8_t cls, pool, new_slab, refault;
+};
+struct hak_ev_large_mmap {
+	uintptr_t addr;
+	uint64_t size;
+	uint32_t new_pages;
+};
+struct hak_ev_large_munmap {
+	uintptr_t addr;
+	uint64_t size;
+};
+struct hak_ev_heap_error {
+	uintptr_t addr;
+	uint32_t kind, found, expected; /* found and expected: header bytes */
+};
+
+struct hak_event {
+	uint8_t type;      /* enum hak_event_type: which member of the union */
 	uint64_t callsite; /* hakmem:callsite id, set as the event is emitted */
+	union {
+		struct hak_ev_ss_mmap ss_mmap;
+		struct hak_ev_ss_munmap ss_munmap;
+		struct hak_ev_ss_reuse ss_reuse;
+		struct hak_ev_slab_empty slab_empty;
+		struct hak_ev_slab_reuse slab_reuse;
+		struct hak_ev_slab_purge slab_purge;
+		struct hak_ev_refill refill;
+		struct hak_ev_large_mmap large_mmap;
+		struct hak_ev_large_munmap large_munmap;
+		struct hak_ev_heap_error heap_error;
+	};
 };
 
 #define HAK_EVENT_BUF 24

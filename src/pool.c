@@ -173,11 +173,11 @@ static struct hak_superslab *ss_map_new(struct hak_pool *pl, unsigned reason,
 	HAK_STAT_ADD(mapped_bytes, ss->size);
 	HAK_STAT_ADD(pages_touched, 1);
 	hak_event_add(ev, (struct hak_event){.type = HAK_EV_SS_MMAP,
-	                                     .pool = pl->kind,
-	                                     .reason = (uint8_t)reason,
-	                                     .ss = (uintptr_t)ss,
-	                                     .size = ss->size,
-	                                     .ns = hak_now_ns() - t0});
+	                                     .ss_mmap = {.pool = pl->kind,
+	                                                 .reason = (uint8_t)reason,
+	                                                 .ss = (uintptr_t)ss,
+	                                                 .size = ss->size,
+	                                                 .ns = hak_now_ns() - t0}});
 	return ss;
 }
 
@@ -190,10 +190,10 @@ static void ss_unmap(struct hak_pool *pl, struct hak_ss_list *from, struct hak_s
 	HAK_STAT_SUB(ss_warm, 1);
 	HAK_STAT_SUB(mapped_bytes, ss->size);
 	hak_event_add(ev, (struct hak_event){.type = HAK_EV_SS_MUNMAP,
-	                                     .pool = pl->kind,
-	                                     .reason = (uint8_t)reason,
-	                                     .ss = (uintptr_t)ss,
-	                                     .size = ss->size});
+	                                     .ss_munmap = {.pool = pl->kind,
+	                                                   .reason = (uint8_t)reason,
+	                                                   .ss = (uintptr_t)ss,
+	                                                   .size = ss->size}});
 	hak_superslab_unmap(ss);
 }
 
@@ -231,8 +231,8 @@ static struct hak_superslab *ss_from_warm(struct hak_pool *pl, struct hak_event_
 	with_free_add(pl, ss);
 	HAK_STAT_ADD(ss_reused, 1);
 	HAK_STAT_SUB(ss_warm, 1);
-	hak_event_add(
-	    ev, (struct hak_event){.type = HAK_EV_SS_REUSE, .pool = pl->kind, .ss = (uintptr_t)ss});
+	hak_event_add(ev, (struct hak_event){.type = HAK_EV_SS_REUSE,
+	                                     .ss_reuse = {.pool = pl->kind, .ss = (uintptr_t)ss}});
 	return ss;
 }
 
@@ -249,10 +249,10 @@ static void slab_to_empty(struct hak_pool *pl, struct hak_slab *s, struct hak_ev
 	slist_push(&pl->empty, s);
 	HAK_STAT_ADD(slab_empty, 1);
 	hak_event_add(ev, (struct hak_event){.type = HAK_EV_SLAB_EMPTY,
-	                                     .pool = pl->kind,
-	                                     .ss = (uintptr_t)ss,
-	                                     .slab = s->index,
-	                                     .old_class = s->cls});
+	                                     .slab_empty = {.pool = pl->kind,
+	                                                    .ss = (uintptr_t)ss,
+	                                                    .slab = s->index,
+	                                                    .cls = s->cls}});
 	if (--ss->in_use == 0) ss_to_warm(pl, ss, now);
 }
 
@@ -285,10 +285,10 @@ static void slab_purge(struct hak_pool *pl, struct hak_slab *s, struct hak_event
 	HAK_STAT_ADD(slab_purge, 1);
 	HAK_STAT_ADD(pages_purged, pages);
 	hak_event_add(ev, (struct hak_event){.type = HAK_EV_SLAB_PURGE,
-	                                     .pool = pl->kind,
-	                                     .ss = (uintptr_t)ss,
-	                                     .slab = s->index,
-	                                     .pages = pages});
+	                                     .slab_purge = {.pool = pl->kind,
+	                                                    .ss = (uintptr_t)ss,
+	                                                    .slab = s->index,
+	                                                    .pages = pages}});
 }
 
 /* Gives back what has sat unused past the purge delay: empty slabs are
@@ -327,10 +327,10 @@ static void pool_maintain(struct hak_pool *pl, uint64_t now, int force, struct h
 		HAK_STAT_ADD(slab_purge, 1);
 		HAK_STAT_ADD(pages_purged, pages);
 		hak_event_add(ev, (struct hak_event){.type = HAK_EV_SLAB_PURGE,
-		                                     .pool = pl->kind,
-		                                     .ss = (uintptr_t)ss,
-		                                     .slab = 0xff,
-		                                     .pages = (uint32_t)pages});
+		                                     .slab_purge = {.pool = pl->kind,
+		                                                    .ss = (uintptr_t)ss,
+		                                                    .slab = 0xff,
+		                                                    .pages = (uint32_t)pages}});
 		work--;
 	}
 }
@@ -361,13 +361,14 @@ static struct hak_slab *take_empty(struct hak_pool *pl, unsigned cls, struct hak
 	ss->in_use++;
 	HAK_STAT_ADD(slab_reuse, 1);
 	if (old != cls) HAK_STAT_ADD(slab_class_changes, 1);
-	hak_event_add(ev, (struct hak_event){.type = HAK_EV_SLAB_REUSE,
-	                                     .pool = pl->kind,
-	                                     .ss = (uintptr_t)ss,
-	                                     .slab = pick->index,
-	                                     .old_class = (uint8_t)old,
-	                                     .new_class = (uint8_t)cls,
-	                                     .pages = pick->touched_pages});
+	hak_event_add(ev,
+	              (struct hak_event){.type = HAK_EV_SLAB_REUSE,
+	                                 .slab_reuse = {.pool = pl->kind,
+	                                                .ss = (uintptr_t)ss,
+	                                                .slab = pick->index,
+	                                                .old_class = (uint8_t)old,
+	                                                .new_class = (uint8_t)cls,
+	                                                .resident_pages = pick->touched_pages}});
 	return pick;
 }
 

@@ -95,48 +95,64 @@ static void dispatch(const struct hakmem_tp_ops *o, const struct hak_event *e)
 {
 	static unsigned maps;
 	switch (e->type) {
-	case HAK_EV_SS_MMAP:
-		o->superslab_mmap(e->ss, e->size, e->pool, e->reason, e->ns, e->callsite);
+	case HAK_EV_SS_MMAP: {
+		const struct hak_ev_ss_mmap *m = &e->ss_mmap;
+		o->superslab_mmap(m->ss, m->size, m->pool, m->reason, m->ns, e->callsite);
 		if (++maps % STATS_EVERY_SS_MAPS == 0) emit_process_stats(o);
 		break;
-	case HAK_EV_SS_MUNMAP:
-		o->superslab_munmap(e->ss, e->size, e->pool, e->reason);
+	}
+	case HAK_EV_SS_MUNMAP: {
+		const struct hak_ev_ss_munmap *m = &e->ss_munmap;
+		o->superslab_munmap(m->ss, m->size, m->pool, m->reason);
 		break;
+	}
 	case HAK_EV_SS_REUSE:
-		o->superslab_reuse(e->ss, e->pool);
+		o->superslab_reuse(e->ss_reuse.ss, e->ss_reuse.pool);
 		break;
-	case HAK_EV_SLAB_EMPTY:
-		o->slab_empty(e->ss, e->slab, e->old_class, e->pool);
+	case HAK_EV_SLAB_EMPTY: {
+		const struct hak_ev_slab_empty *s = &e->slab_empty;
+		o->slab_empty(s->ss, s->slab, s->cls, s->pool);
 		break;
-	case HAK_EV_SLAB_REUSE:
-		o->slab_reuse(e->ss, e->slab, e->old_class, e->new_class, e->pages, e->pool);
+	}
+	case HAK_EV_SLAB_REUSE: {
+		const struct hak_ev_slab_reuse *s = &e->slab_reuse;
+		o->slab_reuse(s->ss, s->slab, s->old_class, s->new_class, s->resident_pages,
+		              s->pool);
 		break;
-	case HAK_EV_SLAB_PURGE:
-		o->slab_purge(e->ss, e->slab, e->pages, e->pool);
+	}
+	case HAK_EV_SLAB_PURGE: {
+		const struct hak_ev_slab_purge *s = &e->slab_purge;
+		o->slab_purge(s->ss, s->slab, s->pages, s->pool);
 		break;
-	case HAK_EV_REFILL:
-		o->refill(&(struct hakmem_tp_refill){.cls = e->old_class,
-		                                     .pool = e->pool,
-		                                     .want = e->want,
-		                                     .got = e->got,
-		                                     .from_freelist = e->from_freelist,
-		                                     .from_carve = e->from_carve,
-		                                     .new_slab = e->new_slab,
-		                                     .new_pages = e->pages,
-		                                     .refault = e->refault,
-		                                     .block_size = e->block_size,
+	}
+	case HAK_EV_REFILL: {
+		const struct hak_ev_refill *r = &e->refill;
+		o->refill(&(struct hakmem_tp_refill){.cls = r->cls,
+		                                     .pool = r->pool,
+		                                     .want = r->want,
+		                                     .got = r->got,
+		                                     .from_freelist = r->from_freelist,
+		                                     .from_carve = r->from_carve,
+		                                     .new_slab = r->new_slab,
+		                                     .new_pages = r->new_pages,
+		                                     .refault = r->refault,
+		                                     .block_size = r->block_size,
 		                                     .callsite = e->callsite});
 		break;
-	case HAK_EV_LARGE_MMAP:
-		o->large_mmap(e->ss, e->size, e->pages, e->callsite);
+	}
+	case HAK_EV_LARGE_MMAP: {
+		const struct hak_ev_large_mmap *l = &e->large_mmap;
+		o->large_mmap(l->addr, l->size, l->new_pages, e->callsite);
 		break;
+	}
 	case HAK_EV_LARGE_MUNMAP:
-		o->large_munmap(e->ss, e->size);
+		o->large_munmap(e->large_munmap.addr, e->large_munmap.size);
 		break;
-	case HAK_EV_HEAP_ERROR:
-		o->heap_error((uint32_t)e->ns, e->ss, (uint32_t)(e->size >> 8),
-		              (uint32_t)(e->size & 0xff));
+	case HAK_EV_HEAP_ERROR: {
+		const struct hak_ev_heap_error *h = &e->heap_error;
+		o->heap_error(h->kind, h->addr, h->found, h->expected);
 		break;
+	}
 	case HAK_EV_PROCESS_STATS:
 		emit_process_stats(o);
 		break;
@@ -148,8 +164,8 @@ static void dispatch(const struct hakmem_tp_ops *o, const struct hak_event *e)
  * nothing new touched nothing. */
 static int touches_fresh_pages(const struct hak_event *e)
 {
-	return (e->type == HAK_EV_REFILL && e->pages) || e->type == HAK_EV_LARGE_MMAP ||
-	       (e->type == HAK_EV_SS_MMAP && e->reason == HAK_MMAP_REASON_REFILL);
+	return (e->type == HAK_EV_REFILL && e->refill.new_pages) || e->type == HAK_EV_LARGE_MMAP ||
+	       (e->type == HAK_EV_SS_MMAP && e->ss_mmap.reason == HAK_MMAP_REASON_REFILL);
 }
 
 static void drain_deferred(const struct hakmem_tp_ops *o)

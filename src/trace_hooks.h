@@ -30,21 +30,32 @@ HAK_INTERNAL void hak_trace_call(void *ptr, uint64_t size, int is_free);
 		}                                                                                  \
 	} while (0)
 
-#define HAK_TRACE_REFILL(cls, pool_, want_, got_, ffl, fcarve, new_slab_, new_pages, refault_,     \
+#define HAK_TRACE_REFILL(cls_, pool_, want_, got_, ffl, fcarve, new_slab_, new_pages_, refault_,   \
                          bsize)                                                                    \
-	HAK_TRACE_EVENT(.type = HAK_EV_REFILL, .old_class = (uint8_t)(cls),                        \
-	                .pool = (uint8_t)(pool_), .want = (want_), .got = (got_),                  \
-	                .from_freelist = (ffl), .from_carve = (fcarve),                            \
-	                .new_slab = (uint8_t)(new_slab_), .pages = (new_pages),                    \
-	                .refault = (uint8_t)(refault_), .block_size = (bsize))
-#define HAK_TRACE_LARGE_MMAP(addr, size_, new_pages)                                               \
-	HAK_TRACE_EVENT(.type = HAK_EV_LARGE_MMAP, .ss = (addr), .size = (size_),                  \
-	                .pages = (uint32_t)(new_pages))
-#define HAK_TRACE_LARGE_MUNMAP(addr, size_)                                                        \
-	HAK_TRACE_EVENT(.type = HAK_EV_LARGE_MUNMAP, .ss = (addr), .size = (size_))
-#define HAK_TRACE_HEAP_ERROR(kind, addr, found, expected)                                          \
-	HAK_TRACE_EVENT(.type = HAK_EV_HEAP_ERROR, .ns = (uint64_t)(kind), .ss = (addr),           \
-	                .size = ((uint64_t)(found) << 8) | (uint8_t)(expected))
+	HAK_TRACE_EVENT(.type = HAK_EV_REFILL, .refill = {.cls = (uint8_t)(cls_),                  \
+	                                                  .pool = (uint8_t)(pool_),                \
+	                                                  .want = (want_),                         \
+	                                                  .got = (got_),                           \
+	                                                  .from_freelist = (ffl),                  \
+	                                                  .from_carve = (fcarve),                  \
+	                                                  .new_slab = (uint8_t)(new_slab_),        \
+	                                                  .new_pages = (new_pages_),               \
+	                                                  .refault = (uint8_t)(refault_),          \
+	                                                  .block_size = (bsize)})
+#define HAK_TRACE_LARGE_MMAP(addr_, size_, new_pages_)                                             \
+	HAK_TRACE_EVENT(.type = HAK_EV_LARGE_MMAP,                                                 \
+	                .large_mmap = {.addr = (addr_),                                            \
+	                               .size = (size_),                                            \
+	                               .new_pages = (uint32_t)(new_pages_)})
+#define HAK_TRACE_LARGE_MUNMAP(addr_, size_)                                                       \
+	HAK_TRACE_EVENT(.type = HAK_EV_LARGE_MUNMAP,                                               \
+	                .large_munmap = {.addr = (addr_), .size = (size_)})
+#define HAK_TRACE_HEAP_ERROR(kind_, addr_, found_, expected_)                                      \
+	HAK_TRACE_EVENT(.type = HAK_EV_HEAP_ERROR,                                                 \
+	                .heap_error = {.kind = (uint32_t)(kind_),                                  \
+	                               .addr = (addr_),                                            \
+	                               .found = (uint32_t)(found_),                                \
+	                               .expected = (uint32_t)(expected_)})
 #define HAK_TRACE_MALLOC(ptr, size)                                                                \
 	do {                                                                                       \
 		if (HAK_UNLIKELY(hak_tp_per_call)) hak_trace_call(ptr, size, 0);                   \

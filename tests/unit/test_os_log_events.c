@@ -192,23 +192,23 @@ static void event_buffer_bounded_and_emptied(void **state)
 	b.n = 0;
 	assert_false(hak_events_full(&b));
 	for (unsigned i = 0; i < HAK_EVENT_BUF + 5; i++)
-		hak_event_add(
-		    &b, (struct hak_event){.type = HAK_EV_SLAB_EMPTY, .slab = (uint8_t)i, .ss = i});
+		hak_event_add(&b, (struct hak_event){.type = HAK_EV_SLAB_EMPTY,
+		                                     .slab_empty = {.slab = (uint8_t)i, .ss = i}});
 	/* The full library records events; extra ones are dropped, not overrun. */
 	assert_int_equal(b.n, HAK_EVENT_BUF);
 	assert_true(hak_events_full(&b));
 	for (unsigned i = 0; i < HAK_EVENT_BUF; i++) {
-		assert_int_equal(b.ev[i].slab, i);
-		assert_int_equal(b.ev[i].ss, i);
+		assert_int_equal(b.ev[i].slab_empty.slab, i);
+		assert_int_equal(b.ev[i].slab_empty.ss, i);
 		assert_int_equal(b.ev[i].type, HAK_EV_SLAB_EMPTY);
 	}
 	/* Emitting (no tracer attached) leaves the buffer empty for reuse. */
 	hak_events_emit(&b);
 	assert_int_equal(b.n, 0);
 	assert_false(hak_events_full(&b));
-	hak_event_add(&b, (struct hak_event){.type = HAK_EV_SS_MMAP, .size = 2 * MIB});
+	hak_event_add(&b, (struct hak_event){.type = HAK_EV_SS_MMAP, .ss_mmap = {.size = 2 * MIB}});
 	assert_int_equal(b.n, 1);
-	assert_int_equal(b.ev[0].size, 2 * MIB);
+	assert_int_equal(b.ev[0].ss_mmap.size, 2 * MIB);
 	hak_events_emit(&b);
 	assert_int_equal(b.n, 0);
 }
