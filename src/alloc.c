@@ -87,14 +87,7 @@ static inline __attribute__((always_inline)) struct got_block alloc_class(unsign
 
 static inline void free_class(void *p, unsigned c)
 {
-	struct hak_bin *b = &hak_tc.bins[c];
-	if (HAK_LIKELY(b->count < b->max)) {
-		hak_block_set_next(p, b->head);
-		b->head = p;
-		b->count++;
-		return;
-	}
-	hak_tcache_free_slow(&hak_tc, p, c);
+	hak_tcache_push(p, c);
 }
 
 /* ptr_track sees every block leave and come back, together with the
@@ -255,18 +248,6 @@ HAK_API void hak_free(void *p)
 		return;
 	}
 	free_special(p);
-}
-
-void hak_free_block(void *block, unsigned cls)
-{
-	HAK_ASAN_POISON(block, hak_class_usable(cls));
-	free_class(block, cls);
-}
-
-void hak_free_large_checked(void *p)
-{
-	HAK_ASAN_POISON(p, hak_large_usable(p));
-	hak_large_free(p);
 }
 
 static size_t usable_size(void *p)

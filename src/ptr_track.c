@@ -424,7 +424,7 @@ static void release_quarantined(struct hak_quarantined *q, unsigned n)
 		                 ? hak_fill_differs(b, HAK_FILL_MAX, HAK_FILL_FREED)
 		                 : hak_fill_differs(b, usable, HAK_FILL_FREED);
 		if (HAK_UNLIKELY(broken)) hak_quarantine_check_leaving(b, cls);
-		hak_free_block(b, cls);
+		hak_tcache_free_block(b, cls);
 	}
 }
 
@@ -522,7 +522,8 @@ void hak_track_free_as(void *p, unsigned how, void *ret, void *frame)
 			hak_large_freed_arm(p, capture(ret, frame));
 		}
 		recent_large_add(p);
-		hak_free_large_checked(p);
+		HAK_ASAN_POISON(p, hak_large_usable(p));
+		hak_large_free(p);
 		return;
 	}
 	uint8_t *b = in.block;
@@ -532,7 +533,7 @@ void hak_track_free_as(void *p, unsigned how, void *ret, void *frame)
 		return;
 	}
 	HAK_RELAXED_STORE(b[-1], hak_hdr_freed(in.cls));
-	hak_free_block(b, in.cls);
+	hak_tcache_free_block(b, in.cls);
 }
 
 int hak_track_check_live(void *p, struct hak_ptr_info *in, void *ret, void *frame)

@@ -81,8 +81,4 @@ HAK_INTERNAL void hak_track_fork_child(void);
 /* A thread exits: its quarantined blocks go back to their slabs. */
 HAK_INTERNAL void hak_track_thread_exit(void);
 
-/* Really frees a validated block (alloc.c). */
-HAK_INTERNAL void hak_free_block(void *block, unsigned cls);
-HAK_INTERNAL void hak_free_large_checked(void *p);
-
 #endif

@@ -3,6 +3,7 @@
 #ifndef HAKMEM_TCACHE_H
 #define HAKMEM_TCACHE_H
 
+#include "asan_hooks.h"
 #include "slab.h"
 #include "stats_counters.h"
 
@@ -29,6 +30,28 @@ HAK_INTERNAL extern __thread struct hak_tcache hak_tc __attribute__((tls_model("
 HAK_INTERNAL void *hak_tcache_refill(struct hak_tcache *tc, unsigned cls);
 /* Bin full (or cache not ready): make room, then keep p. */
 HAK_INTERNAL void hak_tcache_free_slow(struct hak_tcache *tc, void *p, unsigned cls);
+
+/* The push: block p of class cls onto this thread's bin; a full bin (or a
+ * cache not ready) makes room first. The caller has validated p. */
+static inline void hak_tcache_push(void *p, unsigned cls)
+{
+	struct hak_bin *b = &hak_tc.bins[cls];
+	if (HAK_LIKELY(b->count < b->max)) {
+		hak_block_set_next(p, b->head);
+		b->head = p;
+		b->count++;
+		return;
+	}
+	hak_tcache_free_slow(&hak_tc, p, cls);
+}
+
+/* A block the checks let go (ptr_track, the quarantine): poisoned again in
+ * the ASan flavour, then pushed. */
+static inline void hak_tcache_free_block(void *p, unsigned cls)
+{
+	HAK_ASAN_POISON(p, hak_class_usable(cls));
+	hak_tcache_push(p, cls);
+}
 /* Bins are sized in bytes (docs/architecture.md, "Thread cache bins"). A
  * bin starts at about 64 KiB of blocks (at most 64 blocks, at least two
  * refills) and doubles on overflow up to about 256 KiB (at most 256
