@@ -3,6 +3,7 @@
 #include "env.h"
 #include "events.h"
 #include "os.h"
+#include "page_heap.h"
 #include "size_class.h"
 #include "stats_counters.h"
 #include "trace_hooks.h"
@@ -75,72 +76,54 @@ static void table_del(long i)
 	table_live--;
 }
 
-/* ---- cache of freed spans, resident, newest last ---- */
+/* ---- the page heap and its bookkeeping ---- */
 
-#define CACHE_SLOTS 64
+static struct hak_page_heap heap;
 
-struct cached_span {
-	uint8_t *base;
-	size_t size;
-	uint64_t freed_ns;
-};
-
-static struct cached_span cache[CACHE_SLOTS];
-static unsigned cache_n;
-static size_t cache_bytes;
-
-static void cache_remove(unsigned i)
+/* Counts and traces what the page heap did, once the lock is dropped:
+ * pages handed out fresh are a large_mmap (they fault on first touch),
+ * pages given back a large_munmap. mapped_bytes counts what may be
+ * resident: spans in use and resident free spans. */
+static void log_emit(struct hak_ph_log *log)
 {
-	cache_bytes -= cache[i].size;
-	for (; i + 1 < cache_n; i++)
-		cache[i] = cache[i + 1];
-	cache_n--;
-}
-
-/* Best fit, whatever the size: a resident span that is too big still
- * saves every fault a fresh mapping would take, and a block that later
- * grows by realloc then grows in place. The cache's byte limit bounds
- * what this can hold on to. */
-static uint8_t *cache_take(size_t need, size_t *size)
-{
-	long best = -1;
-	for (unsigned i = 0; i < cache_n; i++)
-		if (cache[i].size >= need && (best < 0 || cache[i].size < cache[best].size))
-			best = i;
-	if (best < 0) return NULL;
-	uint8_t *b = cache[best].base;
-	*size = cache[best].size;
-	cache_remove((unsigned)best);
-	return b;
-}
-
-static void unmap_span(uint8_t *base, size_t size)
-{
-	HAK_TRACE_LARGE_MUNMAP((uint64_t)(uintptr_t)base, size);
-	HAK_STAT_ADD(large_unmapped, 1);
-	HAK_STAT_SUB(mapped_bytes, size);
-	hak_os_unmap(base, size);
-}
-
-/* Evicts spans past the size limit or the purge delay; the caller unmaps
- * them after dropping the lock. */
-static unsigned cache_evict(struct cached_span *out, uint64_t now, int force)
-{
-	unsigned n = 0;
-	size_t limit = (size_t)hak_env.large_cache_mb << 20;
-	long delay = hak_env.purge_delay_ms;
-	while (cache_n && n < CACHE_SLOTS &&
-	       (force || cache_bytes > limit ||
-	        (delay >= 0 && now - cache[0].freed_ns >= (uint64_t)delay * 1000000u))) {
-		out[n++] = cache[0];
-		cache_remove(0);
+	for (unsigned i = 0; i < log->n; i++) {
+		uint64_t addr = (uint64_t)(uintptr_t)log->note[i].addr;
+		size_t bytes = log->note[i].bytes;
+		(void)addr; /* traced only where the hooks are built in */
+		if (log->note[i].kind == HAK_PH_FRESH) {
+			HAK_STAT_ADD(large_mapped, 1);
+			HAK_STAT_ADD(mapped_bytes, bytes);
+			HAK_TRACE_LARGE_MMAP(addr, bytes, bytes / HAK_PAGE);
+		} else {
+			HAK_STAT_ADD(large_unmapped, 1);
+			HAK_STAT_SUB(mapped_bytes, bytes);
+			HAK_TRACE_LARGE_MUNMAP(addr, bytes);
+		}
 	}
-	return n;
+	log->n = 0;
+}
+
+static void note_own(struct hak_ph_log *log, uint8_t kind, uint8_t *addr, size_t bytes)
+{
+	log->note[log->n].kind = kind;
+	log->note[log->n].addr = addr;
+	log->note[log->n].bytes = bytes;
+	log->n++;
+}
+
+/* Resident free spans past the purge delay or over HAKMEM_LARGE_CACHE_MB
+ * are given back, a few at a time, by the large operations that follow:
+ * lazily, as the pools purge their slabs. */
+static void maintain(struct hak_ph_log *log)
+{
+	long delay = hak_env.purge_delay_ms;
+	hak_ph_purge(&heap, hak_now_ns(), delay < 0 ? -1 : (int64_t)delay * 1000000,
+	             (size_t)hak_env.large_cache_mb << 20, 0, log);
 }
 
 /* ---- allocation ---- */
 
-static void *place(uint8_t *base, size_t map_size, size_t n, size_t align)
+static void *place(uint8_t *base, size_t map_size, size_t n, size_t align, unsigned region)
 {
 	uint8_t *p = (uint8_t *)hak_align_up((uintptr_t)base + HAK_LARGE_HDR, align);
 	struct hak_large_hdr *h = hak_large_hdr(p);
@@ -148,8 +131,24 @@ static void *place(uint8_t *base, size_t map_size, size_t n, size_t align)
 	h->base = base;
 	h->map_size = map_size;
 	h->requested = n;
+	/* Full mode's records of whatever block was freed here before. */
+	h->reserved[0] = h->reserved[1] = h->reserved[2] = 0;
+	h->region = (uint16_t)region;
 	h->tag = HAK_HDR_LARGE;
 	return p;
+}
+
+/* Gives a span back: to the page heap, or to the kernel when it has a
+ * mapping of its own. Called with the lock held; the log says what to
+ * count once it is dropped. */
+static void span_release(uint8_t *base, size_t size, unsigned region, struct hak_ph_log *log)
+{
+	if (region) {
+		hak_ph_free(&heap, region, base, size / HAK_PAGE, hak_now_ns());
+		return;
+	}
+	hak_os_unmap(base, size);
+	note_own(log, HAK_PH_RELEASED, base, size);
 }
 
 void *hak_large_alloc(size_t n, size_t align)
@@ -161,38 +160,40 @@ void *hak_large_alloc(size_t n, size_t align)
 		return NULL;
 	}
 	size_t need = hak_align_up(n + slack, HAK_PAGE);
-	uint8_t *base = NULL;
-	size_t size = need;
+	struct hak_ph_log log = {.n = 0};
+	unsigned region = 0;
+	uint8_t *base;
 
-	if (align == HAK_LARGE_HDR) {
+	if (need < HAK_LARGE_OWN_MAP) {
 		pthread_mutex_lock(&large_lock);
-		base = cache_take(need, &size);
+		base = hak_ph_alloc(&heap, need / HAK_PAGE, &region, &log);
 		pthread_mutex_unlock(&large_lock);
-		if (base) {
-			HAK_STAT_ADD(large_reused, 1);
-#if defined(HAKMEM_CHECKS)
-			if (HAK_CHECKING_FULL()) hak_large_check_reused(base);
-#endif
-		}
-	}
-	if (!base) {
+	} else {
 		base = hak_os_map(need);
-		if (!base) return NULL;
-		HAK_STAT_ADD(large_mapped, 1);
-		HAK_STAT_ADD(mapped_bytes, need);
-		HAK_TRACE_LARGE_MMAP((uint64_t)(uintptr_t)base, need, need / HAK_PAGE);
+		if (base) note_own(&log, HAK_PH_FRESH, base, need);
 	}
-	void *p = place(base, size, n, align);
+	if (!base) return NULL;
+	int fresh = log.n > 0;
+	log_emit(&log);
+	if (!fresh) {
+		HAK_STAT_ADD(large_reused, 1);
+#if defined(HAKMEM_CHECKS)
+		if (HAK_CHECKING_FULL()) hak_large_check_reused(base, need);
+#endif
+	}
+	void *p = place(base, need, n, align, region);
 	pthread_mutex_lock(&large_lock);
 	int rc = table_add((uintptr_t)p);
+	if (rc) span_release(base, need, region, &log);
+	maintain(&log);
 	pthread_mutex_unlock(&large_lock);
+	log_emit(&log);
 	if (rc) {
-		unmap_span(base, size);
 		errno = ENOMEM;
 		return NULL;
 	}
 	HAK_STAT_ADD(large_live, 1);
-	HAK_STAT_ADD(large_live_bytes, size);
+	HAK_STAT_ADD(large_live_bytes, need);
 	return p;
 }
 
@@ -201,32 +202,69 @@ void hak_large_free(void *p)
 	struct hak_large_hdr *h = hak_large_hdr(p);
 	uint8_t *base = h->base;
 	size_t size = h->map_size;
-	struct cached_span evicted[CACHE_SLOTS + 1];
-	unsigned nevict = 0;
+	unsigned region = h->region;
+	struct hak_ph_log log = {.n = 0};
 
 	pthread_mutex_lock(&large_lock);
 	long i = table_find((uintptr_t)p);
 	if (i >= 0) table_del(i);
 	h->magic = 0;
 	h->tag = 0;
-	int cacheable =
-	    size <= ((size_t)hak_env.large_cache_mb << 20) && (uint8_t *)p == base + HAK_LARGE_HDR;
-	if (cacheable) {
-		if (cache_n == CACHE_SLOTS) {
-			evicted[nevict++] = cache[0];
-			cache_remove(0);
-		}
-		cache[cache_n++] = (struct cached_span){base, size, hak_now_ns()};
-		cache_bytes += size;
-	}
-	nevict += cache_evict(evicted + nevict, hak_now_ns(), 0);
+	span_release(base, size, region, &log);
+	maintain(&log);
 	pthread_mutex_unlock(&large_lock);
 
 	HAK_STAT_SUB(large_live, 1);
 	HAK_STAT_SUB(large_live_bytes, size);
-	if (!cacheable) unmap_span(base, size);
-	for (unsigned k = 0; k < nevict; k++)
-		unmap_span(evicted[k].base, evicted[k].size);
+	log_emit(&log);
+}
+
+/* A page-heap span grows into the free span after it, or gives its tail
+ * back; NULL when it cannot grow there. */
+static void *resize_in_heap(void *p, size_t n, size_t need)
+{
+	struct hak_large_hdr *h = hak_large_hdr(p);
+	size_t old = h->map_size;
+	struct hak_ph_log log = {.n = 0};
+	int ok = 1;
+	pthread_mutex_lock(&large_lock);
+	if (need < old) {
+		HAK_RELAXED_STORE(h->requested, n);
+		hak_ph_shrink(&heap, h->region, h->base, old / HAK_PAGE, need / HAK_PAGE,
+		              hak_now_ns());
+		h->map_size = need;
+		maintain(&log);
+	} else if (need / HAK_PAGE <= hak_ph_max_pages(&heap) &&
+	           hak_ph_grow(&heap, h->region, h->base, old / HAK_PAGE, need / HAK_PAGE, &log)) {
+		h->map_size = need;
+		HAK_RELAXED_STORE(h->requested, n);
+	} else {
+		ok = 0;
+	}
+	pthread_mutex_unlock(&large_lock);
+	/* Growth takes a resident span, a released one, or both, in either
+	 * order: only the resident pages can hold freed spans' marks. */
+	uint8_t *grown = h->base + old, *fresh = grown, *fresh_end = grown;
+	for (unsigned i = 0; i < log.n; i++)
+		if (log.note[i].kind == HAK_PH_FRESH) {
+			fresh = log.note[i].addr;
+			fresh_end = fresh + log.note[i].bytes;
+		}
+	log_emit(&log);
+	if (!ok) return NULL;
+	if (need < old) {
+		HAK_STAT_SUB(large_live_bytes, old - need);
+		return p;
+	}
+	HAK_STAT_ADD(large_live_bytes, need - old);
+#if defined(HAKMEM_CHECKS)
+	if (HAK_CHECKING_FULL()) {
+		hak_large_check_reused(grown, (size_t)(fresh - grown));
+		hak_large_check_reused(fresh_end, (size_t)(h->base + need - fresh_end));
+	}
+#endif
+	(void)fresh_end;
+	return p;
 }
 
 void *hak_large_resize(void *p, size_t n)
@@ -235,10 +273,11 @@ void *hak_large_resize(void *p, size_t n)
 	size_t offset = (size_t)((uint8_t *)p - h->base);
 	if (n > PTRDIFF_MAX || n > SIZE_MAX - offset - HAK_PAGE) return NULL;
 	size_t need = hak_align_up(offset + n, HAK_PAGE);
-	if (need <= h->map_size) {
+	if (need == h->map_size || (need < h->map_size && !h->region)) {
 		HAK_RELAXED_STORE(h->requested, n); /* the heap check reads it unlocked */
 		return p;
 	}
+	if (h->region) return resize_in_heap(p, n, need);
 	if ((uint8_t *)p != h->base + HAK_LARGE_HDR)
 		return NULL; /* aligned span: the caller copies */
 	size_t old = h->map_size;
@@ -259,7 +298,10 @@ void *hak_large_resize(void *p, size_t n)
 	h->map_size = need;
 	h->requested = n;
 	pthread_mutex_unlock(&large_lock);
-	HAK_STAT_ADD(mapped_bytes, need - old);
+	/* The pages mremap added fault on first touch. */
+	struct hak_ph_log log = {.n = 0};
+	note_own(&log, HAK_PH_FRESH, nb + old, need - old);
+	log_emit(&log);
 	HAK_STAT_ADD(large_live_bytes, need - old);
 	return np;
 }
@@ -281,23 +323,41 @@ void hak_large_foreach(void (*fn)(void *p, void *arg), void *arg)
 }
 
 #if defined(HAKMEM_CHECKS)
+struct page_walk {
+	void (*fn)(uint8_t *base, void *arg);
+	void *arg;
+};
+
+static void each_page(uint8_t *base, size_t bytes, void *arg)
+{
+	struct page_walk *w = arg;
+	for (size_t off = 0; off < bytes; off += HAK_PAGE)
+		w->fn(base + off, w->arg);
+}
+
 void hak_large_foreach_cached(void (*fn)(uint8_t *base, void *arg), void *arg)
 {
+	struct page_walk w = {fn, arg};
 	pthread_mutex_lock(&large_lock);
-	for (unsigned i = 0; i < cache_n; i++)
-		fn(cache[i].base, arg);
+	hak_ph_foreach_resident(&heap, each_page, &w);
 	pthread_mutex_unlock(&large_lock);
 }
 #endif
 
+/* force: every free span is given back and every empty region unmapped. */
 void hak_large_trim(int force)
 {
-	struct cached_span evicted[CACHE_SLOTS];
-	pthread_mutex_lock(&large_lock);
-	unsigned n = cache_evict(evicted, hak_now_ns(), force);
-	pthread_mutex_unlock(&large_lock);
-	for (unsigned k = 0; k < n; k++)
-		unmap_span(evicted[k].base, evicted[k].size);
+	struct hak_ph_log log = {.n = 0};
+	unsigned k;
+	do {
+		pthread_mutex_lock(&large_lock);
+		if (force)
+			k = hak_ph_purge(&heap, hak_now_ns(), 0, 0, 1, &log);
+		else
+			k = 0, maintain(&log);
+		pthread_mutex_unlock(&large_lock);
+		log_emit(&log);
+	} while (k);
 }
 
 void hak_large_fork_prepare(void)

@@ -1,7 +1,8 @@
-/* Large blocks: their own mmap'd spans, with a small cache of freed spans
- * so that a malloc(4 MiB)/free loop does not fault on every turn. The 64
- * bytes before the user pointer hold the span's metadata; its last byte
- * is the HAK_HDR_LARGE header. */
+/* Large blocks: spans of whole pages from the page heap (page_heap.h),
+ * split and merged there, or, from HAK_LARGE_OWN_MAP bytes up, a mapping
+ * of their own that realloc resizes with mremap. The 64 bytes before the
+ * user pointer hold the span's metadata; its last byte is the
+ * HAK_HDR_LARGE header. */
 #ifndef HAKMEM_LARGE_H
 #define HAKMEM_LARGE_H
 
@@ -9,13 +10,19 @@
 
 #define HAK_LARGE_MAGIC 0x68616b6d4c617267ull /* "hakmLarg" */
 
+/* Spans of this many bytes or more get a mapping of their own: a page-heap
+ * region (64 MiB) would hold too few of them, and mremap grows them
+ * without a copy. */
+#define HAK_LARGE_OWN_MAP ((size_t)16 << 20)
+
 struct hak_large_hdr {
 	uint64_t magic;
 	uint8_t *base;    /* start of the mapping */
 	size_t map_size;  /* bytes mapped */
 	size_t requested; /* bytes asked for */
 	uint64_t reserved[3];
-	uint8_t pad[7];
+	uint16_t region; /* page-heap region number; 0: a mapping of its own */
+	uint8_t pad[5];
 	uint8_t tag; /* HAK_HDR_LARGE; sits at p-1 */
 };
 
@@ -43,18 +50,20 @@ HAK_INTERNAL int hak_large_owns(const void *p);
 HAK_INTERNAL void hak_large_foreach(void (*fn)(void *p, void *arg), void *arg);
 HAK_INTERNAL void hak_large_trim(int force);
 
-/* Calls fn for every span in the cache of freed spans, under the large
- * lock (full mode's exit check): fn must not call into the allocator. */
+/* Calls fn for the start of every page of the resident free spans, under
+ * the large lock (full mode's exit check): fn must not call into the
+ * allocator. */
 HAK_INTERNAL void hak_large_foreach_cached(void (*fn)(uint8_t *base, void *arg), void *arg);
 
-/* Full mode (large_check.c): a freed span that the cache keeps carries
+/* Full mode (large_check.c): a freed span that stays resident carries
  * the freed fill in its first HAK_FILL_MAX bytes and its stacks in its
- * header; a write through a dangling pointer is reported when the span is
- * handed out again or at exit. */
+ * header; a write through a dangling pointer is reported when its pages
+ * are handed out again or at exit. */
 HAK_INTERNAL void hak_large_freed_arm(void *p, uint32_t free_stack);
-/* A span taken from the cache, before it is placed again. */
-HAK_INTERNAL void hak_large_check_reused(uint8_t *base);
-/* Every cached span; returns how many were written (each reported). */
+/* Resident pages [start, start + bytes) handed out again, before a block
+ * is placed there: every freed span inside is checked, then disarmed. */
+HAK_INTERNAL void hak_large_check_reused(uint8_t *start, size_t bytes);
+/* Every resident free span; returns how many were written (each reported). */
 HAK_INTERNAL long hak_large_check_cached(const char *when);
 
 HAK_INTERNAL void hak_large_fork_prepare(void);

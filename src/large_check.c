@@ -1,11 +1,11 @@
-/* Full mode: a freed large span that large.c's cache keeps carries the
- * freed fill in its first HAK_FILL_MAX bytes, like a quarantined slab
- * block, so a write through a dangling pointer is seen when the span is
- * handed out again and at exit. Its 64-byte header outlives the free and
+/* Full mode: a freed large span that stays resident in the page heap
+ * carries the freed fill in its first HAK_FILL_MAX bytes, like a
+ * quarantined slab block, so a write through a dangling pointer is seen
+ * when its pages are handed out again and at exit. Its 64-byte header outlives the free and
  * keeps the records: reserved[0] the allocation stack, reserved[1] the
  * free stack (while live, how it was allocated: enum hak_alloc_kind) and
- * reserved[2] a mark saying the fill was laid. An unmapped span needs
- * none of this: a write there faults in the program. */
+ * reserved[2] a mark saying the fill was laid. A span given back to the
+ * kernel needs none of this: its pages come back zeroed, mark and all. */
 #include "check.h"
 #include "fill.h"
 #include "heap_report.h"
@@ -21,7 +21,7 @@
 void hak_large_freed_arm(void *p, uint32_t free_stack)
 {
 	struct hak_large_hdr *h = hak_large_hdr(p);
-	/* Only spans placed at their start are cached (large.c). */
+	/* Blocks placed past their span's first 64 bytes (aligned) are not armed. */
 	if ((uint8_t *)p != h->base + HAK_LARGE_HDR) return;
 	h->reserved[1] = free_stack;
 	h->reserved[2] = FREED_MARK ^ (uintptr_t)h->base;
@@ -79,17 +79,6 @@ static void report(const struct large_damage *x, const char *when)
 	hak_report_error(HAK_ERR_USE_AFTER_FREE_WRITE, x->p, &in, detail, NULL);
 }
 
-void hak_large_check_reused(uint8_t *base)
-{
-	struct hak_large_hdr *h = (struct hak_large_hdr *)base;
-	struct large_damage x;
-	/* A report's own mallocs may take a span: it is not checked then. */
-	int bad = !hak_in_report && find_damage(base, &x);
-	h->reserved[1] = HAK_ALLOC_MALLOC;
-	h->reserved[2] = 0;
-	if (bad) report(&x, "when the span was handed out again");
-}
-
 #define DAMAGE_MAX 8
 
 struct damage_list {
@@ -104,6 +93,24 @@ static void collect(uint8_t *base, void *arg)
 	if (!find_damage(base, &x)) return;
 	if (l->count < DAMAGE_MAX) l->x[l->count] = x;
 	l->count++;
+}
+
+/* A freed span's header is at a page start (page_heap.c hands out whole
+ * pages), so the marks of every freed span merged into a free span are
+ * found by looking at each page's start. Marks are cleared here: the pages
+ * are about to hold a block again. */
+void hak_large_check_reused(uint8_t *start, size_t bytes)
+{
+	struct damage_list l = {.count = 0};
+	for (size_t off = 0; off < bytes; off += HAK_PAGE) {
+		struct hak_large_hdr *h = (struct hak_large_hdr *)(start + off);
+		if (h->reserved[2] != (FREED_MARK ^ (uintptr_t)h)) continue;
+		/* A report's own mallocs may take a span: it is not checked then. */
+		if (!hak_in_report) collect(start + off, &l);
+		h->reserved[2] = 0;
+	}
+	for (long i = 0; i < l.count && i < DAMAGE_MAX; i++)
+		report(&l.x[i], "when the span was handed out again");
 }
 
 long hak_large_check_cached(const char *when)

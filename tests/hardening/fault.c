@@ -31,6 +31,8 @@
  * Full mode is chosen with HAKMEM_CHECK=full in the environment. */
 #include "hakmem.h"
 #include "problem.h"
+#include "large.h"      /* HAK_LARGE_OWN_MAP */
+#include "page_heap.h"  /* the region size, which the matrix names */
 #include "quarantine.h" /* the ring's size, which the matrix names */
 
 #include <errno.h>
@@ -283,6 +285,7 @@ static void workload(void)
 	step("mid", OP_MALLOC, 0, 20000, NULL);
 	cur_step = S_LARGE;
 	step("large", OP_MALLOC, 0, 1 << 20, NULL);
+	step("large", OP_MALLOC, 0, HAK_LARGE_OWN_MAP, NULL); /* a mapping of its own */
 	cur_step = S_LARGE_ALIGN;
 	step("large-align", OP_ALIGNED_ALLOC, 65536, 200000, NULL);
 	cur_step = S_MEMALIGN_SLAB;
@@ -308,7 +311,8 @@ static void workload(void)
 		PROBLEM("pthread_create failed");
 
 	/* 520 live large blocks: the span table grows from 1024 to 2048 slots
-	 * at the 512th. Sizes differ so none comes from the span cache. */
+	 * at the 512th. Their spans are carved from the page heap's region,
+	 * with no mmap of their own. */
 	cur_step = S_LARGE_TABLE;
 	for (int i = 0; i < 520 && !problems; i++)
 		if (!step("large-table-grow", OP_MALLOC, 0, 40000 + (size_t)i * 64, NULL) &&
@@ -360,7 +364,9 @@ static const char *path_of(size_t len, int step, int idx)
 	if (len == sizeof(struct hak_qring)) return "quarantine ring (full)";
 	if (len == 8192 && step == S_LARGE) return "large-span table, first (1024 slots)";
 	if (len == 16384 && step == S_LARGE_TABLE) return "large-span table growth (2048 slots)";
-	return "large span";
+	if (step == S_AFTER && len < HAK_PAGE) return "heap check's damage list (full)";
+	if (len == HAK_PH_REGION_BYTES) return "page-heap region (large spans are carved from it)";
+	return "large span of its own (>= HAK_LARGE_OWN_MAP)";
 }
 
 static void matrix(void)
@@ -378,7 +384,7 @@ static void matrix(void)
 		const char *path = path_of(mlog[i].len, mlog[i].step, i);
 		while (j + 1 < nmlog && mlog[j + 1].step == mlog[i].step &&
 		       !strcmp(path_of(mlog[j + 1].len, mlog[j + 1].step, j + 1), path) &&
-		       (mlog[j + 1].len == mlog[i].len || !strcmp(path, "large span")))
+		       (mlog[j + 1].len == mlog[i].len || !strncmp(path, "large span", 10)))
 			j++;
 		char num[32];
 		if (j > i)
@@ -533,14 +539,16 @@ static int scenario(const char *name)
 		n = enomem_seen;
 	} else if (!strcmp(name, "large-table-first")) {
 		step("first-tiny", OP_MALLOC, 0, 16, NULL);
-		hak_fault_mmap_set(2, 1); /* span 1, table 2 */
+		hak_fault_mmap_set(2, 1); /* the page-heap region 1, the table 2 */
 		step("large", OP_MALLOC, 0, 1 << 20, NULL);
 		n = enomem_seen;
 	} else if (!strcmp(name, "large-table-growth")) {
 		/* 1024 slots, grown when an insert would fill half: at the 513th. */
 		for (int i = 0; i < 512; i++)
 			step("large-fill", OP_MALLOC, 0, 40000 + (size_t)i * 64, NULL);
-		hak_fault_mmap_set(2, 1); /* the 513th: its span, then the table's growth */
+		/* The 513th: its span comes from the page heap's first region, so
+		 * the table's growth is the first mmap. */
+		hak_fault_mmap_set(1, 1);
 		step("large-513", OP_MALLOC, 0, 40000 + (size_t)512 * 64, NULL);
 		n = enomem_seen;
 	} else if (!strcmp(name, "realloc-grow")) {

@@ -1,5 +1,5 @@
-/* Force-included (-include) into tests/mt_stress.c, thread_churn.c and remote_reuse.c
- * for the ThreadSanitizer build: under TSan the process's malloc is TSan's
+/* Force-included (-include) into tests/mt_stress.c, thread_churn.c, remote_reuse.c
+ * and large_stress.c for the ThreadSanitizer build: under TSan the process's malloc is TSan's
  * own, so the tests call the hak_* API of a TSan-instrumented allocator
  * instead. Declarations are read with their real names first. */
 #ifndef HAKMEM_TSAN_SHIM_H

@@ -1,5 +1,7 @@
-/* Large spans: their header, the cache of freed spans, resize in place
- * and by mremap, alignment, and the live-pointer set. */
+/* Large spans through large.c: their header, reuse of freed spans from
+ * the page heap, its byte limit and purge delay, resize in place and by
+ * mremap, alignment, and the live-pointer set. The page heap's own
+ * splitting and merging is test_page_heap.c's. */
 #include "pool_util.h"
 #include "env.h"
 #include "large.h"
@@ -116,13 +118,14 @@ static void cache_reuses_spans(void **state)
 	assert_int_equal(st.mapped_bytes, st0.mapped_bytes);
 }
 
-/* A cached span serves any request it can hold, the smallest such span
- * first: reusing resident pages beats faulting fresh ones, and the cache's
- * byte limit bounds what this holds on to. */
-static void cache_best_fit(void **state)
+/* A freed span serves smaller requests from its front (the page heap
+ * splits it), the smallest fitting span first: reusing resident pages
+ * beats faulting fresh ones. */
+static void freed_spans_split(void **state)
 {
 	(void)state;
 	void *p = hak_large_alloc(MIB, HAK_LARGE_HDR);
+	void *guard = hak_large_alloc(MIB, HAK_LARGE_HDR);
 	void *p4 = hak_large_alloc(4 * MIB, HAK_LARGE_HDR);
 	hak_large_free(p4);
 	hak_large_free(p);
@@ -130,22 +133,26 @@ static void cache_best_fit(void **state)
 	void *q = hak_large_alloc(MIB / 3, HAK_LARGE_HDR); /* the 1 MiB span, not the 4 MiB one */
 	assert_ptr_equal(q, p);
 	assert_int_equal(stats_now().large_reused, st0.large_reused + 1);
-	assert_true(hak_large_usable(q) >= MIB); /* the whole span is usable */
+	assert_true(hak_large_usable(q) < MIB / 3 + HAK_PAGE); /* split: the rest stays free */
+	void *q2 = hak_large_alloc(MIB / 2, HAK_LARGE_HDR);    /* the rest of p's span */
+	assert_ptr_equal(q2, (uint8_t *)p + hak_large_hdr(q)->map_size);
 	void *r = hak_large_alloc(2 * MIB, HAK_LARGE_HDR);
 	assert_ptr_equal(r, p4);
-	/* Nothing cached fits: mapped fresh. */
+	assert_int_equal(stats_now().large_reused, st0.large_reused + 3);
+	assert_int_equal(stats_now().large_mapped, st0.large_mapped);
+	/* Nothing resident fits: fresh pages. */
 	void *big = hak_large_alloc(8 * MIB, HAK_LARGE_HDR);
-	assert_ptr_not_equal(big, p);
-	assert_ptr_not_equal(big, p4);
-	assert_int_equal(stats_now().large_reused, st0.large_reused + 2);
+	assert_int_equal(stats_now().large_mapped, st0.large_mapped + 1);
 	hak_large_free(big);
 	hak_large_free(r);
+	hak_large_free(q2);
 	hak_large_free(q);
+	hak_large_free(guard);
 	hak_large_trim(1);
 }
 
-/* Spans past HAKMEM_LARGE_CACHE_MB are unmapped at once; the cache
- * evicts its oldest span to stay under the limit. */
+/* Resident free spans past HAKMEM_LARGE_CACHE_MB are given back, the
+ * oldest first. */
 static void cache_limit(void **state)
 {
 	(void)state;
@@ -155,13 +162,14 @@ static void cache_limit(void **state)
 	hak_large_free(big);
 	assert_int_equal(stats_now().large_unmapped, st0.large_unmapped + 1);
 
-	void *a = hak_large_alloc(MIB, HAK_LARGE_HDR);
-	void *b = hak_large_alloc(MIB, HAK_LARGE_HDR);
-	void *c = hak_large_alloc(MIB, HAK_LARGE_HDR);
+	/* Live blocks between them, so the freed spans do not merge. */
+	void *a = hak_large_alloc(MIB, HAK_LARGE_HDR), *g1 = hak_large_alloc(40000, HAK_LARGE_HDR);
+	void *b = hak_large_alloc(MIB, HAK_LARGE_HDR), *g2 = hak_large_alloc(40000, HAK_LARGE_HDR);
+	void *c = hak_large_alloc(MIB, HAK_LARGE_HDR), *g3 = hak_large_alloc(40000, HAK_LARGE_HDR);
 	hak_large_free(a);
 	hak_large_free(b);
 	assert_int_equal(stats_now().large_unmapped, st0.large_unmapped + 1);
-	hak_large_free(c); /* three spans of 1 MiB + 4 KiB: over 3 MiB, a goes */
+	hak_large_free(c); /* three spans of 1 MiB + 4 KiB: over 3 MiB, a's goes */
 	assert_int_equal(stats_now().large_unmapped, st0.large_unmapped + 2);
 	/* b's and c's spans are what is left to reuse. */
 	void *r1 = hak_large_alloc(MIB, HAK_LARGE_HDR);
@@ -170,8 +178,11 @@ static void cache_limit(void **state)
 	assert_int_equal(stats_now().large_reused, st0.large_reused + 2);
 	hak_large_free(b);
 	hak_large_free(c);
+	hak_large_free(g1);
+	hak_large_free(g2);
+	hak_large_free(g3);
 	hak_large_trim(1);
-	/* No cache at all: a free unmaps at once. */
+	/* No cache at all: a free gives the pages back at once. */
 	hak_env.large_cache_mb = 0;
 	struct hak_stats st1 = stats_now();
 	hak_large_free(hak_large_alloc(MIB, HAK_LARGE_HDR));
@@ -195,7 +206,7 @@ static void cache_purge_delay(void **state)
 	hak_env.purge_delay_ms = -1;
 }
 
-static void resize_in_place_and_by_mremap(void **state)
+static void resize_in_place(void **state)
 {
 	(void)state;
 	uint8_t *p = hak_large_alloc(100000, HAK_LARGE_HDR);
@@ -204,37 +215,69 @@ static void resize_in_place_and_by_mremap(void **state)
 	/* Within the span: in place, requested updated. */
 	assert_ptr_equal(hak_large_resize(p, usable), p);
 	assert_int_equal(hak_large_hdr(p)->requested, usable);
-	assert_ptr_equal(hak_large_resize(p, 40000), p);
-	assert_int_equal(hak_large_usable(p), usable); /* shrinking keeps the span */
-	check_fill(p, 100000, 7);
-
-	/* Beyond: mremap, contents kept, set and stats follow the move. */
+	/* Shrinking gives the tail pages back... */
 	struct hak_stats st0 = stats_now();
+	assert_ptr_equal(hak_large_resize(p, 40000), p);
+	assert_true(hak_large_usable(p) < 40000 + HAK_PAGE);
+	size_t cut = usable - hak_large_usable(p);
+	assert_int_equal(stats_now().large_live_bytes, st0.large_live_bytes - cut);
+	check_fill(p, 40000, 7);
+	/* ...and growing takes them again, and the free pages after them. */
+	assert_ptr_equal(hak_large_resize(p, 3 * MIB), p);
+	assert_true(hak_large_usable(p) >= 3 * MIB);
+	check_fill(p, 40000, 7);
+	p[3 * MIB - 1] = 1;
+	/* A live block right after: growing needs a copy. */
+	void *next = hak_large_alloc(50000, HAK_LARGE_HDR);
+	assert_ptr_equal(hak_large_hdr(next)->base,
+	                 hak_large_hdr(p)->base + hak_large_hdr(p)->map_size);
+	assert_null(hak_large_resize(p, 4 * MIB));
+	assert_int_equal(hak_large_hdr(p)->requested, 3 * MIB);
+	hak_large_free(next);
+	hak_large_free(p);
+	hak_large_trim(1);
+}
+
+/* From HAK_LARGE_OWN_MAP up a block has a mapping of its own, and mremap
+ * resizes it: contents kept, the live set and the counts follow. */
+static void resize_by_mremap(void **state)
+{
+	(void)state;
+	struct hak_stats st0 = stats_now();
+	uint8_t *p = hak_large_alloc(HAK_LARGE_OWN_MAP, HAK_LARGE_HDR);
+	assert_non_null(p);
+	assert_int_equal(hak_large_hdr(p)->region, 0);
+	fill(p, 100000, 7);
+	struct hak_stats st = stats_now();
+	assert_int_equal(st.large_mapped, st0.large_mapped + 1);
 	size_t old_map = hak_large_hdr(p)->map_size;
-	uint8_t *q = hak_large_resize(p, 8 * MIB);
+	uint8_t *q = hak_large_resize(p, 3 * HAK_LARGE_OWN_MAP);
 	assert_non_null(q);
 	assert_ptr_equal(hak_large_hdr(q)->base + HAK_LARGE_HDR, q);
-	assert_true(hak_large_usable(q) >= 8 * MIB);
+	assert_true(hak_large_usable(q) >= 3 * HAK_LARGE_OWN_MAP);
 	assert_int_equal(q[-1], HAK_HDR_LARGE);
 	check_fill(q, 100000, 7);
-	q[8 * MIB - 1] = 1;
+	q[3 * HAK_LARGE_OWN_MAP - 1] = 1;
 	assert_true(hak_large_owns(q));
 	if (q != p) assert_false(hak_large_owns(p));
-	struct hak_stats st = stats_now();
+	struct hak_stats st2 = stats_now();
 	size_t grow = hak_large_hdr(q)->map_size - old_map;
-	assert_int_equal(st.mapped_bytes, st0.mapped_bytes + grow);
-	assert_int_equal(st.large_live_bytes, st0.large_live_bytes + grow);
-	assert_int_equal(st.large_live, st0.large_live);
+	/* The pages mremap added fault on first touch: a large_mmap of them. */
+	assert_int_equal(st2.large_mapped, st.large_mapped + 1);
+	assert_int_equal(st2.mapped_bytes, st.mapped_bytes + grow);
+	assert_int_equal(st2.large_live_bytes, st.large_live_bytes + grow);
+	assert_int_equal(st2.large_live, st.large_live);
 	hak_large_free(q);
 	assert_false(hak_large_owns(q));
-	hak_large_trim(1);
+	st2 = stats_now();
+	assert_int_equal(st2.mapped_bytes, st0.mapped_bytes); /* unmapped at once */
+	assert_int_equal(st2.large_unmapped, st0.large_unmapped + 1);
 }
 
 static void alignment_up_to_2mib(void **state)
 {
 	(void)state;
 	for (size_t a = 128; a <= 2 * MIB; a <<= 1) {
-		struct hak_stats st0 = stats_now();
 		uint8_t *p = hak_large_alloc(50000, a);
 		assert_non_null(p);
 		assert_int_equal((uintptr_t)p % a, 0);
@@ -242,19 +285,19 @@ static void alignment_up_to_2mib(void **state)
 		assert_true(hak_large_usable(p) >= 50000);
 		assert_true(hak_large_owns(p));
 		memset(p, 0xab, 50000);
-		/* In place within the span works; growing past it needs a copy
-		 * (the pointer is never the span's first: base + 64 is not
-		 * 128-aligned). */
+		/* Shrinking works in place; growing past the largest span a
+		 * region holds needs a copy (the pointer is never the span's
+		 * first: base + 64 is not 128-aligned). */
 		assert_ptr_equal(hak_large_resize(p, 1000), p);
+		assert_true(hak_large_usable(p) >= 1000);
 		assert_null(hak_large_resize(p, 64 * MIB));
 		hak_large_free(p);
-		/* Aligned spans bypass the cache both ways. */
-		struct hak_stats st = stats_now();
-		assert_int_equal(st.large_mapped, st0.large_mapped + 1);
-		assert_int_equal(st.large_unmapped, st0.large_unmapped + 1);
-		assert_int_equal(st.large_reused, st0.large_reused);
 		assert_false(hak_large_owns(p));
 	}
+	/* The spans went back to the page heap: the next one reuses them. */
+	struct hak_stats st0 = stats_now();
+	hak_large_free(hak_large_alloc(50000, 4096));
+	assert_int_equal(stats_now().large_reused, st0.large_reused + 1);
 }
 
 /* hak_large_resize on an aligned span whose pointer sits more than two
@@ -319,10 +362,11 @@ int main(void)
 	    cmocka_unit_test_setup(alloc_free_usable, setup),
 	    cmocka_unit_test_setup(owns_rejects_slot_markers, setup),
 	    cmocka_unit_test_setup(cache_reuses_spans, setup),
-	    cmocka_unit_test_setup(cache_best_fit, setup),
+	    cmocka_unit_test_setup(freed_spans_split, setup),
 	    cmocka_unit_test_setup(cache_limit, setup),
 	    cmocka_unit_test_setup(cache_purge_delay, setup),
-	    cmocka_unit_test_setup(resize_in_place_and_by_mremap, setup),
+	    cmocka_unit_test_setup(resize_in_place, setup),
+	    cmocka_unit_test_setup(resize_by_mremap, setup),
 	    cmocka_unit_test_setup(alignment_up_to_2mib, setup),
 	    cmocka_unit_test_setup(resize_huge_on_aligned_span_fails, setup),
 	    cmocka_unit_test_setup(foreach_sees_live_blocks, setup),

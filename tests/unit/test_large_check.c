@@ -113,6 +113,54 @@ static void clean_spans_are_silent(void **state)
 	hak_free(q);
 }
 
+/* Freed spans merge and split in the page heap, so a freed block's header
+ * can end up inside another block. A span merged into the pages a freed
+ * block left is found by its page and disarmed when those pages are handed
+ * out, whole or to a realloc growing in place; a write there afterwards is
+ * the new block's own and must not be reported. */
+static void merged_spans_are_disarmed_when_reused(void **state)
+{
+	(void)state;
+	hak_large_trim(1); /* carve from released pages only: in address order */
+	char *a = hak_malloc(BIG), *x = hak_malloc(BIG), *b = hak_malloc(BIG), *g = hak_malloc(BIG);
+	assert_ptr_equal(x, a + 26 * 4096);
+	assert_ptr_equal(b, x + 26 * 4096);
+	hak_free(x);
+	hak_large_trim(1); /* x's pages go back: released, then b's resident */
+	hak_free(b);
+	struct capture cap;
+	capture_begin(&cap);
+	/* Grows over x's released pages and into b's: b's header is inside. */
+	char *a2 = hak_realloc(a, 3 * BIG);
+	assert_ptr_equal(a2, a);
+	memset(b, 'b', 4); /* a2's own bytes now, where b's fill was */
+	hak_free(a2);
+	/* a's span, b's old header and all, handed out again. */
+	char *c = hak_malloc(3 * BIG);
+	assert_ptr_equal(c, a);
+	hak_free(c);
+	const char *out = capture_end(&cap);
+	assert_null(strstr(out, "hakmem:"));
+	hak_free(g);
+	/* The other way round: b's resident pages first, then released ones. */
+	hak_large_trim(1);
+	a = hak_malloc(BIG), b = hak_malloc(BIG), x = hak_malloc(BIG), g = hak_malloc(BIG);
+	assert_ptr_equal(b, a + 26 * 4096);
+	assert_ptr_equal(x, b + 26 * 4096);
+	hak_free(x);
+	hak_large_trim(1);
+	hak_free(b);
+	capture_begin(&cap);
+	a2 = hak_realloc(a, 3 * BIG);
+	assert_ptr_equal(a2, a);
+	memset(b, 'b', 4); /* a2's own bytes now, where b's fill was */
+	hak_free(a2);
+	hak_free(hak_malloc(3 * BIG));
+	out = capture_end(&cap);
+	assert_null(strstr(out, "hakmem:"));
+	hak_free(g);
+}
+
 static int group_setup(void **state)
 {
 	(void)state;
@@ -133,6 +181,7 @@ int main(void)
 	    cmocka_unit_test(realloc_reuse_reports),
 	    cmocka_unit_test(exit_check_reports_once),
 	    cmocka_unit_test(clean_spans_are_silent),
+	    cmocka_unit_test(merged_spans_are_disarmed_when_reused),
 	};
 	return cmocka_run_group_tests(tests, group_setup, NULL);
 }
