@@ -256,9 +256,14 @@ static void slab_to_empty(struct hak_pool *pl, struct hak_slab *s, struct hak_ev
 	if (--ss->in_use == 0) ss_to_warm(pl, ss, now);
 }
 
-/* Unowned slab: file it where its counts say it belongs. */
+/* Unowned slab: file it where its counts say it belongs. A slab on the
+ * pending stack is left to the drain, which files it once it is off the
+ * stack: until then it stays out of every list (or on its partial list)
+ * and counted in its SuperSlab's in_use, so nothing can unmap it while
+ * the stack links it. */
 static void slab_classify(struct hak_pool *pl, struct hak_slab *s, struct hak_event_buf *ev)
 {
+	if (s->pending) return;
 	if (s->used == 0) {
 		slab_to_empty(pl, s, ev);
 	} else if (hak_slab_has_free(s)) {
@@ -307,8 +312,6 @@ static void pool_maintain(struct hak_pool *pl, uint64_t now, int force, struct h
 		slab_purge(pl, pl->empty.head, ev);
 		work--;
 	}
-	if (atomic_load_explicit(&pl->transitions_in_flight, memory_order_acquire))
-		return; /* a free may still touch a slab header: keep every SuperSlab mapped */
 	while (work && !hak_events_full(ev)) {
 		struct hak_ss_list *l = pl->warm_purged.head ? &pl->warm_purged : &pl->warm;
 		struct hak_superslab *ss = l->head;
@@ -333,6 +336,54 @@ static void pool_maintain(struct hak_pool *pl, uint64_t now, int force, struct h
 		                                                    .pages = (uint32_t)pages}});
 		work--;
 	}
+}
+
+/* ---- pending: transitions a free could not take the pool lock for ----
+ *
+ * A free that makes an unowned slab leave FULL or reach used == 0 files
+ * it under the pool lock if it gets the lock at once; if another thread
+ * holds it, the free marks the slab pending and pushes it here, still
+ * under the slab lock, and goes on: a free never waits for the pool
+ * lock. Every holder of the pool lock that acquires, releases or trims
+ * takes the whole stack with one exchange first and files each slab as
+ * its counts then say. Pushes only add at the head and the drain takes
+ * all, so there is no ABA; the pending flag (slab lock) keeps a slab on
+ * the stack once. */
+
+static void pending_push(struct hak_pool *pl, struct hak_slab *s)
+{
+	s->pending = 1;
+	struct hak_slab *old = __atomic_load_n(&pl->pending, __ATOMIC_RELAXED);
+	do
+		s->pending_next = old;
+	while (!__atomic_compare_exchange_n(&pl->pending, &old, s, 1, __ATOMIC_RELEASE,
+	                                    __ATOMIC_RELAXED));
+}
+
+/* Pool lock held. Stops while ev still has room for the caller's own
+ * events (a full buffer drops them) and puts the rest back. */
+static void pending_drain(struct hak_pool *pl, struct hak_event_buf *ev)
+{
+	if (!__atomic_load_n(&pl->pending, __ATOMIC_RELAXED)) return;
+	struct hak_slab *s = __atomic_exchange_n(&pl->pending, NULL, __ATOMIC_ACQUIRE);
+	while (s && ev->n < HAK_EVENT_BUF / 2) {
+		struct hak_slab *next = s->pending_next;
+		hak_spin_lock(&s->lock);
+		s->pending = 0;
+		if (!s->owner && (s->state == SLAB_FULL || s->state == SLAB_PARTIAL))
+			slab_classify(pl, s, ev);
+		hak_spin_unlock(&s->lock);
+		s = next;
+	}
+	if (!s) return;
+	struct hak_slab *last = s;
+	while (last->pending_next)
+		last = last->pending_next;
+	struct hak_slab *old = __atomic_load_n(&pl->pending, __ATOMIC_RELAXED);
+	do
+		last->pending_next = old;
+	while (!__atomic_compare_exchange_n(&pl->pending, &old, s, 1, __ATOMIC_RELEASE,
+	                                    __ATOMIC_RELAXED));
 }
 
 /* ---- acquisition: partial, empty, free slot, warm, mmap ---- */
@@ -406,12 +457,14 @@ struct hak_slab *hak_pool_acquire(unsigned cls, void *owner)
 	struct hak_event_buf ev;
 	ev.n = 0;
 	pthread_mutex_lock(&pl->lock);
+	pending_drain(pl, &ev);
 	pool_maintain(pl, hak_now_ns(), 0, &ev);
 	struct hak_slab *s = pool_find_slab(pl, cls, HAK_MMAP_REASON_REFILL, 0, &ev);
 	if (s) {
 		hak_spin_lock(&s->lock);
 		HAK_RELAXED_STORE(s->state, SLAB_OWNED);
-		s->owner = owner;
+		HAK_RELAXED_STORE(s->owner, owner); /* return_chain reads it unlocked */
+		hak_slab_remote_open(s);
 		hak_spin_unlock(&s->lock);
 	}
 	pthread_mutex_unlock(&pl->lock);
@@ -426,8 +479,12 @@ void hak_pool_release(struct hak_slab *s)
 	struct hak_event_buf ev;
 	ev.n = 0;
 	pthread_mutex_lock(&pl->lock);
+	pending_drain(pl, &ev);
 	hak_spin_lock(&s->lock);
-	s->owner = NULL;
+	/* From here a remote free takes the slab lock: what the list holds
+	 * now is the last of it, and it counts before the slab is filed. */
+	hak_slab_remote_close(s);
+	HAK_RELAXED_STORE(s->owner, NULL);
 	HAK_RELAXED_STORE(s->state, SLAB_FULL);
 	slab_classify(pl, s, &ev);
 	hak_spin_unlock(&s->lock);
@@ -437,29 +494,29 @@ void hak_pool_release(struct hak_slab *s)
 
 void hak_pool_return_blocks(struct hak_slab *s, void *head, void *tail, uint32_t n)
 {
+	/* A thread's current slab: one CAS, no lock (slab.h). */
+	if (hak_slab_remote_push(s, head, tail)) return;
 	hak_spin_lock(&s->lock);
-	unsigned cls = s->cls;
 	hak_slab_put(s, head, tail, n);
 	/* Only an unowned slab that just left FULL or reached zero moves. */
-	int moves = !s->owner && (s->used == 0 || s->state == SLAB_FULL);
+	int moves = !s->owner && !s->pending && (s->used == 0 || s->state == SLAB_FULL);
 	if (!moves) {
 		hak_spin_unlock(&s->lock);
 		return;
 	}
-	struct hak_pool *pl = hak_pool_of_class(cls);
-	atomic_fetch_add_explicit(&pl->transitions_in_flight, 1, memory_order_acq_rel);
-	hak_spin_unlock(&s->lock);
-
+	/* Lock order is pool then slab: with the slab lock held, only a try. */
+	struct hak_pool *pl = hak_pool_of_class(s->cls);
+	if (pthread_mutex_trylock(&pl->lock)) {
+		pending_push(pl, s);
+		hak_spin_unlock(&s->lock);
+		return;
+	}
 	struct hak_event_buf ev;
 	ev.n = 0;
-	pthread_mutex_lock(&pl->lock);
-	hak_spin_lock(&s->lock);
-	/* Recheck: another thread may have taken or filed the slab meanwhile. */
-	if (!s->owner && s->cls == cls && (s->state == SLAB_FULL || s->state == SLAB_PARTIAL))
-		slab_classify(pl, s, &ev);
+	slab_classify(pl, s, &ev);
 	int emptied = s->state == SLAB_EMPTY;
 	hak_spin_unlock(&s->lock);
-	atomic_fetch_sub_explicit(&pl->transitions_in_flight, 1, memory_order_acq_rel);
+	pending_drain(pl, &ev);
 	if (emptied) /* the only transition that can make something due */
 		pool_maintain(pl, hak_now_ns(), 0, &ev);
 	pthread_mutex_unlock(&pl->lock);
@@ -488,7 +545,7 @@ int hak_pool_prewarm(unsigned cls, unsigned slabs)
 			/* Partial even though used == 0: prewarmed slabs are never
 			 * purged before their first use. */
 			hak_spin_lock(&s->lock);
-			s->owner = NULL;
+			HAK_RELAXED_STORE(s->owner, NULL);
 			HAK_RELAXED_STORE(s->state, SLAB_PARTIAL);
 			slist_push(partial_list(pl, cls), s);
 			hak_spin_unlock(&s->lock);
@@ -510,6 +567,7 @@ void hak_pool_trim(int force)
 		do { /* maintain stops when its event buffer is full: go again */
 			ev.n = 0;
 			pthread_mutex_lock(&pl->lock);
+			pending_drain(pl, &ev);
 			pool_maintain(pl, hak_now_ns(), force, &ev);
 			n = ev.n;
 			pthread_mutex_unlock(&pl->lock);
@@ -552,6 +610,5 @@ void hak_pools_reinit_locks(void)
 	for (unsigned k = 0; k < HAK_NUM_POOLS; k++) {
 		lock_all_slabs(&hak_pools[k].active, 0);
 		pthread_mutex_init(&hak_pools[k].lock, NULL);
-		atomic_store(&hak_pools[k].transitions_in_flight, 0);
 	}
 }

@@ -43,7 +43,10 @@ struct hak_pool {
 	/* Per class, the SuperSlabs it took slabs from lately, newest first: a
 	 * class's slabs stay together, so its SuperSlabs empty together. */
 	struct hak_superslab *lru[16][HAK_POOL_LRU];
-	atomic_uint transitions_in_flight; /* frees between slab and pool lock: no unmap */
+	/* Slabs whose move (out of FULL, or to empty) a free found due while
+	 * another thread held the lock: pushed lock-free, filed by the next
+	 * holder (pool.c, "pending"). */
+	struct hak_slab *pending;
 };
 
 HAK_INTERNAL extern struct hak_pool hak_pools[HAK_NUM_POOLS];

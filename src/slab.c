@@ -16,6 +16,7 @@ void hak_slab_format(struct hak_superslab *ss, struct hak_slab *s, unsigned cls)
 	HAK_RELAXED_STORE(s->carved, 0);
 	s->used = 0;
 	s->freelist = NULL;
+	__atomic_store_n(&s->remote, 0, __ATOMIC_RELAXED);
 #if defined(HAKMEM_CHECKS)
 	hak_track_slab_reset(s);
 #endif
@@ -37,16 +38,23 @@ void hak_slab_take_ex(struct hak_superslab *ss, struct hak_slab *s, unsigned wan
 	uint32_t got = 0;
 
 	*t = (struct hak_take){0};
-	/* Freelist first: those pages are already resident. */
-	while (got < want && s->freelist) {
-		void *p = s->freelist;
-		s->freelist = hak_block_next(p);
-		if (last)
-			hak_block_set_next(last, p);
-		else
-			h = p;
-		last = p;
-		got++;
+	/* Freelist first, then what other threads freed into the slab: those
+	 * pages are already resident. */
+	for (;;) {
+		while (got < want && s->freelist) {
+			void *p = s->freelist;
+			s->freelist = hak_block_next(p);
+			if (last)
+				hak_block_set_next(last, p);
+			else
+				h = p;
+			last = p;
+			got++;
+		}
+		if (got == want || t->from_remote) break;
+		uint32_t n = hak_slab_remote_collect(s);
+		if (!n) break;
+		t->from_remote = n;
 	}
 	t->from_freelist = got;
 
@@ -80,6 +88,33 @@ void hak_slab_take_ex(struct hak_superslab *ss, struct hak_slab *s, unsigned wan
 	t->got = got;
 	*head = h;
 	*tail = last;
+}
+
+/* One exchange takes the whole chain: pushes only ever add at the head,
+ * so there is no ABA. The walk counts it (used) and finds its tail. */
+static uint32_t remote_take(struct hak_slab *s, uintptr_t keep)
+{
+	uintptr_t w = __atomic_exchange_n(&s->remote, keep, __ATOMIC_ACQUIRE);
+	void *head = (void *)(w & ~HAK_REMOTE_OPEN), *tail = head;
+	if (!head) return 0;
+	uint32_t n = 1;
+	for (void *q; (q = hak_block_next(tail)) != NULL; tail = q)
+		n++;
+	hak_slab_put(s, head, tail, n);
+	return n;
+}
+
+uint32_t hak_slab_remote_collect(struct hak_slab *s)
+{
+	uintptr_t w = __atomic_load_n(&s->remote, __ATOMIC_RELAXED);
+	if (!(w & ~HAK_REMOTE_OPEN)) return 0;
+	return remote_take(s,
+	                   w & HAK_REMOTE_OPEN); /* only the slab lock's holder changes the bit */
+}
+
+uint32_t hak_slab_remote_close(struct hak_slab *s)
+{
+	return remote_take(s, 0);
 }
 
 int hak_slab_take_freelist(struct hak_slab *s, uint32_t lo, uint32_t hi, void **head,

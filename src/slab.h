@@ -7,7 +7,8 @@
 
 struct hak_take {
 	uint32_t got;
-	uint32_t from_freelist;
+	uint32_t from_freelist; /* including from_remote */
+	uint32_t from_remote;   /* collected from the remote list on the way */
 	uint32_t from_carve;
 	uint32_t new_pages; /* pages first touched (or refaulted) by this carve */
 	uint32_t refault;   /* new_pages were given back by a purge earlier */
@@ -110,8 +111,8 @@ static inline int hak_slab_has_free(const struct hak_slab *s)
 
 HAK_INTERNAL void hak_slab_format(struct hak_superslab *ss, struct hak_slab *s, unsigned cls);
 /* Takes up to want blocks into a list *head..*tail (tail's next is left
- * unset): the freelist first, then, when carve is set, fresh blocks from
- * the uncarved tail. Fills *t. */
+ * unset): the freelist first, then the remote list, then, when carve is
+ * set, fresh blocks from the uncarved tail. Fills *t. */
 HAK_INTERNAL void hak_slab_take_ex(struct hak_superslab *ss, struct hak_slab *s, unsigned want,
                                    int carve, void **head, void **tail, struct hak_take *t);
 static inline void hak_slab_take(struct hak_superslab *ss, struct hak_slab *s, unsigned want,
@@ -134,5 +135,45 @@ static inline void hak_slab_put(struct hak_slab *s, void *head, void *tail, uint
 	/* Relaxed store: hak_stats_get reads it without the slab lock. */
 	__atomic_store_n(&s->used, s->used - n, __ATOMIC_RELAXED);
 }
+
+/* ---- remote frees (docs/architecture.md, "Remote frees") ----
+ * While a slab is a thread's current slab, s->remote is open: any thread
+ * returns blocks to it with one CAS, no lock, and the owner takes the
+ * whole chain with one exchange when its freelist runs dry, before it
+ * carves. The chain's blocks stay counted in used until then. The pool
+ * opens the list when it hands the slab to an owner and closes it when
+ * the owner lets the slab go (both under the slab lock), taking what it
+ * holds into the freelist; a push that finds it closed takes the slab
+ * lock instead. So a closed slab never gains remote blocks, and a push
+ * never touches the slab after its CAS: the block it returns is counted
+ * in used until the owner or the close takes it, so the slab cannot be
+ * emptied, reused or unmapped under the push. */
+#define HAK_REMOTE_OPEN ((uintptr_t)1)
+
+/* Pushes head..tail onto s's open remote list and returns 1, or returns
+ * 0, touching nothing, when the list is closed. */
+static inline int hak_slab_remote_push(struct hak_slab *s, void *head, void *tail)
+{
+	uintptr_t old = __atomic_load_n(&s->remote, __ATOMIC_RELAXED);
+	do {
+		if (!(old & HAK_REMOTE_OPEN)) return 0;
+		hak_block_set_next(tail, (void *)(old & ~HAK_REMOTE_OPEN));
+	} while (!__atomic_compare_exchange_n(&s->remote, &old, (uintptr_t)head | HAK_REMOTE_OPEN,
+	                                      1, __ATOMIC_RELEASE, __ATOMIC_RELAXED));
+	return 1;
+}
+
+/* Slab lock held. Moves the remote chain into the freelist (its blocks
+ * leave used) and returns how many blocks it held; the list stays open
+ * or closed as it was. */
+HAK_INTERNAL uint32_t hak_slab_remote_collect(struct hak_slab *s);
+/* Slab lock held: owned from now on, remote frees go to the list. */
+static inline void hak_slab_remote_open(struct hak_slab *s)
+{
+	__atomic_store_n(&s->remote, HAK_REMOTE_OPEN, __ATOMIC_RELAXED);
+}
+/* Slab lock held: collects the list and closes it in the same exchange;
+ * returns the blocks it held. */
+HAK_INTERNAL uint32_t hak_slab_remote_close(struct hak_slab *s);
 
 #endif

@@ -26,18 +26,23 @@ struct hak_slab {
 	uint8_t purged; /* pages below refault_below were given back: touching them is a refault */
 	uint8_t on_purged; /* which empty list holds it: pool.empty_purged rather than pool.empty */
 	uint8_t returned; /* on its partial list with freed blocks: counted in pool.with_returned */
+	uint8_t pending;  /* on pool.pending (slab lock) */
 	uint32_t stride;
 	uint32_t capacity;
 	uint32_t carved;        /* blocks carved so far (bump) */
-	uint32_t used;          /* blocks out of the slab: in use or in a thread cache */
+	uint32_t used;          /* blocks out: in use, in a thread cache or on remote */
 	uint32_t touched_pages; /* high-water mark of pages touched, from the slab's start */
 	uint32_t refault_below; /* the high-water mark before the last purge */
 	uint32_t data_offset;   /* block 0's user pointer, from the slab's start */
 	uint64_t recip;         /* ceil(2^40 / stride): block index without a division */
 	void *freelist;
+	/* Blocks other threads freed into it while SLAB_OWNED, plus
+	 * HAK_REMOTE_OPEN while it takes them without a lock (slab.h). */
+	uintptr_t remote;
 	void *track; /* ptr_track full mode: per-block records, mmap'd on first use */
 	void *owner; /* owning thread cache while SLAB_OWNED */
 	struct hak_slab *next, *prev;
+	struct hak_slab *pending_next; /* on pool.pending: a transition waits for the pool lock */
 	uint64_t empty_since_ns;
 };
 

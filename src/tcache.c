@@ -194,8 +194,8 @@ static inline void *next_checked(void *p, unsigned cls)
 	return q;
 }
 
-/* Returns a detached chain to the slabs, one lock round per run of blocks
- * from the same slab. */
+/* Returns a detached chain to the slabs, one lock round or one remote
+ * push (slab.h) per run of blocks from the same slab. */
 static void return_chain(void *p, unsigned cls)
 {
 	while (p) {
@@ -211,7 +211,16 @@ static void return_chain(void *p, unsigned cls)
 			n++;
 			p = next_checked(p, cls);
 		}
-		hak_pool_return_blocks(s, head, tail, n);
+		if (HAK_RELAXED_LOAD(s->owner) == (void *)&hak_tc) {
+			/* This thread's current slab: only this thread lets it go, so
+			 * its freelist takes the run as it is (no walk to count it
+			 * later, as a remote list would need). */
+			hak_spin_lock(&s->lock);
+			hak_slab_put(s, head, tail, n);
+			hak_spin_unlock(&s->lock);
+		} else {
+			hak_pool_return_blocks(s, head, tail, n);
+		}
 	}
 }
 
@@ -283,8 +292,17 @@ uint32_t hak_bin_initial(unsigned cls)
 
 void hak_tcache_flush_all(struct hak_tcache *tc)
 {
-	for (unsigned c = 0; c < HAK_NUM_CLASSES; c++)
+	for (unsigned c = 0; c < HAK_NUM_CLASSES; c++) {
 		flush_bin(&tc->bins[c], c, 0);
+		/* What other threads freed into the current slab counts as
+		 * returned once this thread has flushed. */
+		struct hak_slab *s = tc->cur[c];
+		if (s && HAK_RELAXED_LOAD(s->remote) > HAK_REMOTE_OPEN) {
+			hak_spin_lock(&s->lock);
+			hak_slab_remote_collect(s);
+			hak_spin_unlock(&s->lock);
+		}
+	}
 }
 
 /* ---- fork ---- */

@@ -15,11 +15,15 @@
  * then a new thread allocates as many, and must adopt those abandoned
  * slabs rather than carve new ones.
  *
+ * Fan-in phase: several threads free, as they come, the blocks one
+ * thread keeps allocating (remote frees into the slab it allocates from).
+ *
  * usage: remote_reuse [ROUNDS]      exit 0 = reused, 1 = carved */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -51,9 +55,8 @@ static struct {
 	unsigned n;
 } inbox[THREADS];
 
-static void *fresh(uint32_t *rng)
+static void *sized(size_t n)
 {
-	size_t n = BLOCK - (xorshift32(rng) % 8); /* same class, sizes vary */
 	char *p = malloc(n);
 	if (!p) {
 		fprintf(stderr, "remote_reuse: malloc(%zu) failed\n", n);
@@ -63,6 +66,11 @@ static void *fresh(uint32_t *rng)
 	memcpy(p, &n, sizeof n);
 	memcpy(p + n - sizeof n, &n, sizeof n);
 	return p;
+}
+
+static void *fresh(uint32_t *rng)
+{
+	return sized(BLOCK - (xorshift32(rng) % 8)); /* same class, sizes vary */
 }
 
 static void check_free(char *p)
@@ -237,6 +245,79 @@ static int exit_phase(void)
 	return 0;
 }
 
+/* ---- many threads free into one owner while it allocates ---- */
+
+/* The owner allocates without pause and hands every block to one of
+ * FANIN_FREERS threads, which free them as they come: remote frees land
+ * in the slab the owner is allocating from (on its remote list, slab.h)
+ * while it takes from it. Each block carries its size at both ends, so a
+ * block handed out twice or damaged on a list shows; and since at most
+ * FANIN_RING blocks a freer are in flight, plus what the freers' caches
+ * hold, the owner must reuse what came back rather than carve. */
+enum {
+	FANIN_FREERS = 3,
+	FANIN_N = 60000,
+	FANIN_RING = 128,
+	FANIN_BLOCK = 96 /* a class no other phase uses */
+};
+
+static struct {
+	atomic_uint head, tail; /* head: owner writes; tail: the freer */
+	void *p[FANIN_RING];
+} fanin[FANIN_FREERS];
+static atomic_int fanin_done;
+
+static void *fanin_freer(void *arg)
+{
+	unsigned me = (unsigned)(uintptr_t)arg;
+	for (;;) {
+		unsigned t = atomic_load_explicit(&fanin[me].tail, memory_order_relaxed);
+		if (t == atomic_load_explicit(&fanin[me].head, memory_order_acquire)) {
+			if (atomic_load_explicit(&fanin_done, memory_order_acquire) &&
+			    t == atomic_load_explicit(&fanin[me].head, memory_order_acquire))
+				return NULL;
+			sched_yield();
+			continue;
+		}
+		check_free(fanin[me].p[t % FANIN_RING]);
+		atomic_store_explicit(&fanin[me].tail, t + 1, memory_order_release);
+	}
+}
+
+static int fanin_phase(void)
+{
+	pthread_t t[FANIN_FREERS];
+	uint32_t rng = 99;
+	for (unsigned k = 0; k < FANIN_FREERS; k++)
+		if (pthread_create(&t[k], NULL, fanin_freer, (void *)(uintptr_t)k)) return 1;
+	uint64_t before = carved_total();
+	for (unsigned i = 0; i < FANIN_N; i++) {
+		unsigned k = i % FANIN_FREERS;
+		void *p = sized(FANIN_BLOCK - xorshift32(&rng) % 8);
+		unsigned h = atomic_load_explicit(&fanin[k].head, memory_order_relaxed);
+		while (h - atomic_load_explicit(&fanin[k].tail, memory_order_acquire) == FANIN_RING)
+			sched_yield();
+		fanin[k].p[h % FANIN_RING] = p;
+		atomic_store_explicit(&fanin[k].head, h + 1, memory_order_release);
+	}
+	atomic_store_explicit(&fanin_done, 1, memory_order_release);
+	for (unsigned k = 0; k < FANIN_FREERS; k++)
+		pthread_join(t[k], NULL);
+	uint64_t carved = carved_total() - before;
+	printf("remote_reuse: fan-in phase: %u threads freed %u blocks one owner allocated "
+	       "meanwhile; it carved %llu\n",
+	       FANIN_FREERS, FANIN_N, (unsigned long long)carved);
+	const char *check = getenv("HAKMEM_CHECK");
+	if (carved * 4 > FANIN_N && !(check && !strcmp(check, "full"))) {
+		fprintf(stderr,
+		        "remote_reuse: the owner carved %llu of %u blocks while at most %u were "
+		        "in flight: its remote frees were not reused\n",
+		        (unsigned long long)carved, FANIN_N, FANIN_FREERS * FANIN_RING);
+		return 1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	pthread_t t[THREADS];
@@ -280,5 +361,6 @@ int main(int argc, char **argv)
 		failed = 1;
 	}
 	if (exit_phase()) failed = 1;
+	if (fanin_phase()) failed = 1;
 	return failed;
 }

@@ -9,6 +9,7 @@
  * very first malloc must already be a Small-Mid block. */
 #include <hakmem.h>
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -32,6 +33,12 @@ static size_t block_size(void)
 {
 	const char *s = getenv("DEATH_SIZE");
 	return s ? (size_t)atol(s) : 40;
+}
+
+static void *free_and_exit(void *p)
+{
+	free(p);
+	return NULL; /* the exit flushes this thread's cache */
 }
 
 static void commit(const char *kind)
@@ -94,6 +101,13 @@ static void commit(const char *kind)
 		for (int i = 0; i < 256; i++)
 			free(malloc(n));
 		exit(0);
+	} else if (!strcmp(kind, "remote-double-free")) {
+		/* Another thread frees p and exits: its cache sends p to the
+		 * remote list of this thread's current slab, where it waits.
+		 * Freeing it again here must still be a double free. */
+		pthread_t t;
+		if (pthread_create(&t, NULL, free_and_exit, p) || pthread_join(t, NULL)) _exit(3);
+		free(p);
 	} else if (!strcmp(kind, "large-double-free")) {
 		char *big = malloc(1 << 20);
 		free(big);
@@ -125,10 +139,12 @@ int main(int argc, char **argv)
 		printf("death smallmid-first: ok (header 0xb1)\n");
 		return 0;
 	}
-	const char *expect = !strcmp(kind, "large-double-free") ? "double-free"
-	                     : !strncmp(kind, "link-", 5) || !strncmp(kind, "quarantine-", 11)
-	                         ? "use-after-free-write"
-	                         : kind;
+	const char *expect =
+	    !strcmp(kind, "large-double-free") || !strcmp(kind, "remote-double-free")
+	        ? "double-free"
+	    : !strncmp(kind, "link-", 5) || !strncmp(kind, "quarantine-", 11)
+	        ? "use-after-free-write"
+	        : kind;
 	int report_mode = argc > 2 && !strcmp(argv[2], "report");
 	int fds[2];
 	if (pipe(fds)) return 2;

@@ -209,14 +209,17 @@ static void release_classification(void **state)
 	assert_int_equal(st.classes[TINY_CLS].blocks_held, 0);
 	check_pool_invariants(HAK_POOL_TINY);
 
-	/* An owned slab stays put whatever comes back to it. */
+	/* An owned slab stays put whatever comes back to it: the blocks wait
+	 * on its remote list, still counted out, until the owner looks. */
 	assert_ptr_equal(acquire(TINY_CLS), s);
 	assert_int_equal(take(s, 3, &h2, &t2), 3);
 	hak_pool_return_blocks(s, h2, t2, 3);
 	assert_int_equal(s->state, SLAB_OWNED);
-	assert_int_equal(s->used, 0);
-	/* Released with nothing out: empty. */
+	assert_int_equal(s->used, 3);
+	assert_ptr_equal((void *)(s->remote & ~HAK_REMOTE_OPEN), h2);
+	/* Released with nothing out (the close takes the list): empty. */
 	hak_pool_release(s);
+	assert_int_equal(s->remote, 0);
 	assert_int_equal(s->state, SLAB_EMPTY);
 	/* Released with free blocks and some out: partial. */
 	assert_ptr_equal(acquire(TINY_CLS), s);
