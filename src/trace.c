@@ -91,71 +91,77 @@ static void emit_process_stats(const struct hakmem_tp_ops *o)
 	                 HAK_STAT_LOAD(mapped_bytes), &c);
 }
 
-static void dispatch(const struct hakmem_tp_ops *o, const struct hak_event *e)
+/* The pool's events: SuperSlabs and slabs. */
+static void dispatch_pool(const struct hakmem_tp_ops *o, const struct hak_event *e)
 {
 	static unsigned maps;
+	const struct hak_ev_ss_mmap *mm = &e->ss_mmap;
+	const struct hak_ev_ss_munmap *mu = &e->ss_munmap;
+	const struct hak_ev_slab_empty *se = &e->slab_empty;
+	const struct hak_ev_slab_reuse *sr = &e->slab_reuse;
+	const struct hak_ev_slab_purge *sp = &e->slab_purge;
 	switch (e->type) {
-	case HAK_EV_SS_MMAP: {
-		const struct hak_ev_ss_mmap *m = &e->ss_mmap;
-		o->superslab_mmap(m->ss, m->size, m->pool, m->reason, m->ns, e->callsite);
+	case HAK_EV_SS_MMAP:
+		o->superslab_mmap(mm->ss, mm->size, mm->pool, mm->reason, mm->ns, e->callsite);
 		if (++maps % STATS_EVERY_SS_MAPS == 0) emit_process_stats(o);
 		break;
-	}
-	case HAK_EV_SS_MUNMAP: {
-		const struct hak_ev_ss_munmap *m = &e->ss_munmap;
-		o->superslab_munmap(m->ss, m->size, m->pool, m->reason);
+	case HAK_EV_SS_MUNMAP:
+		o->superslab_munmap(mu->ss, mu->size, mu->pool, mu->reason);
 		break;
-	}
 	case HAK_EV_SS_REUSE:
 		o->superslab_reuse(e->ss_reuse.ss, e->ss_reuse.pool);
 		break;
-	case HAK_EV_SLAB_EMPTY: {
-		const struct hak_ev_slab_empty *s = &e->slab_empty;
-		o->slab_empty(s->ss, s->slab, s->cls, s->pool);
+	case HAK_EV_SLAB_EMPTY:
+		o->slab_empty(se->ss, se->slab, se->cls, se->pool);
+		break;
+	case HAK_EV_SLAB_REUSE:
+		o->slab_reuse(sr->ss, sr->slab, sr->old_class, sr->new_class, sr->resident_pages,
+		              sr->pool);
+		break;
+	case HAK_EV_SLAB_PURGE:
+		o->slab_purge(sp->ss, sp->slab, sp->pages, sp->pool);
 		break;
 	}
-	case HAK_EV_SLAB_REUSE: {
-		const struct hak_ev_slab_reuse *s = &e->slab_reuse;
-		o->slab_reuse(s->ss, s->slab, s->old_class, s->new_class, s->resident_pages,
-		              s->pool);
+}
+
+static void emit_refill(const struct hakmem_tp_ops *o, const struct hak_event *e)
+{
+	const struct hak_ev_refill *r = &e->refill;
+	o->refill(&(struct hakmem_tp_refill){.cls = r->cls,
+	                                     .pool = r->pool,
+	                                     .want = r->want,
+	                                     .got = r->got,
+	                                     .from_freelist = r->from_freelist,
+	                                     .from_carve = r->from_carve,
+	                                     .new_slab = r->new_slab,
+	                                     .new_pages = r->new_pages,
+	                                     .refault = r->refault,
+	                                     .block_size = r->block_size,
+	                                     .callsite = e->callsite});
+}
+
+static void dispatch(const struct hakmem_tp_ops *o, const struct hak_event *e)
+{
+	const struct hak_ev_large_mmap *lm = &e->large_mmap;
+	const struct hak_ev_heap_error *he = &e->heap_error;
+	switch (e->type) {
+	case HAK_EV_REFILL:
+		emit_refill(o, e);
 		break;
-	}
-	case HAK_EV_SLAB_PURGE: {
-		const struct hak_ev_slab_purge *s = &e->slab_purge;
-		o->slab_purge(s->ss, s->slab, s->pages, s->pool);
+	case HAK_EV_LARGE_MMAP:
+		o->large_mmap(lm->addr, lm->size, lm->new_pages, e->callsite);
 		break;
-	}
-	case HAK_EV_REFILL: {
-		const struct hak_ev_refill *r = &e->refill;
-		o->refill(&(struct hakmem_tp_refill){.cls = r->cls,
-		                                     .pool = r->pool,
-		                                     .want = r->want,
-		                                     .got = r->got,
-		                                     .from_freelist = r->from_freelist,
-		                                     .from_carve = r->from_carve,
-		                                     .new_slab = r->new_slab,
-		                                     .new_pages = r->new_pages,
-		                                     .refault = r->refault,
-		                                     .block_size = r->block_size,
-		                                     .callsite = e->callsite});
-		break;
-	}
-	case HAK_EV_LARGE_MMAP: {
-		const struct hak_ev_large_mmap *l = &e->large_mmap;
-		o->large_mmap(l->addr, l->size, l->new_pages, e->callsite);
-		break;
-	}
 	case HAK_EV_LARGE_MUNMAP:
 		o->large_munmap(e->large_munmap.addr, e->large_munmap.size);
 		break;
-	case HAK_EV_HEAP_ERROR: {
-		const struct hak_ev_heap_error *h = &e->heap_error;
-		o->heap_error(h->kind, h->addr, h->found, h->expected);
+	case HAK_EV_HEAP_ERROR:
+		o->heap_error(he->kind, he->addr, he->found, he->expected);
 		break;
-	}
 	case HAK_EV_PROCESS_STATS:
 		emit_process_stats(o);
 		break;
+	default:
+		dispatch_pool(o, e);
 	}
 }
 
