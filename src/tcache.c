@@ -104,8 +104,11 @@ static int tcache_ready(struct hak_tcache *tc)
 	tc->state = TC_INIT;
 	/* Room for 64 small blocks (at most 65 KiB a class): a loop that frees
 	 * as many as it allocated must not flush and refill every round. */
-	for (unsigned c = 0; c < HAK_NUM_CLASSES; c++)
+	for (unsigned c = 0; c < HAK_NUM_CLASSES; c++) {
+		tc->batch[c] = (uint16_t)hak_class_batch(c);
+		tc->cap[c] = (uint16_t)hak_bin_cap(c);
 		tc->bins[c].max = hak_bin_initial(c);
+	}
 	pthread_mutex_lock(&list_lock);
 	tc->next = list_head;
 	tc->prev = NULL;
@@ -125,7 +128,7 @@ void *hak_tcache_refill(struct hak_tcache *tc, unsigned cls)
 {
 	if (!tcache_ready(tc)) return direct_alloc(cls);
 
-	unsigned want = hak_class_batch(cls);
+	unsigned want = tc->batch[cls];
 	struct hak_slab *s = tc->cur[cls];
 	unsigned new_slab = 0;
 	void *head, *tail;
@@ -141,7 +144,7 @@ void *hak_tcache_refill(struct hak_tcache *tc, unsigned cls)
 			/* A freelist of at least a batch that fits the bin is taken
 			 * whole, without walking its links (they end in NULL). */
 			tail = NULL;
-			if (!hak_slab_take_freelist(s, want, hak_bin_cap(cls) + 1, &head, &t))
+			if (!hak_slab_take_freelist(s, want, tc->cap[cls] + 1u, &head, &t))
 				hak_slab_take_ex(hak_slab_ss(s), s, want, carve, &head, &tail, &t);
 			hak_spin_unlock(&s->lock);
 			/* A bad first block (reported) is dropped with its chain. */
@@ -267,7 +270,7 @@ void hak_tcache_free_slow(struct hak_tcache *tc, void *p, unsigned cls)
 	if (b->count >= b->max) {
 		/* A program that frees in bursts grows its bins, up to the cap,
 		 * rather than flushing and refilling on every burst. */
-		uint32_t cap = hak_bin_cap(cls);
+		uint32_t cap = tc->cap[cls];
 		if (b->max < cap)
 			b->max = b->max * 2 < cap ? b->max * 2 : cap;
 		else

@@ -22,6 +22,9 @@ struct hak_tcache {
 	struct hak_tcache *next, *prev;        /* all live caches, for fork */
 	uintptr_t stack_lo, stack_hi;          /* full ptr_track: bounds for stack walks */
 	uint8_t state;
+	/* hak_class_batch and hak_bin_cap, set when the cache gets ready: the
+	 * byte rules divide, and every refill needs both. */
+	uint16_t batch[HAK_NUM_CLASSES], cap[HAK_NUM_CLASSES];
 };
 
 HAK_INTERNAL extern __thread struct hak_tcache hak_tc __attribute__((tls_model("initial-exec")));

@@ -184,6 +184,9 @@ static void bins_sized_in_bytes(void **state)
 		if (cap > first && cap < HAK_BIN_MAX_BLOCKS)
 			assert_int_equal(cap, nearest(HAK_BIN_BYTES, c));
 		assert_true((uint64_t)cap * stride <= HAK_BIN_BYTES + stride / 2);
+		/* What the refill and the overflow read: the same, set once. */
+		assert_int_equal(tc->batch[c], batch);
+		assert_int_equal(tc->cap[c], cap);
 		bound += (uint64_t)cap * stride;
 		if (c < HAK_SMALLMID_FIRST) bound_no_smallmid += (uint64_t)cap * stride;
 	}
