@@ -255,8 +255,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (atomic_load(&failed)) return 1;
-	if (cross_frees < local_frees / 4) {
-		/* The test lost its point: almost no frees crossed threads. */
+	/* The test lost its point if almost no frees crossed threads. On a
+	 * loaded machine (TSan, 2 cores) one thread can run alone for a time
+	 * slice and take its own blocks back, so 1 in 20 is the floor: on a
+	 * quiet machine about 1 in 3 cross. */
+	if (cross_frees < local_frees / 20) {
 		fprintf(stderr, "too few cross-thread frees (%lu of %lu)\n",
 		        (unsigned long)cross_frees, (unsigned long)(cross_frees + local_frees));
 		return 1;
