@@ -90,26 +90,47 @@ static inline void free_class(void *p, unsigned c)
 	hak_tcache_push(p, c);
 }
 
-/* ptr_track sees every block leave and come back, together with the
- * caller's return address and frame for its stack depot. */
+/* Who called the malloc family: the program's return address and frame,
+ * for ptr_track's stack depot. Empty in the release library, where an
+ * empty struct (GNU C) takes no register: passing it costs nothing. */
+struct hak_caller {
 #if defined(HAKMEM_CHECKS)
-#define CALLER __builtin_return_address(0), __builtin_frame_address(0)
-#define CALLER_ARGS , void *ret, void *frame
-#define PASS_CALLER , ret, frame
-#define TRACK_CLASS(p, c, n) (HAK_CHECKING() && (p) ? hak_track_on_alloc(p, c, n, ret, frame) : (p))
-#define TRACK_LARGE(p, n) (HAK_CHECKING() && (p) ? hak_track_on_alloc_large(p, n, ret, frame) : (p))
+	void *ret, *frame;
+#endif
+};
+
+/* The caller of the entry point this is written in. */
+#if defined(HAKMEM_CHECKS)
+#define HAK_CALLER_HERE                                                                            \
+	((struct hak_caller){__builtin_return_address(0), __builtin_frame_address(0)})
 #else
-#define CALLER_ARGS
-#define PASS_CALLER
-#define TRACK_CLASS(p, c, n) (p)
-#define TRACK_LARGE(p, n) (p)
+#define HAK_CALLER_HERE ((struct hak_caller){})
 #endif
 
-static __attribute__((noinline)) void *alloc_big(size_t n CALLER_ARGS)
+/* ptr_track sees every block leave and come back, with its caller. */
+static inline void *track_class(void *p, unsigned cls, size_t n, struct hak_caller caller)
+{
+#if defined(HAKMEM_CHECKS)
+	if (HAK_CHECKING() && p) return hak_track_on_alloc(p, cls, n, caller.ret, caller.frame);
+#endif
+	(void)cls, (void)n, (void)caller;
+	return p;
+}
+
+static inline void *track_large(void *p, size_t n, struct hak_caller caller)
+{
+#if defined(HAKMEM_CHECKS)
+	if (HAK_CHECKING() && p) return hak_track_on_alloc_large(p, n, caller.ret, caller.frame);
+#endif
+	(void)n, (void)caller;
+	return p;
+}
+
+static __attribute__((noinline)) void *alloc_big(size_t n, struct hak_caller caller)
 {
 	if (n <= HAK_MID_MAX) {
 		struct got_block g = alloc_class(hak_size_class(n), n);
-		return TRACK_CLASS(g.p, g.cls, n);
+		return track_class(g.p, g.cls, n, caller);
 	}
 	if (n > PTRDIFF_MAX) {
 		errno = ENOMEM;
@@ -117,7 +138,7 @@ static __attribute__((noinline)) void *alloc_big(size_t n CALLER_ARGS)
 	}
 	hak_init();
 	void *p = hak_large_alloc(n, HAK_LARGE_HDR);
-	return TRACK_LARGE(p, n);
+	return track_large(p, n, caller);
 }
 
 #if defined(HAKMEM_CHECKS)
@@ -133,7 +154,7 @@ static __attribute__((noinline, cold)) void *alloc_during_report(size_t n)
 }
 #endif
 
-static inline __attribute__((always_inline)) void *malloc_impl(size_t n CALLER_ARGS)
+static inline __attribute__((always_inline)) void *malloc_impl(size_t n, struct hak_caller caller)
 {
 	void *p;
 #if defined(HAKMEM_CHECKS)
@@ -141,9 +162,9 @@ static inline __attribute__((always_inline)) void *malloc_impl(size_t n CALLER_A
 #endif
 	if (HAK_LIKELY(n <= HAK_TINY_MAX)) {
 		struct got_block g = alloc_class(hak_tiny_class(n), n);
-		p = TRACK_CLASS(g.p, g.cls, n);
+		p = track_class(g.p, g.cls, n, caller);
 	} else {
-		p = alloc_big(n PASS_CALLER);
+		p = alloc_big(n, caller);
 	}
 #if defined(HAKMEM_ASAN)
 	if (p) HAK_ASAN_UNPOISON(p, n);
@@ -152,18 +173,9 @@ static inline __attribute__((always_inline)) void *malloc_impl(size_t n CALLER_A
 	return p;
 }
 
-#if defined(HAKMEM_CHECKS)
-#define MALLOC(n) malloc_impl(n, ret, frame)
-#define ENTRY void *ret = __builtin_return_address(0), *frame = __builtin_frame_address(0)
-#else
-#define MALLOC(n) malloc_impl(n)
-#define ENTRY
-#endif
-
 HAK_API void *hak_malloc(size_t n)
 {
-	ENTRY;
-	return MALLOC(n);
+	return malloc_impl(n, HAK_CALLER_HERE);
 }
 
 /* The slab block holding aligned pointer p, or NULL if p is not one. */
@@ -287,20 +299,19 @@ HAK_API size_t hak_malloc_usable_size(void *p)
 
 HAK_API void *hak_calloc(size_t nmemb, size_t size)
 {
-	ENTRY;
 	size_t n;
 	if (__builtin_mul_overflow(nmemb, size, &n)) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	void *p = MALLOC(n);
+	void *p = malloc_impl(n, HAK_CALLER_HERE);
 	if (p) memset(p, 0, n);
 	return p;
 }
 
-static void *aligned_alloc_impl(size_t align, size_t n CALLER_ARGS)
+static void *aligned_alloc_impl(size_t align, size_t n, struct hak_caller caller)
 {
-	if (align <= HAK_ALIGN) return malloc_impl(n PASS_CALLER);
+	if (align <= HAK_ALIGN) return malloc_impl(n, caller);
 	if (n > PTRDIFF_MAX - align) {
 		errno = ENOMEM;
 		return NULL;
@@ -311,7 +322,7 @@ static void *aligned_alloc_impl(size_t align, size_t n CALLER_ARGS)
 		uint8_t *b = g.p;
 		if (!b) return NULL;
 		uint8_t *p = (uint8_t *)hak_align_up((uintptr_t)b, align);
-		(void)TRACK_CLASS(b, g.cls, (size_t)(p - b) + n);
+		(void)track_class(b, g.cls, (size_t)(p - b) + n, caller);
 		if (p != b) {
 			*(uintptr_t *)(p - 16) = (uintptr_t)b ^ HAK_ALIGNED_KEY;
 			p[-1] = HAK_HDR_ALIGNED;
@@ -322,14 +333,8 @@ static void *aligned_alloc_impl(size_t align, size_t n CALLER_ARGS)
 	hak_init();
 	void *p = hak_large_alloc(n, align);
 	if (p) HAK_ASAN_UNPOISON(p, n);
-	return TRACK_LARGE(p, n);
+	return track_large(p, n, caller);
 }
-
-#if defined(HAKMEM_CHECKS)
-#define ALIGNED(a, n) aligned_alloc_impl(a, n, ret, frame)
-#else
-#define ALIGNED(a, n) aligned_alloc_impl(a, n)
-#endif
 
 static int is_pow2(size_t x)
 {
@@ -338,7 +343,6 @@ static int is_pow2(size_t x)
 
 HAK_API void *hak_memalign(size_t align, size_t n)
 {
-	ENTRY;
 	/* glibc: a non-power-of-two alignment is rounded up. */
 	if (align > ((size_t)1 << (sizeof(size_t) * 8 - 1))) {
 		errno = EINVAL;
@@ -350,15 +354,14 @@ HAK_API void *hak_memalign(size_t align, size_t n)
 			a <<= 1;
 		align = a;
 	}
-	return ALIGNED(align, n);
+	return aligned_alloc_impl(align, n, HAK_CALLER_HERE);
 }
 
 HAK_API int hak_posix_memalign(void **out, size_t align, size_t n)
 {
-	ENTRY;
 	if (!is_pow2(align) || align % sizeof(void *)) return EINVAL;
 	int saved = errno;
-	void *p = ALIGNED(align, n);
+	void *p = aligned_alloc_impl(align, n, HAK_CALLER_HERE);
 	if (!p) {
 		errno = saved;
 		return ENOMEM;
@@ -369,29 +372,26 @@ HAK_API int hak_posix_memalign(void **out, size_t align, size_t n)
 
 HAK_API void *hak_aligned_alloc(size_t align, size_t n)
 {
-	ENTRY;
 	if (!is_pow2(align)) {
 		errno = EINVAL;
 		return NULL;
 	}
-	return ALIGNED(align, n);
+	return aligned_alloc_impl(align, n, HAK_CALLER_HERE);
 }
 
 HAK_API void *hak_valloc(size_t n)
 {
-	ENTRY;
-	return ALIGNED(HAK_PAGE, n);
+	return aligned_alloc_impl(HAK_PAGE, n, HAK_CALLER_HERE);
 }
 
 HAK_API void *hak_pvalloc(size_t n)
 {
-	ENTRY;
 	if (n > PTRDIFF_MAX - HAK_PAGE) {
 		errno = ENOMEM;
 		return NULL;
 	}
 	n = n ? hak_align_up(n, HAK_PAGE) : HAK_PAGE;
-	return ALIGNED(HAK_PAGE, n);
+	return aligned_alloc_impl(HAK_PAGE, n, HAK_CALLER_HERE);
 }
 
 /* ASan flavour: only the first n bytes of a resized block are addressable. */
@@ -404,11 +404,11 @@ static inline void asan_resized(void *p, size_t usable, size_t n)
 
 #if defined(HAKMEM_CHECKS)
 /* realloc under ptr_track: the old pointer is proven live first. */
-static void *realloc_checked(void *p, size_t n, void *ret, void *frame)
+static void *realloc_checked(void *p, size_t n, struct hak_caller caller)
 {
 	struct hak_ptr_info in;
 	hak_init(); /* a bad pointer's report follows the settings, even as the first call */
-	if (hak_track_check_live(p, &in, ret, frame))
+	if (hak_track_check_live(p, &in, caller.ret, caller.frame))
 		return NULL; /* reported; the bad pointer is left alone */
 	if (!in.large && n <= in.usable && (n > in.usable / 2 || hak_size_class(n) == in.cls)) {
 		hak_track_resized(p, &in, n);
@@ -416,13 +416,12 @@ static void *realloc_checked(void *p, size_t n, void *ret, void *frame)
 		return p;
 	}
 	if (in.large && HAK_CHECKING_FULL())
-		hak_track_large_canary(
-		    p, &in, ret); /* reports an overrun, then goes on as for slab blocks */
+		hak_track_large_canary(p, &in, caller.ret); /* reports an overrun, then goes on */
 	if (in.large && (n > HAK_MID_MAX || n > in.usable / 2)) {
 		void *q = hak_large_resize(p, n);
 		if (q) {
 			asan_resized(q, hak_large_usable(q), n);
-			return TRACK_LARGE(q, n); /* a new canary after the new size */
+			return track_large(q, n, caller); /* a new canary after the new size */
 		}
 	}
 	HAK_ASAN_UNPOISON(p, in.usable);
@@ -430,24 +429,23 @@ static void *realloc_checked(void *p, size_t n, void *ret, void *frame)
 	if (in.large && HAK_CHECKING_FULL()) keep = hak_large_hdr(p)->requested;
 	if (in.rec && in.rec->state == TRACK_LIVE)
 		keep = in.rec->requested - (size_t)((uint8_t *)p - in.block);
-	void *q = malloc_impl(n, ret, frame);
+	void *q = malloc_impl(n, caller);
 	if (!q) return NULL;
 	memcpy(q, p, n < keep ? n : keep);
-	hak_track_free(p, ret, frame);
+	hak_track_free(p, caller.ret, caller.frame);
 	return q;
 }
 #endif
 
 HAK_API void *hak_realloc(void *p, size_t n)
 {
-	ENTRY;
-	if (!p) return MALLOC(n);
+	if (!p) return malloc_impl(n, HAK_CALLER_HERE);
 	if (n == 0) {
 		hak_free(p); /* glibc: realloc(p, 0) frees and returns NULL */
 		return NULL;
 	}
 #if defined(HAKMEM_CHECKS)
-	if (HAK_CHECKING()) return realloc_checked(p, n, ret, frame);
+	if (HAK_CHECKING()) return realloc_checked(p, n, HAK_CALLER_HERE);
 #endif
 	uint8_t h = ((uint8_t *)p)[-1];
 	unsigned c = hak_hdr_class[h];
@@ -477,7 +475,7 @@ HAK_API void *hak_realloc(void *p, size_t n)
 		}
 	}
 	HAK_ASAN_UNPOISON(p, usable);
-	void *q = MALLOC(n);
+	void *q = malloc_impl(n, HAK_CALLER_HERE);
 	if (!q) return NULL; /* the old block stays valid, as POSIX asks */
 	memcpy(q, p, n < usable ? n : usable);
 	hak_free(p);
@@ -516,12 +514,12 @@ HAK_API int hak_malloc_trim(size_t pad)
  * saying how the block must have been allocated (enum hak_alloc_kind). */
 void *hak_malloc_from(size_t n, void *ret, void *frame)
 {
-	return malloc_impl(n, ret, frame);
+	return malloc_impl(n, (struct hak_caller){ret, frame});
 }
 
 void *hak_aligned_from(size_t align, size_t n, void *ret, void *frame)
 {
-	return aligned_alloc_impl(align, n, ret, frame);
+	return aligned_alloc_impl(align, n, (struct hak_caller){ret, frame});
 }
 
 void hak_free_from(void *p, unsigned kind, void *ret, void *frame)
