@@ -103,12 +103,10 @@ static void load_long(const char *name, long min, long max, const char *accepted
 #define HAKMEM_CHECK_DEFAULT_NAME "off"
 #endif
 
-void hak_env_load(void)
+/* HAKMEM_LOG, read first: the warnings that follow go where it says. */
+static void open_log(void)
 {
 	const char *v;
-	long x;
-
-	/* First, so that the warnings below go where the user asked. */
 	if ((v = getenv("HAKMEM_LOG")) && *v) {
 		int fd = open(v, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 		if (fd < 0) {
@@ -121,31 +119,12 @@ void hak_env_load(void)
 		} else
 			hak_log_set_fd(fd);
 	}
+}
 
-	/* Read by trace.c (full library); only "1" turns it on. */
-	for (const char *const *t = (const char *const[]){"HAKMEM_TRACE", "HAKMEM_TRACE_PER_CALL",
-	                                                  "HAKMEM_TRACE_CALLSITES", NULL};
-	     *t; t++)
-		if ((v = getenv(*t)) && *v && strcmp(v, "0") && strcmp(v, "1"))
-			warn_bad(*t, v, "0 or 1 (set by hakmem trace)", "0");
-
-	if ((v = getenv("HAKMEM_STATS")) && hak_env_parse_bool(v, &hak_env.stats))
-		warn_bad("HAKMEM_STATS", v, "0 or 1", "0");
-
-	if ((v = getenv("HAKMEM_SMALLMID")) && hak_env_parse_bool(v, &hak_env.smallmid))
-		warn_bad("HAKMEM_SMALLMID", v, "0 or 1", "0");
-
-	x = hak_env.warm_superslabs;
-	load_long("HAKMEM_WARM_SUPERSLABS", 0, 4096, "a count from 0 to 4096", &x);
-	hak_env.warm_superslabs = (unsigned)x;
-
-	load_long("HAKMEM_PURGE_DELAY_MS", -1, 3600000,
-	          "milliseconds from 0 to 3600000, or -1 to never purge", &hak_env.purge_delay_ms);
-
-	x = hak_env.large_cache_mb;
-	load_long("HAKMEM_LARGE_CACHE_MB", 0, 1 << 20, "megabytes from 0 to 1048576", &x);
-	hak_env.large_cache_mb = (unsigned)x;
-
+/* HAKMEM_CHECK: the check level (the release library has none). */
+static void load_check_level(void)
+{
+	const char *v;
 	static const char *const levels[] = {"off", "fast", "full", NULL};
 	if ((v = getenv("HAKMEM_CHECK"))) {
 		int lv = hak_env_parse_word(v, levels);
@@ -169,6 +148,15 @@ void hak_env_load(void)
 			        v, v);
 #endif
 	}
+}
+
+/* What the checks do on an error and keep: reports, leaks, the
+ * quarantine, the stacks. */
+static void load_checks(void)
+{
+	const char *v;
+	long x;
+	load_check_level();
 	static const char *const actions[] = {"abort", "report", "ignore", NULL};
 	if ((v = getenv("HAKMEM_ON_ERROR"))) {
 		int a = hak_env_parse_word(v, actions);
@@ -207,6 +195,40 @@ void hak_env_load(void)
 		else
 			hak_env.backtrace_unwind = b;
 	}
+}
+
+void hak_env_load(void)
+{
+	const char *v;
+	long x;
+
+	open_log();
+
+	/* Read by trace.c (full library); only "1" turns it on. */
+	for (const char *const *t = (const char *const[]){"HAKMEM_TRACE", "HAKMEM_TRACE_PER_CALL",
+	                                                  "HAKMEM_TRACE_CALLSITES", NULL};
+	     *t; t++)
+		if ((v = getenv(*t)) && *v && strcmp(v, "0") && strcmp(v, "1"))
+			warn_bad(*t, v, "0 or 1 (set by hakmem trace)", "0");
+
+	if ((v = getenv("HAKMEM_STATS")) && hak_env_parse_bool(v, &hak_env.stats))
+		warn_bad("HAKMEM_STATS", v, "0 or 1", "0");
+
+	if ((v = getenv("HAKMEM_SMALLMID")) && hak_env_parse_bool(v, &hak_env.smallmid))
+		warn_bad("HAKMEM_SMALLMID", v, "0 or 1", "0");
+
+	x = hak_env.warm_superslabs;
+	load_long("HAKMEM_WARM_SUPERSLABS", 0, 4096, "a count from 0 to 4096", &x);
+	hak_env.warm_superslabs = (unsigned)x;
+
+	load_long("HAKMEM_PURGE_DELAY_MS", -1, 3600000,
+	          "milliseconds from 0 to 3600000, or -1 to never purge", &hak_env.purge_delay_ms);
+
+	x = hak_env.large_cache_mb;
+	load_long("HAKMEM_LARGE_CACHE_MB", 0, 1 << 20, "megabytes from 0 to 1048576", &x);
+	hak_env.large_cache_mb = (unsigned)x;
+
+	load_checks();
 
 	if ((v = getenv("HAKMEM_PREWARM")) &&
 	    hak_env_parse_prewarm(v, hak_env.prewarm, HAK_MAX_PREWARM, &hak_env.nprewarm)) {
