@@ -51,17 +51,10 @@ static const char *header_state(uint8_t h)
 	return "not a header";
 }
 
-void hak_report_error(int kind, const void *p, const struct hak_ptr_info *in, const char *detail,
-                      void *ret)
+/* What went wrong, where, and what the block was. */
+static void describe(int fd, int kind, const void *p, const struct hak_ptr_info *in,
+                     const char *detail)
 {
-	/* hak_init has run: a bad free can be the process's first call, and
-	 * its entry point (alloc.c) starts hakmem before the check, so
-	 * HAKMEM_LOG and HAKMEM_ON_ERROR apply to it too. */
-	HAK_TRACE_HEAP_ERROR(kind, (uintptr_t)p, in ? in->found : 0, in ? in->expected : 0);
-	if (hak_env.on_error == HAK_ON_ERROR_IGNORE || hak_in_report) return;
-	hak_in_report = 1;
-	int fd = hak_log_fd();
-
 	if (in && in->slab)
 		hak_log_fd_printf(fd, "hakmem: %s at %p (class %u, superslab %p, slab %u)\n",
 		                  hak_error_name(kind), p, in->cls, (void *)in->ss,
@@ -90,6 +83,20 @@ void hak_report_error(int kind, const void *p, const struct hak_ptr_info *in, co
 		                      : "");
 	if (in && in->rec && in->rec->state != TRACK_NONE)
 		hak_log_fd_printf(fd, "  requested %u bytes\n", in->rec->requested);
+}
+
+void hak_report_error(int kind, const void *p, const struct hak_ptr_info *in, const char *detail,
+                      void *ret)
+{
+	/* hak_init has run: a bad free can be the process's first call, and
+	 * its entry point (alloc.c) starts hakmem before the check, so
+	 * HAKMEM_LOG and HAKMEM_ON_ERROR apply to it too. */
+	HAK_TRACE_HEAP_ERROR(kind, (uintptr_t)p, in ? in->found : 0, in ? in->expected : 0);
+	if (hak_env.on_error == HAK_ON_ERROR_IGNORE || hak_in_report) return;
+	hak_in_report = 1;
+	int fd = hak_log_fd();
+
+	describe(fd, kind, p, in, detail);
 
 	/* The current call, from the malloc-family entry's caller down. */
 	void *frames[64];
