@@ -37,8 +37,9 @@ struct large_damage {
 	struct hak_fill_damage d;
 };
 
-/* 1 (and x filled) when the cached span at base had its fill written; the
- * fill is re-armed so the same write is not reported twice. */
+/* 1 (and x filled) when the freed block whose header is at base had its
+ * fill written; the fill is re-armed so the same write is not reported
+ * twice. */
 static int find_damage(uint8_t *base, struct large_damage *x)
 {
 	struct hak_large_hdr *h = (struct hak_large_hdr *)base;
