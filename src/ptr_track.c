@@ -18,17 +18,23 @@
 
 /* The list is cut at the bad link: the blocks behind it leak, which is
  * better than handing out whatever address was written there. */
-void *hak_link_corrupt(void *p, uintptr_t decoded, const char *why)
+/* A damaged link found at block p, reported as a use-after-free write. */
+static void report_link_write(void *p, const char *detail)
 {
 	struct hak_ptr_info in;
 	hak_track_inspect(p, &in);
 	in.error = HAK_ERR_USE_AFTER_FREE_WRITE;
+	hak_report_error(HAK_ERR_USE_AFTER_FREE_WRITE, p, &in, detail, NULL);
+}
+
+void *hak_link_corrupt(void *p, uintptr_t decoded, const char *why)
+{
 	char detail[320];
 	snprintf(detail, sizeof detail,
 	         "the free-list link in the first 8 bytes of the freed block was overwritten: it "
 	         "decodes to %p, %s; the list is cut there (the blocks behind it are leaked)",
 	         (void *)decoded, why);
-	hak_report_error(HAK_ERR_USE_AFTER_FREE_WRITE, p, &in, detail, NULL);
+	report_link_write(p, detail);
 	/* End the list here for good: the next walk must not report it again. */
 	hak_block_set_next(p, NULL);
 	return NULL;
@@ -39,15 +45,12 @@ void *hak_link_corrupt(void *p, uintptr_t decoded, const char *why)
  * in the heap. The caller drops it and the rest of the list. */
 void hak_link_reached_corrupt(void *p, unsigned cls, const char *why)
 {
-	struct hak_ptr_info in;
-	hak_track_inspect(p, &in);
-	in.error = HAK_ERR_USE_AFTER_FREE_WRITE;
 	char detail[320];
 	snprintf(detail, sizeof detail,
 	         "a free-list link of class %u was overwritten: it led to %p, %s; the list is cut "
 	         "there (the blocks behind it are leaked)",
 	         cls, p, why);
-	hak_report_error(HAK_ERR_USE_AFTER_FREE_WRITE, p, &in, detail, NULL);
+	report_link_write(p, detail);
 }
 
 /* ---- per-block records (full mode) ---- */
