@@ -102,8 +102,8 @@ static int tcache_ready(struct hak_tcache *tc)
 	/* hak_init has run: the entry points (alloc.c) start it before any
 	 * block exists to cache. */
 	tc->state = TC_INIT;
-	/* Room for 64 small blocks (at most 65 KiB a class): a loop that frees
-	 * as many as it allocated must not flush and refill every round. */
+	/* Batches and bins sized in bytes (hak_bin_initial, hak_bin_cap), taken
+	 * once here so that a refill or an overflow does not divide. */
 	for (unsigned c = 0; c < HAK_NUM_CLASSES; c++) {
 		tc->batch[c] = (uint16_t)hak_class_batch(c);
 		tc->cap[c] = (uint16_t)hak_bin_cap(c);
