@@ -62,6 +62,8 @@ struct hak_ev_slab_purge {
 };
 struct hak_ev_refill {
 	uint32_t want, got, from_freelist, from_carve, new_pages, block_size;
+	uint32_t from_remote;    /* collected off the slab's remote list into its freelist */
+	uint32_t remote_waiting; /* a carving refill: freed blocks on the class's partial slabs */
 	uint8_t cls, pool, new_slab, refault;
 };
 struct hak_ev_large_mmap {

@@ -166,8 +166,10 @@ void *hak_tcache_refill(struct hak_tcache *tc, unsigned cls)
 	hak_counter_bump(&k->from_freelist, t.from_freelist);
 	hak_counter_bump(&k->from_carve, t.from_carve);
 	hak_counter_bump(&k->pages_touched, t.new_pages);
+	/* Traced only: what a carve left waiting on the class's partial slabs. */
 	HAK_TRACE_REFILL(cls, hak_class_pool(cls), want, t.got, t.from_freelist, t.from_carve,
-	                 new_slab, t.new_pages, t.refault, (uint32_t)hak_class_usable(cls));
+	                 new_slab, t.new_pages, t.refault, (uint32_t)hak_class_usable(cls),
+	                 t.from_remote, t.from_carve ? hak_trace_waiting_blocks(cls) : 0);
 	(void)new_slab;
 
 	if (t.got > 1) {

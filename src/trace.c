@@ -6,6 +6,7 @@
 #include "callsite.h"
 #include "env.h"
 #include "log.h"
+#include "pool.h"
 #include "stats_counters.h"
 
 #include <dlfcn.h>
@@ -124,6 +125,19 @@ static void dispatch_pool(const struct hakmem_tp_ops *o, const struct hak_event 
 	}
 }
 
+uint32_t hak_trace_waiting_blocks(unsigned cls)
+{
+	struct hak_pool *pl = hak_pool_of_class(cls);
+	uint32_t n = 0;
+	pthread_mutex_lock(&pl->lock);
+	/* Unowned slabs: their remote lists are closed, so every carved block
+	 * that is not out is on the freelist. */
+	for (const struct hak_slab *s = pl->partial[cls - pl->class_first].head; s; s = s->next)
+		n += HAK_RELAXED_LOAD(s->carved) - __atomic_load_n(&s->used, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&pl->lock);
+	return n;
+}
+
 static void emit_refill(const struct hakmem_tp_ops *o, const struct hak_event *e)
 {
 	const struct hak_ev_refill *r = &e->refill;
@@ -137,6 +151,8 @@ static void emit_refill(const struct hakmem_tp_ops *o, const struct hak_event *e
 	                                     .new_pages = r->new_pages,
 	                                     .refault = r->refault,
 	                                     .block_size = r->block_size,
+	                                     .from_remote = r->from_remote,
+	                                     .remote_waiting = r->remote_waiting,
 	                                     .callsite = e->callsite});
 }
 

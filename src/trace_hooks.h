@@ -30,8 +30,15 @@ HAK_INTERNAL void hak_trace_call(void *ptr, uint64_t size, int is_free);
 		}                                                                                  \
 	} while (0)
 
+/* A carving refill's remote_waiting: the freed blocks on the partial
+ * slabs of class cls, which it could have taken instead (counted under the
+ * pool lock; call with no allocator lock held). */
+HAK_INTERNAL uint32_t hak_trace_waiting_blocks(unsigned cls);
+
+/* waiting_ is evaluated only when the event is emitted, so the count costs
+ * nothing untraced: pass the call itself. */
 #define HAK_TRACE_REFILL(cls_, pool_, want_, got_, ffl, fcarve, new_slab_, new_pages_, refault_,   \
-                         bsize)                                                                    \
+                         bsize, fremote, waiting_)                                                 \
 	HAK_TRACE_EVENT(.type = HAK_EV_REFILL, .refill = {.cls = (uint8_t)(cls_),                  \
 	                                                  .pool = (uint8_t)(pool_),                \
 	                                                  .want = (want_),                         \
@@ -41,7 +48,9 @@ HAK_INTERNAL void hak_trace_call(void *ptr, uint64_t size, int is_free);
 	                                                  .new_slab = (uint8_t)(new_slab_),        \
 	                                                  .new_pages = (new_pages_),               \
 	                                                  .refault = (uint8_t)(refault_),          \
-	                                                  .block_size = (bsize)})
+	                                                  .block_size = (bsize),                   \
+	                                                  .from_remote = (fremote),                \
+	                                                  .remote_waiting = (waiting_)})
 #define HAK_TRACE_LARGE_MMAP(addr_, size_, new_pages_)                                             \
 	HAK_TRACE_EVENT(.type = HAK_EV_LARGE_MMAP,                                                 \
 	                .large_mmap = {.addr = (addr_),                                            \
@@ -74,7 +83,8 @@ HAK_INTERNAL void hak_trace_thread_exit(void);
 		if (HAK_UNLIKELY(hak_tp != NULL)) hak_trace_thread_exit();                         \
 	} while (0)
 #else
-#define HAK_TRACE_REFILL(cls, pool, want, got, ffl, fcarve, new_slab, new_pages, refault, bsize)   \
+#define HAK_TRACE_REFILL(cls, pool, want, got, ffl, fcarve, new_slab, new_pages, refault, bsize,   \
+                         fremote, waiting)                                                         \
 	((void)0)
 #define HAK_TRACE_LARGE_MMAP(addr, size, new_pages) ((void)0)
 #define HAK_TRACE_LARGE_MUNMAP(addr, size) ((void)0)

@@ -45,7 +45,10 @@ LTTNG_UST_TRACEPOINT_EVENT(hakmem, superslab_reuse,
 		lttng_ust_field_integer(uint32_t, pool, pool)))
 
 /* new_pages: pages the refill's carving touched for the first time (or
- * again after a purge, when refault is 1). */
+ * again after a purge, when refault is 1). from_remote: blocks other
+ * threads freed into the slab, collected off its remote list before any
+ * carving. remote_waiting: when it carved, the freed blocks that sat on
+ * the class's partial slabs meanwhile (0 when it carved nothing). */
 LTTNG_UST_TRACEPOINT_EVENT(hakmem, refill,
 	LTTNG_UST_TP_ARGS(const struct hakmem_tp_refill *, r),
 	LTTNG_UST_TP_FIELDS(
@@ -59,7 +62,9 @@ LTTNG_UST_TRACEPOINT_EVENT(hakmem, refill,
 		lttng_ust_field_integer(uint32_t, refault, r->refault)
 		lttng_ust_field_integer(uint32_t, block_size, r->block_size)
 		lttng_ust_field_integer(uint32_t, pool, r->pool)
-		lttng_ust_field_integer_hex(uint64_t, callsite, r->callsite)))
+		lttng_ust_field_integer_hex(uint64_t, callsite, r->callsite)
+		lttng_ust_field_integer(uint32_t, from_remote, r->from_remote)
+		lttng_ust_field_integer(uint32_t, remote_waiting, r->remote_waiting)))
 
 LTTNG_UST_TRACEPOINT_EVENT(hakmem, slab_empty,
 	LTTNG_UST_TP_ARGS(uint64_t, ss, uint32_t, slab, uint32_t, cls, uint32_t, pool),

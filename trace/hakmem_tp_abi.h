@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#define HAKMEM_TP_ABI_VERSION 2
+#define HAKMEM_TP_ABI_VERSION 3
 #define HAKMEM_TP_OPS_SYMBOL "hakmem_tp_ops"
 /* Frames of a call site: the program's own, innermost first. */
 #define HAKMEM_TP_CALLSITE_FRAMES 8
@@ -28,6 +28,10 @@ struct hakmem_tp_counters {
 struct hakmem_tp_refill {
 	uint32_t cls, pool, want, got, from_freelist, from_carve, new_slab, new_pages, refault,
 	    block_size;
+	/* from_remote: blocks collected off the slab's remote list (other
+	 * threads' frees) into its freelist. remote_waiting: when the refill
+	 * carved, the freed blocks on its class's partial slabs meanwhile. */
+	uint32_t from_remote, remote_waiting;
 	uint64_t callsite;
 };
 
