@@ -172,6 +172,7 @@ void *hak_tcache_refill(struct hak_tcache *tc, unsigned cls)
 	                 t.from_remote, t.from_carve ? hak_trace_waiting_blocks(cls) : 0);
 	(void)new_slab;
 
+	tc->keep_credit[cls] = HAK_BIN_KEEP_CREDIT;
 	if (t.got > 1) {
 		struct hak_bin *b = &tc->bins[cls];
 		/* The bin is empty here (malloc found its head NULL), so the count
@@ -270,13 +271,23 @@ void hak_tcache_free_slow(struct hak_tcache *tc, void *p, unsigned cls)
 	}
 	struct hak_bin *b = &tc->bins[cls];
 	if (b->count >= b->max) {
-		/* A program that frees in bursts grows its bins, up to the cap,
-		 * rather than flushing and refilling on every burst. */
 		uint32_t cap = tc->cap[cls];
-		if (b->max < cap)
+		if (!tc->keep_credit[cls]) {
+			/* Overflowing again and again without a refill: this thread
+			 * frees more of the class than it allocates (a consumer of
+			 * other threads' blocks). Kept blocks would only hold memory:
+			 * all go home, where their owners reuse them before carving,
+			 * and the bin shrinks to one refill's batch. */
+			b->max = tc->batch[cls];
+			flush_bin(b, cls, 0);
+		} else if (b->max < cap) {
+			/* A program that frees in bursts grows its bins, up to the
+			 * cap, rather than flushing and refilling on every burst. */
 			b->max = b->max * 2 < cap ? b->max * 2 : cap;
-		else
+		} else {
 			flush_bin(b, cls, b->max / 2);
+		}
+		if (tc->keep_credit[cls]) tc->keep_credit[cls]--;
 	}
 	hak_block_set_next(p, b->head);
 	b->head = p;

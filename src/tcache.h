@@ -25,6 +25,10 @@ struct hak_tcache {
 	/* hak_class_batch and hak_bin_cap, set when the cache gets ready: the
 	 * byte rules divide, and every refill needs both. */
 	uint16_t batch[HAK_NUM_CLASSES], cap[HAK_NUM_CLASSES];
+	/* Overflows a bin may still answer by keeping blocks (growing, or
+	 * keeping its newer half): set by each refill, spent by each overflow
+	 * (hak_tcache_free_slow). */
+	uint8_t keep_credit[HAK_NUM_CLASSES];
 };
 
 HAK_INTERNAL extern __thread struct hak_tcache hak_tc __attribute__((tls_model("initial-exec")));
@@ -63,6 +67,10 @@ static inline void hak_tcache_free_block(void *p, unsigned cls)
 #define HAK_BIN_INITIAL_MAX_BLOCKS 64u
 #define HAK_BIN_BYTES (256u << 10)
 #define HAK_BIN_MAX_BLOCKS 256u
+/* A burst of frees overflows a bin a few times after the thread last
+ * refilled it; more overflows than this without a refill is a thread
+ * that frees more of the class than it allocates. */
+#define HAK_BIN_KEEP_CREDIT 8u
 /* So a thread caches at most this much (the sum of the caps; 8.6 MiB when
  * bins were sized in blocks), a little more with the Small-Mid bins. */
 #define HAK_TCACHE_MAX_BYTES (5200u << 10)

@@ -18,6 +18,10 @@
  * Fan-in phase: several threads free, as they come, the blocks one
  * thread keeps allocating (remote frees into the slab it allocates from).
  *
+ * Consumer phase: a thread that only frees (blocks another thread
+ * allocated) keeps at most about one refill of them in its cache, rather
+ * than growing its bin as a thread that also allocates would.
+ *
  * usage: remote_reuse [ROUNDS]      exit 0 = reused, 1 = carved */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -318,6 +322,111 @@ static int fanin_phase(void)
 	return 0;
 }
 
+/* ---- a thread that only frees keeps little ---- */
+
+/* The producer allocates CONSUME_N blocks and hands them over through a
+ * ring; the consumer frees each and allocates nothing. Once both are done
+ * the producer flushes its own cache (which also takes the consumer's
+ * remote frees into its slab), so what the class still holds out of its
+ * slabs is the consumer's cache. A bin that grew there (up to 256 KiB)
+ * held 77 KiB or more of these blocks, for a thread that never
+ * allocates one. */
+enum {
+	CONSUME_N = 20000,
+	CONSUME_RING = 64,
+	CONSUME_BLOCK = 600,          /* a class no other phase uses */
+	CONSUME_KEEP_BYTES = 64 << 10 /* about one refill */
+};
+
+static struct {
+	atomic_uint head, tail;
+	void *p[CONSUME_RING];
+} consume_ring;
+static pthread_barrier_t consume_done, consume_flushed, consume_measured;
+
+static void *consumer(void *arg)
+{
+	(void)arg;
+	for (unsigned n = 0; n < CONSUME_N; n++) {
+		unsigned t = atomic_load_explicit(&consume_ring.tail, memory_order_relaxed);
+		while (t == atomic_load_explicit(&consume_ring.head, memory_order_acquire))
+			sched_yield();
+		check_free(consume_ring.p[t % CONSUME_RING]);
+		atomic_store_explicit(&consume_ring.tail, t + 1, memory_order_release);
+	}
+	pthread_barrier_wait(&consume_done);
+	pthread_barrier_wait(&consume_flushed);
+	pthread_barrier_wait(&consume_measured); /* idle until then, its cache alive */
+	return NULL;
+}
+
+static void *producer(void *arg)
+{
+	uint32_t rng = 31337;
+	(void)arg;
+	for (unsigned n = 0; n < CONSUME_N; n++) {
+		void *p = sized(CONSUME_BLOCK - xorshift32(&rng) % 8);
+		unsigned h = atomic_load_explicit(&consume_ring.head, memory_order_relaxed);
+		while (h - atomic_load_explicit(&consume_ring.tail, memory_order_acquire) ==
+		       CONSUME_RING)
+			sched_yield();
+		consume_ring.p[h % CONSUME_RING] = p;
+		atomic_store_explicit(&consume_ring.head, h + 1, memory_order_release);
+	}
+	pthread_barrier_wait(&consume_done);
+	hak_thread_flush();
+	pthread_barrier_wait(&consume_flushed);
+	pthread_barrier_wait(&consume_measured);
+	return NULL;
+}
+
+/* Blocks out of their slabs in the class that serves n bytes (in either
+ * pool: with HAKMEM_SMALLMID=1 two classes have that size). */
+static uint64_t held_of_size(size_t n)
+{
+	struct hak_stats st;
+	hak_stats_get(&st);
+	uint32_t size = UINT32_MAX;
+	uint64_t held = 0;
+	for (unsigned c = 0; c < st.nclasses && c < HAK_STATS_MAX_CLASSES; c++)
+		if (st.classes[c].block_size >= n && st.classes[c].block_size < size)
+			size = st.classes[c].block_size;
+	for (unsigned c = 0; c < st.nclasses && c < HAK_STATS_MAX_CLASSES; c++)
+		if (st.classes[c].block_size == size) held += st.classes[c].blocks_held;
+	return held;
+}
+
+static int consumer_phase(void)
+{
+	pthread_t prod, cons;
+	pthread_barrier_init(&consume_done, NULL, 3);
+	pthread_barrier_init(&consume_flushed, NULL, 3);
+	pthread_barrier_init(&consume_measured, NULL, 3);
+	if (pthread_create(&cons, NULL, consumer, NULL) ||
+	    pthread_create(&prod, NULL, producer, NULL))
+		return 1;
+	pthread_barrier_wait(&consume_done);
+	pthread_barrier_wait(&consume_flushed);
+	uint64_t held = held_of_size(CONSUME_BLOCK);
+	pthread_barrier_wait(&consume_measured);
+	pthread_join(prod, NULL);
+	pthread_join(cons, NULL);
+	printf("remote_reuse: consumer phase: a thread freed %u blocks of %u bytes another "
+	       "thread allocated; it still caches %llu (%llu bytes)\n",
+	       CONSUME_N, CONSUME_BLOCK, (unsigned long long)held,
+	       (unsigned long long)held * CONSUME_BLOCK);
+	const char *check = getenv("HAKMEM_CHECK");
+	if (held * CONSUME_BLOCK > CONSUME_KEEP_BYTES && !(check && !strcmp(check, "full"))) {
+		fprintf(stderr,
+		        "remote_reuse: a thread that only frees still caches %llu blocks "
+		        "(%llu bytes, more than %u): its bin grew as if it allocated\n",
+		        (unsigned long long)held, (unsigned long long)held * CONSUME_BLOCK,
+		        CONSUME_KEEP_BYTES);
+		return 1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	pthread_t t[THREADS];
@@ -362,5 +471,6 @@ int main(int argc, char **argv)
 	}
 	if (exit_phase()) failed = 1;
 	if (fanin_phase()) failed = 1;
+	if (consumer_phase()) failed = 1;
 	return failed;
 }

@@ -156,6 +156,50 @@ static void overflow_flush_keeps_newest(void **state)
 	assert_int_equal(held(c), h0 - n);
 }
 
+/* A bin that overflows HAK_BIN_KEEP_CREDIT times without a refill belongs
+ * to a thread that frees more of the class than it allocates: it falls
+ * back to one batch and flushes whole. A refill lets it grow again. */
+static void bin_without_refills_shrinks(void **state)
+{
+	(void)state;
+	const unsigned c = 7, n = 1400; /* 144 bytes: 64 blocks at first, 256 at the cap */
+	static void *p[1400];
+	uint32_t first = hak_bin_initial(c), cap = hak_bin_cap(c), batch = hak_class_batch(c);
+	hak_thread_flush();
+	for (unsigned i = 0; i < n; i++)
+		p[i] = hak_malloc(hak_class_usable(c));
+	hak_thread_flush();
+	/* (a refill that took a whole freelist may have raised it) */
+	tc->bins[c].max = first;
+	uint64_t h0 = held(c);
+	/* Two overflows on the way to cap frees double the bin to its cap,
+	 * then the others of the HAK_BIN_KEEP_CREDIT each keep half: after
+	 * 256 + 6 * 128 = 1024 frees the bin still keeps blocks. */
+	assert_int_equal(cap, 4 * first);
+	unsigned i = 0;
+	for (; i < cap + (HAK_BIN_KEEP_CREDIT - 2) * cap / 2; i++)
+		hak_free(p[i]);
+	assert_int_equal(tc->bins[c].max, cap);
+	assert_int_equal(tc->bins[c].count, cap);
+	/* The next overflow finds no credit left: everything goes home. */
+	hak_free(p[i++]);
+	assert_int_equal(tc->bins[c].max, batch);
+	assert_int_equal(tc->bins[c].count, 1);
+	assert_int_equal(held(c), h0 - (i - 1));
+	for (; i < n; i++)
+		hak_free(p[i]);
+	assert_true(tc->bins[c].count <= batch);
+	assert_int_equal(tc->keep_credit[c], 0);
+	/* A refill: the thread allocates from the class again, so its next
+	 * overflows may grow the bin once more. */
+	hak_thread_flush();
+	void *q = hak_malloc(hak_class_usable(c));
+	assert_int_equal(tc->keep_credit[c], HAK_BIN_KEEP_CREDIT);
+	hak_free(q);
+	hak_thread_flush();
+	assert_int_equal(held(c), h0 - n);
+}
+
 /* Bins and refill batches are budgets in bytes, turned into blocks per
  * class (docs/architecture.md, "Thread cache bins"). */
 static uint32_t nearest(uint32_t bytes, unsigned c)
@@ -403,6 +447,7 @@ int main(void)
 	    cmocka_unit_test(refill_moves_one_batch),
 	    cmocka_unit_test(bin_grows_before_flushing),
 	    cmocka_unit_test(overflow_flush_keeps_newest),
+	    cmocka_unit_test(bin_without_refills_shrinks),
 	    cmocka_unit_test(bins_sized_in_bytes),
 	    cmocka_unit_test(thread_flush_returns_everything),
 	    cmocka_unit_test(thread_exit_returns_caches),
