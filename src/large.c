@@ -1,4 +1,5 @@
 #include "large.h"
+#include "asan_hooks.h"
 #include "check.h"
 #include "env.h"
 #include "events.h"
@@ -10,6 +11,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <string.h>
 #include <sys/mman.h>
 
 static pthread_mutex_t large_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -151,7 +153,24 @@ static void span_release(uint8_t *base, size_t size, unsigned region, struct hak
 	note_own(log, HAK_PH_RELEASED, base, size);
 }
 
-void *hak_large_alloc(size_t n, size_t align)
+/* A span of need bytes, from the page heap or a mapping of its own. */
+static uint8_t *span_get(size_t need, unsigned *region, struct hak_ph_log *log)
+{
+	uint8_t *base;
+	*region = 0;
+	if (need < HAK_LARGE_OWN_MAP) {
+		pthread_mutex_lock(&large_lock);
+		base = hak_ph_alloc(&heap, need / HAK_PAGE, region, log);
+		pthread_mutex_unlock(&large_lock);
+	} else {
+		base = hak_os_map(need);
+		if (base) note_own(log, HAK_PH_FRESH, base, need);
+	}
+	return base;
+}
+
+/* n bytes in a span of at least min_span bytes (room to grow into). */
+static void *large_alloc(size_t n, size_t align, size_t min_span)
 {
 	if (align < HAK_LARGE_HDR) align = HAK_LARGE_HDR;
 	size_t slack = align == HAK_LARGE_HDR ? HAK_LARGE_HDR : align + HAK_LARGE_HDR;
@@ -162,16 +181,14 @@ void *hak_large_alloc(size_t n, size_t align)
 	size_t need = hak_align_up(n + slack, HAK_PAGE);
 	struct hak_ph_log log = {.n = 0};
 	unsigned region = 0;
-	uint8_t *base;
+	uint8_t *base = NULL;
 
-	if (need < HAK_LARGE_OWN_MAP) {
-		pthread_mutex_lock(&large_lock);
-		base = hak_ph_alloc(&heap, need / HAK_PAGE, &region, &log);
-		pthread_mutex_unlock(&large_lock);
-	} else {
-		base = hak_os_map(need);
-		if (base) note_own(&log, HAK_PH_FRESH, base, need);
+	if (min_span > need) {
+		size_t roomy = hak_align_up(min_span, HAK_PAGE);
+		base = span_get(roomy, &region, &log);
+		if (base) need = roomy;
 	}
+	if (!base) base = span_get(need, &region, &log);
 	if (!base) return NULL;
 	int fresh = log.n > 0;
 	log_emit(&log);
@@ -195,6 +212,17 @@ void *hak_large_alloc(size_t n, size_t align)
 	HAK_STAT_ADD(large_live, 1);
 	HAK_STAT_ADD(large_live_bytes, need);
 	return p;
+}
+
+void *hak_large_alloc(size_t n, size_t align)
+{
+	return large_alloc(n, align, 0);
+}
+
+void *hak_large_alloc_grown(void *old, size_t n)
+{
+	size_t span = hak_large_hdr(old)->map_size;
+	return large_alloc(n, HAK_LARGE_HDR, span + span / HAK_LARGE_GROWTH);
 }
 
 void hak_large_free(void *p)
@@ -267,17 +295,68 @@ static void *resize_in_heap(void *p, size_t n, size_t need)
 	return p;
 }
 
+/* A block that cannot grow up moves down over the resident free span
+ * before it (hak_ph_grow_down): the pages are the block's own once the
+ * page heap hands them over, so the contents move with the lock dropped;
+ * then the surplus goes back, less the room a growing block keeps. */
+static void *grow_down(void *p, size_t n, size_t need)
+{
+	struct hak_large_hdr *h = hak_large_hdr(p);
+	uint8_t *base = h->base;
+	size_t old = h->map_size;
+	unsigned region = h->region;
+	if ((uint8_t *)p != base + HAK_LARGE_HDR) return NULL; /* aligned span: the caller copies */
+	pthread_mutex_lock(&large_lock);
+	uint8_t *nb = hak_ph_grow_down(&heap, region, base, old / HAK_PAGE, need / HAK_PAGE);
+	pthread_mutex_unlock(&large_lock);
+	if (!nb) return NULL;
+	size_t span = (size_t)(base - nb) + old;
+	size_t keep = hak_align_up(old + old / HAK_LARGE_GROWTH, HAK_PAGE);
+	keep = keep < need ? need : keep > span ? span : keep;
+#if defined(HAKMEM_CHECKS)
+	if (HAK_CHECKING_FULL()) hak_large_check_reused(nb, (size_t)(base - nb));
+#endif
+	HAK_ASAN_UNPOISON(nb, span);
+	memmove(nb, base, old); /* the header with the contents */
+	void *q = nb + HAK_LARGE_HDR;
+	h = hak_large_hdr(q);
+	h->base = nb;
+	h->map_size = keep;
+	h->requested = n;
+	struct hak_ph_log log = {.n = 0};
+	pthread_mutex_lock(&large_lock);
+	long i = table_find((uintptr_t)p);
+	if (i >= 0) table_del(i);
+	int rc = table_add((uintptr_t)q);
+	if (keep < span)
+		hak_ph_shrink(&heap, region, nb, span / HAK_PAGE, keep / HAK_PAGE, hak_now_ns());
+	maintain(&log);
+	pthread_mutex_unlock(&large_lock);
+	log_emit(&log);
+	HAK_ASAN_POISON(nb + keep, span - keep);
+	HAK_STAT_ADD(large_live_bytes, keep - old);
+	(void)rc; /* the block stays valid; only hak_large_owns misses it */
+	return q;
+}
+
 void *hak_large_resize(void *p, size_t n)
 {
 	struct hak_large_hdr *h = hak_large_hdr(p);
 	size_t offset = (size_t)((uint8_t *)p - h->base);
 	if (n > PTRDIFF_MAX || n > SIZE_MAX - offset - HAK_PAGE) return NULL;
 	size_t need = hak_align_up(offset + n, HAK_PAGE);
-	if (need == h->map_size || (need < h->map_size && !h->region)) {
+	/* A tail of at most 1/HAK_LARGE_GROWTH stays: the room a growing
+	 * block was given (hak_large_alloc_grown) is kept for its next step. */
+	if (need == h->map_size ||
+	    (need < h->map_size &&
+	     (!h->region || h->map_size - need <= h->map_size / HAK_LARGE_GROWTH))) {
 		HAK_RELAXED_STORE(h->requested, n); /* the heap check reads it unlocked */
 		return p;
 	}
-	if (h->region) return resize_in_heap(p, n, need);
+	if (h->region) {
+		void *q = resize_in_heap(p, n, need);
+		return q || need < h->map_size ? q : grow_down(p, n, need);
+	}
 	if ((uint8_t *)p != h->base + HAK_LARGE_HDR)
 		return NULL; /* aligned span: the caller copies */
 	size_t old = h->map_size;

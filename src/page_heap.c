@@ -290,6 +290,21 @@ int hak_ph_grow(struct hak_page_heap *h, unsigned region, uint8_t *base, size_t 
 	return 1;
 }
 
+uint8_t *hak_ph_grow_down(struct hak_page_heap *h, unsigned region, uint8_t *base, size_t old_pages,
+                          size_t new_pages)
+{
+	struct hak_ph_region *r = h->regions[region];
+	uint32_t first = page_of(r, base);
+	struct hak_ph_span *left = free_at(r, (int64_t)first - 1);
+	if (!left || left->released || left->first + left->npages != first ||
+	    left->npages >= new_pages || left->npages + old_pages < new_pages)
+		return NULL;
+	uint32_t start = left->first;
+	span_drop(h, left);
+	r->tag[start] = r->tag[first - 1] = 0;
+	return r->data + (size_t)start * HAK_PAGE;
+}
+
 void hak_ph_shrink(struct hak_page_heap *h, unsigned region, uint8_t *base, size_t old_pages,
                    size_t new_pages, uint64_t now)
 {

@@ -92,6 +92,15 @@ HAK_INTERNAL void hak_ph_free(struct hak_page_heap *h, unsigned region, uint8_t 
  * (nothing changes then). */
 HAK_INTERNAL int hak_ph_grow(struct hak_page_heap *h, unsigned region, uint8_t *base,
                              size_t old_pages, size_t new_pages, struct hak_ph_log *log);
+/* Grows the span at base to new_pages over the resident free span just
+ * before it, when that span is too small to hold new_pages alone (a plain
+ * move) and big enough with the span's own pages: the span then starts at
+ * the returned address with old_pages + that span's pages, and the caller
+ * moves the contents down and gives the surplus back (hak_ph_shrink).
+ * NULL when there is no such span (nothing changes then). Growing buffers
+ * that block each other's way up fill the holes the others left. */
+HAK_INTERNAL uint8_t *hak_ph_grow_down(struct hak_page_heap *h, unsigned region, uint8_t *base,
+                                       size_t old_pages, size_t new_pages);
 /* Gives the pages past new_pages back, as a free of them. */
 HAK_INTERNAL void hak_ph_shrink(struct hak_page_heap *h, unsigned region, uint8_t *base,
                                 size_t old_pages, size_t new_pages, uint64_t now);

@@ -238,6 +238,85 @@ static void resize_in_place(void **state)
 	hak_large_trim(1);
 }
 
+/* A block that cannot grow up moves down over the resident free span just
+ * before it: contents and header come along, the live set follows, and
+ * the block keeps a quarter more than it had as room. */
+static void resize_moves_down(void **state)
+{
+	(void)state;
+	uint8_t *a = hak_large_alloc(100000, HAK_LARGE_HDR);
+	uint8_t *b = hak_large_alloc(200000, HAK_LARGE_HDR);
+	void *c = hak_large_alloc(50000, HAK_LARGE_HDR); /* b cannot grow up */
+	assert_ptr_equal(hak_large_hdr(b)->base,
+	                 hak_large_hdr(a)->base + hak_large_hdr(a)->map_size);
+	size_t old = hak_large_hdr(b)->map_size;
+	fill(b, hak_large_usable(b), 3);
+	size_t kept = hak_large_usable(b);
+	hak_large_free(a);
+	struct hak_stats st0 = stats_now();
+	uint8_t *q = hak_large_resize(b, 250000);
+	assert_ptr_equal(q, a);
+	check_fill(q, kept, 3);
+	struct hak_large_hdr *h = hak_large_hdr(q);
+	assert_int_equal(h->magic, HAK_LARGE_MAGIC);
+	assert_int_equal(q[-1], HAK_HDR_LARGE);
+	assert_ptr_equal(h->base + HAK_LARGE_HDR, q);
+	assert_int_equal(h->requested, 250000);
+	assert_int_equal(h->map_size, hak_align_up(old + old / HAK_LARGE_GROWTH, HAK_PAGE));
+	assert_true(hak_large_owns(q));
+	assert_false(hak_large_owns(b));
+	struct hak_stats st = stats_now();
+	assert_int_equal(st.large_live, st0.large_live);
+	assert_int_equal(st.large_live_bytes, st0.large_live_bytes + h->map_size - old);
+	assert_int_equal(st.large_mapped, st0.large_mapped); /* resident pages only */
+	/* The room: the next steps stay in place. */
+	assert_ptr_equal(hak_large_resize(q, hak_large_usable(q)), q);
+	hak_large_free(q);
+	hak_large_free(c);
+	hak_large_trim(1);
+}
+
+/* A block that must move to grow gets a quarter more than it had
+ * (hak_large_alloc_grown), which a shrink by less than that keeps, so
+ * growth by small steps copies a logarithmic number of times. */
+static void growth_keeps_room(void **state)
+{
+	(void)state;
+	uint8_t *p = hak_large_alloc(200000, HAK_LARGE_HDR);
+	size_t old = hak_large_hdr(p)->map_size;
+	uint8_t *q = hak_large_alloc_grown(p, 210000);
+	assert_non_null(q);
+	struct hak_large_hdr *h = hak_large_hdr(q);
+	assert_int_equal(h->requested, 210000);
+	assert_int_equal(h->map_size, hak_align_up(old + old / HAK_LARGE_GROWTH, HAK_PAGE));
+	hak_large_free(p);
+	size_t map = h->map_size;
+	assert_ptr_equal(hak_large_resize(q, hak_large_usable(q)), q);
+	assert_ptr_equal(hak_large_resize(q, 220000), q);
+	assert_int_equal(h->map_size, map); /* a small shrink keeps the room */
+	assert_int_equal(h->requested, 220000);
+	assert_ptr_equal(hak_large_resize(q, 100000), q);
+	assert_true(h->map_size < 100000 + HAK_LARGE_HDR + HAK_PAGE); /* a big one does not */
+	hak_large_free(q);
+	/* Two buffers growing in turns by 8 KiB from 40 KB to 4 MiB, each in
+	 * the other's way: 500 steps, far fewer moves. */
+	uint8_t *buf[2] = {hak_malloc(40000), hak_malloc(40000)};
+	unsigned moves = 0;
+	for (size_t n = 40000 + 8192; n <= 4 * MIB; n += 8192)
+		for (unsigned i = 0; i < 2; i++) {
+			buf[i][n - 8192 - 1] = (uint8_t)i;
+			uint8_t *r = hak_realloc(buf[i], n);
+			assert_non_null(r);
+			assert_int_equal(r[n - 8192 - 1], i);
+			moves += r != buf[i];
+			buf[i] = r;
+		}
+	if (moves > 40) fail_msg("%u moves in 1000 growth steps", moves);
+	hak_free(buf[0]);
+	hak_free(buf[1]);
+	hak_large_trim(1);
+}
+
 /* From HAK_LARGE_OWN_MAP up a block has a mapping of its own, and mremap
  * resizes it: contents kept, the live set and the counts follow. */
 static void resize_by_mremap(void **state)
@@ -366,6 +445,8 @@ int main(void)
 	    cmocka_unit_test_setup(cache_limit, setup),
 	    cmocka_unit_test_setup(cache_purge_delay, setup),
 	    cmocka_unit_test_setup(resize_in_place, setup),
+	    cmocka_unit_test_setup(resize_moves_down, setup),
+	    cmocka_unit_test_setup(growth_keeps_room, setup),
 	    cmocka_unit_test_setup(resize_by_mremap, setup),
 	    cmocka_unit_test_setup(alignment_up_to_2mib, setup),
 	    cmocka_unit_test_setup(resize_huge_on_aligned_span_fails, setup),

@@ -1,10 +1,10 @@
 /* The page heap on its own, with 1 MiB regions so a test sees whole
  * regions: spans split from the front, best fit, resident before
  * released; frees merge with free neighbours of the same kind on both
- * sides; spans grow into the free span after them and give their tail
- * back; resident spans are released past the delay or over the byte
- * limit, and empty regions unmapped. Every test ends with a walk of the
- * regions that checks the free lists against a model of the pages. */
+ * sides; spans grow into the free span after them, or down over the
+ * free span before them, and give their tail back; resident spans are released past the delay or
+ * over the byte limit, and empty regions unmapped. Every test ends with a walk of the regions that
+ * checks the free lists against a model of the pages. */
 #include "unit.h"
 #include "page_heap.h"
 
@@ -267,6 +267,44 @@ static void regions_come_and_go(void **state)
 	assert_int_equal(heap.free_bytes, 0);
 }
 
+/* A span that cannot grow up takes the resident free span just before it
+ * (too small to hold the grown span alone) and starts there; the caller
+ * moves the contents down and gives the surplus back. */
+static void grows_down_over_the_free_span_before(void **state)
+{
+	(void)state;
+	uint8_t *a = take(6, NULL), *b = take(10, NULL), *c = take(2, NULL);
+	memset(b, 0x5b, PG(10));
+	hak_ph_free(&heap, 1, a, 6, 1);
+	/* 6 + 10 pages: 17 do not fit, 12 do. */
+	assert_null(hak_ph_grow_down(&heap, 1, b, 10, 17));
+	assert_int_equal(spans(0, NULL), 1);
+	check_heap();
+	assert_ptr_equal(hak_ph_grow_down(&heap, 1, b, 10, 12), a);
+	assert_int_equal(spans(0, NULL), 0); /* the span before is the block's now */
+	memmove(a, b, PG(10));
+	hak_ph_shrink(&heap, 1, a, 16, 12, 2);
+	size_t pages;
+	assert_int_equal(spans(0, &pages), 1);
+	assert_int_equal(pages, 4);
+	assert_int_equal(a[PG(10) - 1], 0x5b);
+	check_heap();
+	/* A free span big enough for the grown block alone is a plain move's
+	 * (nothing changes); a span in use before is no way down either. */
+	hak_ph_free(&heap, 1, c, 2, 3); /* merges with the released tail */
+	uint8_t *d = take(20, NULL), *e = take(3, NULL);
+	take(1, NULL);
+	hak_ph_free(&heap, 1, d, 20, 4);
+	assert_null(hak_ph_grow_down(&heap, 1, e, 3, 6));
+	assert_null(hak_ph_grow_down(&heap, 1, a, 12, 13));
+	check_heap();
+	/* A released span before is not taken: its pages would fault. */
+	hak_ph_purge(&heap, 5, 0, 0, 0, &log_);
+	log_.n = 0;
+	assert_null(hak_ph_grow_down(&heap, 1, e, 3, 22));
+	check_heap();
+}
+
 /* Random allocations, frees, grows and shrinks against a model of who
  * owns each block; blocks carry their owner's byte. */
 #define SLOTS 64
@@ -280,6 +318,7 @@ static void random_ops_keep_the_invariants(void **state)
 		unsigned region;
 	} slot[SLOTS] = {{0}};
 	uint32_t x = 12345;
+	unsigned downs = 0;
 	for (unsigned op = 0; op < 20000; op++) {
 		x ^= x << 13, x ^= x >> 17, x ^= x << 5;
 		unsigned i = x % SLOTS;
@@ -297,6 +336,19 @@ static void random_ops_keep_the_invariants(void **state)
 			                                     want, &log_)) {
 				memset(slot[i].p + PG(old), (int)i, PG(want - old));
 				slot[i].pages = want;
+			} else if (want > old) {
+				uint8_t *to =
+				    hak_ph_grow_down(&heap, slot[i].region, slot[i].p, old, want);
+				if (to) {
+					size_t span = old + (size_t)(slot[i].p - to) / HAK_PAGE;
+					memset(to, (int)i, PG(want));
+					if (span > want)
+						hak_ph_shrink(&heap, slot[i].region, to, span, want,
+						              op);
+					slot[i].p = to;
+					slot[i].pages = want;
+					downs++;
+				}
 			}
 		} else {
 			for (size_t k = 0; k < slot[i].pages; k++)
@@ -310,6 +362,7 @@ static void random_ops_keep_the_invariants(void **state)
 		if (op % 1000 == 0) check_heap();
 	}
 	check_heap();
+	assert_true(downs > 10); /* the moves down were exercised */
 	for (unsigned i = 0; i < SLOTS; i++)
 		if (slot[i].p) hak_ph_free(&heap, slot[i].region, slot[i].p, slot[i].pages, 1);
 	check_heap();
@@ -325,6 +378,7 @@ int main(void)
 	    cmocka_unit_test_setup(splits_best_fit_resident_first, setup),
 	    cmocka_unit_test_setup(frees_merge_both_sides, setup),
 	    cmocka_unit_test_setup(grows_and_shrinks_in_place, setup),
+	    cmocka_unit_test_setup(grows_down_over_the_free_span_before, setup),
 	    cmocka_unit_test_setup(purges_after_the_delay, setup),
 	    cmocka_unit_test_setup(regions_come_and_go, setup),
 	    cmocka_unit_test_setup(random_ops_keep_the_invariants, setup),
