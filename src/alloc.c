@@ -429,7 +429,8 @@ static void *realloc_checked(void *p, size_t n, struct hak_caller caller)
 	if (in.large && HAK_CHECKING_FULL()) keep = hak_large_hdr(p)->requested;
 	if (in.rec && in.rec->state == TRACK_LIVE)
 		keep = in.rec->requested - (size_t)((uint8_t *)p - in.block);
-	void *q = malloc_impl(n, caller);
+	void *q = in.large && n > in.usable ? track_large(hak_large_alloc_grown(p, n), n, caller)
+	                                    : malloc_impl(n, caller);
 	if (!q) return NULL;
 	memcpy(q, p, n < keep ? n : keep);
 	hak_track_free(p, caller.ret, caller.frame);
@@ -450,6 +451,7 @@ HAK_API void *hak_realloc(void *p, size_t n)
 	uint8_t h = ((uint8_t *)p)[-1];
 	unsigned c = hak_hdr_class[h];
 	size_t usable;
+	int large = 0;
 	if (c < HAK_NUM_CLASSES) {
 		usable = hak_class_usable(c);
 		/* Fits: stay, unless shrinking would waste more than half. */
@@ -459,6 +461,7 @@ HAK_API void *hak_realloc(void *p, size_t n)
 		}
 	} else if (h == HAK_HDR_LARGE && hak_large_hdr(p)->magic == HAK_LARGE_MAGIC) {
 		usable = hak_large_usable(p);
+		large = 1;
 		if (n > HAK_MID_MAX || n > usable / 2) {
 			void *q = hak_large_resize(p, n);
 			if (q) {
@@ -475,7 +478,8 @@ HAK_API void *hak_realloc(void *p, size_t n)
 		}
 	}
 	HAK_ASAN_UNPOISON(p, usable);
-	void *q = malloc_impl(n, HAK_CALLER_HERE);
+	void *q =
+	    large && n > usable ? hak_large_alloc_grown(p, n) : malloc_impl(n, HAK_CALLER_HERE);
 	if (!q) return NULL; /* the old block stays valid, as POSIX asks */
 	memcpy(q, p, n < usable ? n : usable);
 	hak_free(p);
