@@ -126,12 +126,25 @@ static inline void *track_large(void *p, size_t n, struct hak_caller caller)
 	return p;
 }
 
+/* A slab block of class c for an n-byte request, seen by ptr_track. Full
+ * mode first reuses a block that served its time in the quarantine: its
+ * fill is checked once, as it leaves, with its record at hand. */
+static inline __attribute__((always_inline)) void *alloc_tracked(unsigned c, size_t n,
+                                                                 struct hak_caller caller)
+{
+#if defined(HAKMEM_CHECKS)
+	if (HAK_CHECKING_FULL()) {
+		void *p = hak_track_reuse(c, n, caller.ret, caller.frame);
+		if (p) return p;
+	}
+#endif
+	struct got_block g = alloc_class(c, n);
+	return track_class(g.p, g.cls, n, caller);
+}
+
 static __attribute__((noinline)) void *alloc_big(size_t n, struct hak_caller caller)
 {
-	if (n <= HAK_MID_MAX) {
-		struct got_block g = alloc_class(hak_size_class(n), n);
-		return track_class(g.p, g.cls, n, caller);
-	}
+	if (n <= HAK_MID_MAX) return alloc_tracked(hak_size_class(n), n, caller);
 	if (n > PTRDIFF_MAX) {
 		errno = ENOMEM;
 		return NULL;
@@ -161,8 +174,7 @@ static inline __attribute__((always_inline)) void *malloc_impl(size_t n, struct 
 	if (HAK_UNLIKELY(hak_in_report)) return alloc_during_report(n);
 #endif
 	if (HAK_LIKELY(n <= HAK_TINY_MAX)) {
-		struct got_block g = alloc_class(hak_tiny_class(n), n);
-		p = track_class(g.p, g.cls, n, caller);
+		p = alloc_tracked(hak_tiny_class(n), n, caller);
 	} else {
 		p = alloc_big(n, caller);
 	}

@@ -279,15 +279,15 @@ static inline void fill_freed(uint8_t *b, size_t usable)
 		hak_fill(b, capped(usable), HAK_FILL_FREED);
 }
 
-/* The first byte of a freed block's fill that changed, or NULL. The first
- * word is not checked: it carried the free-list link (checked when the
- * block left quarantine, and decoded at every pop). */
-static inline const uint8_t *freed_fill_broken(const uint8_t *b, size_t usable)
+/* Nonzero when a freed block's fill changed. The first word is not
+ * checked: it carried the free-list link (checked when the block left
+ * quarantine, and decoded at every pop). */
+static inline int freed_fill_broken(const uint8_t *b, size_t usable)
 {
 	const size_t skip = sizeof(void *);
 	if (HAK_LIKELY(usable >= HAK_FILL_MAX))
-		return hak_fill_find(b + skip, HAK_FILL_MAX - skip, HAK_FILL_FREED);
-	return hak_fill_find(b + skip, capped(usable) - skip, HAK_FILL_FREED);
+		return hak_fill_differs(b + skip, HAK_FILL_MAX - skip, HAK_FILL_FREED);
+	return hak_fill_differs(b + skip, capped(usable) - skip, HAK_FILL_FREED);
 }
 
 /* The canary after an n-byte request in a block of usable bytes. */
@@ -315,25 +315,37 @@ static inline void prefetch_leaving(const struct hak_quarantined *q)
 	if (q->rec) __builtin_prefetch(q->rec);
 }
 
+/* A freed block handed out again with its fill changed: found and said
+ * out of line, so the common path keeps a small frame. */
+static __attribute__((noinline, cold)) void alloc_fill_damaged(uint8_t *b, unsigned cls, void *ret)
+{
+	struct hak_fill_damage d;
+	if (hak_fill_damage_find(b, cls, sizeof(void *), capped(hak_class_usable(cls)), &d))
+		hak_fill_damage_report(&d, "when the block was handed out again", ret);
+}
+
+static __attribute__((noinline, cold)) struct hak_track_rec *alloc_table_create(struct hak_slab *s,
+                                                                                long idx)
+{
+	struct hak_track_rec *t = track_table_create(s);
+	return t ? &t[idx] : NULL;
+}
+
 void *hak_track_on_alloc_full(void *p, unsigned cls, size_t n, void *ret, void *frame)
 {
 	uint8_t *b = p;
 	size_t usable = hak_class_usable(cls);
-	/* The canary's line is written below: start its miss now. */
-	__builtin_prefetch(b + (n < usable ? n : 0), 1);
 	struct hak_superslab *ss;
 	struct hak_slab *s = hak_block_slab(b, cls, &ss);
 	long idx = hak_slab_block_index(ss, s, b);
-	struct hak_track_rec *t = idx >= 0 ? track_table(s) : NULL;
-	if (HAK_UNLIKELY(!t) && idx >= 0) t = track_table_create(s);
-	struct hak_track_rec *rec = t ? &t[idx] : NULL;
-	if (rec && rec->state == TRACK_FREED) {
-		const uint8_t *bad = freed_fill_broken(b, usable);
-		struct hak_fill_damage d;
-		if (bad && hak_fill_damage_find(b, cls, sizeof(void *), capped(usable), &d))
-			hak_fill_damage_report(&d, "when the block was handed out again", ret);
+	struct hak_track_rec *rec = NULL;
+	if (HAK_LIKELY(idx >= 0)) {
+		struct hak_track_rec *t = track_table(s);
+		rec = HAK_LIKELY(t != NULL) ? &t[idx] : alloc_table_create(s, idx);
 	}
-	if (rec) {
+	if (HAK_LIKELY(rec != NULL)) {
+		if (rec->state == TRACK_FREED && HAK_UNLIKELY(freed_fill_broken(b, usable)))
+			alloc_fill_damaged(b, cls, ret);
 		rec->requested = (uint32_t)n;
 		rec->alloc_stack = capture(ret, frame);
 		rec->free_stack = 0;
@@ -413,22 +425,70 @@ static int check_canary(uint8_t *b, struct hak_ptr_info *in, void *ret)
 	return 0;
 }
 
+/* Nonzero when a block leaving the quarantine has its fill changed
+ * anywhere, its first word included (inline, 16 bytes a step). */
+static inline int leaving_fill_broken(const uint8_t *b, size_t usable)
+{
+	if (HAK_LIKELY(usable >= HAK_FILL_MAX))
+		return hak_fill_differs(b, HAK_FILL_MAX, HAK_FILL_FREED);
+	return hak_fill_differs(b, usable, HAK_FILL_FREED);
+}
+
 /* Blocks leave quarantine for the thread cache, whose link overwrites
- * their first word: their whole fill is checked now (inline: every freed
- * block comes this way; what was written where is in the report), the
- * rest again when they are handed out. */
+ * their first word: their whole fill is checked now (what was written
+ * where is in the report), the rest again when they are handed out. */
 static void release_quarantined(struct hak_quarantined *q, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++) {
 		uint8_t *b = q[i].block;
 		unsigned cls = q[i].cls;
-		size_t usable = hak_class_usable(cls);
-		int broken = HAK_LIKELY(usable >= HAK_FILL_MAX)
-		                 ? hak_fill_differs(b, HAK_FILL_MAX, HAK_FILL_FREED)
-		                 : hak_fill_differs(b, usable, HAK_FILL_FREED);
-		if (HAK_UNLIKELY(broken)) hak_quarantine_check_leaving(b, cls);
+		if (HAK_UNLIKELY(leaving_fill_broken(b, hak_class_usable(cls))))
+			hak_quarantine_check_leaving(b, cls);
 		hak_tcache_free_block(b, cls);
 	}
+}
+
+/* Blocks that served their time in the ring wait in their class's stash
+ * for a malloc (hak_track_reuse); a full stash sends them on as above. */
+static void leave_ring(struct hak_quarantined *q, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (!hak_quarantine_stash(&q[i])) release_quarantined(&q[i], 1);
+}
+
+/* A stashed block whose header changed (an overrun from the block before
+ * it, most likely) leaves as any other, for the bin, whose pop finds the
+ * header and says so. */
+static __attribute__((noinline, cold)) void reuse_bad_header(uint8_t *b, unsigned cls)
+{
+	struct hak_quarantined q = {b, NULL, cls, 0};
+	release_quarantined(&q, 1);
+}
+
+void *hak_track_reuse(unsigned cls, size_t n, void *ret, void *frame)
+{
+	void *r;
+	uint8_t *b = hak_quarantine_take(cls, &r);
+	if (!b) return NULL;
+	uint8_t h = HAK_RELAXED_LOAD(b[-1]);
+	if (HAK_UNLIKELY(h != hak_hdr_freed(cls))) {
+		reuse_bad_header(b, cls);
+		return NULL;
+	}
+	size_t usable = hak_class_usable(cls);
+	/* The block leaves the quarantine now, for the caller: its fill is
+	 * checked this once, first word and all (no link was ever in it). */
+	if (HAK_UNLIKELY(leaving_fill_broken(b, usable))) hak_quarantine_check_leaving(b, cls);
+	HAK_RELAXED_STORE(b[-1], (uint8_t)(h ^ HAK_HDR_FREED_BIT));
+	struct hak_track_rec *rec = r;
+	if (HAK_LIKELY(rec != NULL)) {
+		rec->requested = (uint32_t)n;
+		rec->alloc_stack = capture(ret, frame);
+		rec->free_stack = 0;
+		rec->state = TRACK_LIVE;
+	}
+	canary_arm(b, n, usable);
+	return b;
 }
 
 void hak_track_thread_exit(void)
@@ -444,10 +504,20 @@ void hak_track_thread_exit(void)
 #define LEAVE_BATCH 16
 static __thread unsigned fetch_turn __attribute__((tls_model("initial-exec")));
 
+/* The quarantine is at its bound: a batch leaves it (its fills checked,
+ * into the bins), and q goes in. Once every LEAVE_BATCH frees or so. */
+static __attribute__((noinline)) void quarantine_full(struct hak_quarantined q)
+{
+	struct hak_quarantined out[LEAVE_BATCH];
+	leave_ring(out, hak_quarantine_push_slow(q, out, LEAVE_BATCH));
+}
+
 /* The checks have passed (or were reported): the block becomes freed,
  * filled, and goes into quarantine. */
-static inline void freed_to_quarantine(uint8_t *b, unsigned cls, struct hak_track_rec *rec,
-                                       uint32_t stride, void *ret, void *frame)
+static inline __attribute__((always_inline)) void freed_to_quarantine(uint8_t *b, unsigned cls,
+                                                                      struct hak_track_rec *rec,
+                                                                      uint32_t stride, void *ret,
+                                                                      void *frame)
 {
 	if (rec) {
 		rec->free_stack = capture(ret, frame);
@@ -455,11 +525,9 @@ static inline void freed_to_quarantine(uint8_t *b, unsigned cls, struct hak_trac
 	}
 	fill_freed(b, hak_class_usable(cls));
 	HAK_RELAXED_STORE(b[-1], hak_hdr_freed(cls));
-	struct hak_quarantined out[LEAVE_BATCH];
-	unsigned n =
-	    hak_quarantine_push((struct hak_quarantined){b, rec, cls, stride}, out, LEAVE_BATCH);
-	if (n) {
-		release_quarantined(out, n);
+	struct hak_quarantined q = {b, rec, cls, stride};
+	if (HAK_UNLIKELY(!hak_quarantine_try_push(q))) {
+		quarantine_full(q);
 		return;
 	}
 	const struct hak_quarantined *soon =
@@ -509,9 +577,9 @@ static inline int free_full_fast(void *p, unsigned how, void *ret, void *frame)
 	return 1;
 }
 
-void hak_track_free_as(void *p, unsigned how, void *ret, void *frame)
+/* Everything but full mode's common free: found, reported or freed. */
+static __attribute__((noinline)) void free_checked(void *p, unsigned how, void *ret, void *frame)
 {
-	if (hak_check_level == HAK_CHECK_FULL && free_full_fast(p, how, ret, frame)) return;
 	struct hak_ptr_info in;
 	hak_track_inspect(p, &in);
 	if (in.error) {
@@ -532,11 +600,24 @@ void hak_track_free_as(void *p, unsigned how, void *ret, void *frame)
 	uint8_t *b = in.block;
 	if (hak_check_level == HAK_CHECK_FULL) {
 		check_canary(b, &in, ret);
-		freed_to_quarantine(b, in.cls, in.rec, in.slab->stride, ret, frame);
+		struct hak_quarantined q = {b, in.rec, in.cls, in.slab->stride};
+		if (in.rec) {
+			in.rec->free_stack = capture(ret, frame);
+			in.rec->state = TRACK_FREED;
+		}
+		fill_freed(b, hak_class_usable(in.cls));
+		HAK_RELAXED_STORE(b[-1], hak_hdr_freed(in.cls));
+		if (!hak_quarantine_try_push(q)) quarantine_full(q);
 		return;
 	}
 	HAK_RELAXED_STORE(b[-1], hak_hdr_freed(in.cls));
 	hak_tcache_free_block(b, in.cls);
+}
+
+void hak_track_free_as(void *p, unsigned how, void *ret, void *frame)
+{
+	if (hak_check_level == HAK_CHECK_FULL && free_full_fast(p, how, ret, frame)) return;
+	free_checked(p, how, ret, frame);
 }
 
 int hak_track_check_live(void *p, struct hak_ptr_info *in, void *ret, void *frame)

@@ -60,6 +60,10 @@ static inline void *hak_track_on_alloc(void *p, unsigned cls, size_t n, void *re
 	if (HAK_CHECKING_FULL()) return hak_track_on_alloc_full(p, cls, n, ret, frame);
 	return p;
 }
+/* Full mode, before the bin: a block of class cls that served its time
+ * in the quarantine, checked and handed out for an n-byte request (as
+ * hak_track_on_alloc would), or NULL. */
+HAK_INTERNAL void *hak_track_reuse(unsigned cls, size_t n, void *ret, void *frame);
 HAK_INTERNAL void *hak_track_on_alloc_large(void *p, size_t n, void *ret, void *frame);
 /* kind: how the caller releases p (enum hak_alloc_kind: free, delete,
  * delete[]); full mode reports a block allocated another way. */

@@ -5,6 +5,7 @@
 #include "lock.h"
 #include "log.h"
 #include "os.h"
+#include "size_class.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -30,9 +31,19 @@ __thread struct hak_qring *hak_my_ring __attribute__((tls_model("initial-exec"))
 static hak_spin_t rings_lock; /* before any ring's lock */
 static struct hak_qring *rings;
 
+/* About 8 KiB of blocks a class wait in its stash, 2 at least. */
+static void stash_init(struct hak_qring *r)
+{
+	for (unsigned c = 0; c < HAK_NUM_CLASSES; c++) {
+		unsigned cap = (8u << 10) / hak_class_stride[c];
+		r->stash[c].cap = cap < 2 ? 2 : cap > HAK_STASH_SLOTS ? HAK_STASH_SLOTS : cap;
+	}
+}
+
 static struct hak_qring *ring_get(void)
 {
 	if (!hak_my_ring && (hak_my_ring = hak_os_map(sizeof(struct hak_qring)))) {
+		stash_init(hak_my_ring);
 		hak_spin_lock(&rings_lock);
 		hak_my_ring->next = rings;
 		if (rings) rings->prev = hak_my_ring;
@@ -104,10 +115,15 @@ unsigned hak_quarantine_drain(struct hak_quarantined *out, unsigned max)
 	struct hak_qring *r = hak_my_ring;
 	unsigned n = 0;
 	if (!r) return 0;
+	for (unsigned c = 0; c < HAK_NUM_CLASSES && n < max; c++) {
+		void *rec, *b;
+		while (n < max && (b = hak_quarantine_take(c, &rec)))
+			out[n++] = (struct hak_quarantined){b, rec, c, hak_class_stride[c]};
+	}
 	hak_spin_lock(&r->lock);
 	while (ring_count(r) && n < max)
 		out[n++] = ring_pop(r);
-	int empty = !ring_count(r);
+	int empty = !ring_count(r) && n < max;
 	hak_spin_unlock(&r->lock);
 	if (empty) {
 		hak_spin_lock(&rings_lock);
@@ -256,12 +272,38 @@ static void find_damage(const struct hak_quarantined *q, void *arg)
 	l->count++;
 }
 
+/* The stashes are taken from without a lock: a block taken meanwhile
+ * may already hold the program's data, so damage counts only if the
+ * block is still in its slot after its fill was read (the owner empties
+ * the slot before it hands the block out: quarantine.h). */
+static void check_stash(struct hak_qring *r, struct damage_list *l)
+{
+	for (unsigned c = 0; c < HAK_NUM_CLASSES; c++) {
+		struct hak_qstash *st = &r->stash[c];
+		unsigned k = atomic_load_explicit(&st->count, memory_order_acquire);
+		for (unsigned i = 0; i < k && i < HAK_STASH_SLOTS; i++) {
+			uint8_t *b = atomic_load_explicit(&st->e[i].block, memory_order_acquire);
+			struct hak_fill_damage d;
+			if (!b || !hak_fill_damage_find(b, c, 0, fill_len(c), &d)) continue;
+			atomic_thread_fence(memory_order_acquire);
+			if (atomic_load_explicit(&st->e[i].block, memory_order_relaxed) != b)
+				continue;
+			if (l->count < DAMAGE_MAX) l->d[l->count] = d;
+			l->count++;
+		}
+	}
+}
+
 long hak_quarantine_check_all(const char *when)
 {
 	struct damage_list *l = hak_os_map(sizeof *l);
 	if (!l) return 0;
 	l->count = 0;
 	hak_quarantine_foreach(find_damage, l);
+	hak_spin_lock(&rings_lock);
+	for (struct hak_qring *r = rings; r; r = r->next)
+		check_stash(r, l);
+	hak_spin_unlock(&rings_lock);
 	/* Reported with no quarantine lock held: a report may malloc and free. */
 	for (long i = 0; i < l->count && i < DAMAGE_MAX; i++)
 		hak_fill_damage_report(&l->d[i], when, NULL);

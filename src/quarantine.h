@@ -5,6 +5,7 @@
 
 #include "config.h"
 #include "env.h"
+#include "geometry.h"
 #include "lock.h"
 
 #include <stdatomic.h>
@@ -18,6 +19,21 @@ struct hak_quarantined {
 
 #define HAK_QUARANTINE_SLOTS 4096
 
+/* Blocks that have served their time in the ring wait here, per class,
+ * for a malloc of their class, which takes one and checks its fill as it
+ * leaves: one pass over the fill, and the record comes along (no lookup).
+ * Still quarantined (checked at exit); a stash that is full sends the
+ * block on to the bins, checked, as before. */
+#define HAK_STASH_SLOTS 16
+struct hak_qstash {
+	_Atomic unsigned count; /* only the owner writes it */
+	unsigned cap;           /* 2..HAK_STASH_SLOTS: about 8 KiB of blocks */
+	struct {
+		_Atomic(void *) block; /* NULL once taken (checkers skip it) */
+		void *rec;
+	} e[HAK_STASH_SLOTS];
+};
+
 /* One thread's ring (quarantine.c says how it is shared with checkers).
  * Here so that a push under the bound, the common case, is inline. */
 struct hak_qring {
@@ -26,6 +42,7 @@ struct hak_qring {
 	_Atomic unsigned tail;         /* next slot to fill; only the owner writes it */
 	unsigned head;                 /* oldest; moves only under lock */
 	size_t bytes;                  /* owner only */
+	struct hak_qstash stash[HAK_NUM_CLASSES];
 	struct hak_quarantined slot[HAK_QUARANTINE_SLOTS];
 };
 
@@ -40,24 +57,66 @@ HAK_INTERNAL extern __thread struct hak_qring *hak_my_ring
  * bigger than it) the block itself comes straight back. */
 HAK_INTERNAL unsigned hak_quarantine_push_slow(struct hak_quarantined q,
                                                struct hak_quarantined *out, unsigned max);
-static inline unsigned hak_quarantine_push(struct hak_quarantined q, struct hak_quarantined *out,
-                                           unsigned max)
+/* The push's common case, under the bound: 1 if q went in (no lock),
+ * 0 if the caller must take hak_quarantine_push_slow. */
+static inline int hak_quarantine_try_push(struct hak_quarantined q)
 {
 	struct hak_qring *r = hak_my_ring;
-	if (HAK_UNLIKELY(!r)) return hak_quarantine_push_slow(q, out, max);
+	if (HAK_UNLIKELY(!r)) return 0;
 	unsigned t = atomic_load_explicit(&r->tail, memory_order_relaxed);
+	size_t bytes = r->bytes + q.bytes;
 	if (HAK_UNLIKELY(t - r->head >= HAK_QUARANTINE_SLOTS ||
-	                 r->bytes + q.bytes > ((size_t)hak_env.quarantine_kb << 10)))
-		return hak_quarantine_push_slow(q, out, max);
+	                 bytes > ((size_t)hak_env.quarantine_kb << 10)))
+		return 0;
 	r->slot[t & (HAK_QUARANTINE_SLOTS - 1)] = q;
 	/* Release: a checker that sees the new tail sees the entry and the
 	 * block's fill, written before. */
 	atomic_store_explicit(&r->tail, t + 1, memory_order_release);
-	r->bytes += q.bytes;
-	return 0;
+	r->bytes = bytes;
+	return 1;
+}
+static inline unsigned hak_quarantine_push(struct hak_quarantined q, struct hak_quarantined *out,
+                                           unsigned max)
+{
+	if (HAK_LIKELY(hak_quarantine_try_push(q))) return 0;
+	return hak_quarantine_push_slow(q, out, max);
+}
+/* A block that left the ring waits in its class's stash: 1, or 0 when
+ * the stash is full (or the bound is zero) and the caller frees it on. */
+static inline int hak_quarantine_stash(const struct hak_quarantined *q)
+{
+	struct hak_qring *r = hak_my_ring;
+	if (HAK_UNLIKELY(!r || !hak_env.quarantine_kb)) return 0;
+	struct hak_qstash *st = &r->stash[q->cls];
+	unsigned k = atomic_load_explicit(&st->count, memory_order_relaxed);
+	if (k >= st->cap) return 0;
+	st->e[k].rec = q->rec;
+	atomic_store_explicit(&st->e[k].block, q->block, memory_order_release);
+	atomic_store_explicit(&st->count, k + 1, memory_order_release);
+	return 1;
+}
+/* A block of class cls from the calling thread's stash (its newest: all
+ * have served their time), with its record, or NULL. Once taken, no
+ * checker reads it. */
+static inline void *hak_quarantine_take(unsigned cls, void **rec)
+{
+	struct hak_qring *r = hak_my_ring;
+	if (HAK_UNLIKELY(!r)) return NULL;
+	struct hak_qstash *st = &r->stash[cls];
+	unsigned k = atomic_load_explicit(&st->count, memory_order_relaxed);
+	if (!k) return NULL;
+	k--;
+	void *b = atomic_load_explicit(&st->e[k].block, memory_order_relaxed);
+	*rec = st->e[k].rec;
+	atomic_store_explicit(&st->e[k].block, NULL, memory_order_relaxed);
+	atomic_store_explicit(&st->count, k, memory_order_relaxed);
+	/* A checker that sees what the program writes into b from now on
+	 * sees the NULL too (quarantine.c, check_stash). */
+	atomic_thread_fence(memory_order_release);
+	return b;
 }
 /* Takes up to max blocks out of the calling thread's quarantine (thread
- * exit); the ring itself goes once it is empty. */
+ * exit), its stashes first; the ring itself goes once it is empty. */
 HAK_INTERNAL unsigned hak_quarantine_drain(struct hak_quarantined *out, unsigned max);
 /* Calls fn on every block in every thread's quarantine, under the
  * quarantine locks: fn must not call into the allocator. */
