@@ -436,6 +436,21 @@ void hak_pool_trim(int force)
 	}
 }
 
+#if defined(HAKMEM_TRACE_HOOKS)
+uint32_t hak_pool_waiting_blocks(unsigned cls)
+{
+	struct hak_pool *pl = hak_pool_of_class(cls);
+	uint32_t n = 0;
+	pthread_mutex_lock(&pl->lock);
+	/* Unowned slabs: their remote lists are closed, so every carved block
+	 * that is not out is on the freelist. */
+	for (const struct hak_slab *s = partial_list(pl, cls)->head; s; s = s->next)
+		n += HAK_RELAXED_LOAD(s->carved) - __atomic_load_n(&s->used, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&pl->lock);
+	return n;
+}
+#endif
+
 /* ---- fork ---- */
 
 static void lock_all_slabs(struct hak_ss_list *l, int lock)

@@ -77,6 +77,14 @@ HAK_INTERNAL int hak_pool_prewarm(unsigned cls, unsigned slabs);
 /* Purges and unmaps whatever is due now, or everything when force. */
 HAK_INTERNAL void hak_pool_trim(int force);
 
+#if defined(HAKMEM_TRACE_HOOKS)
+/* A carving refill's remote_waiting (hakmem:refill): the freed blocks on
+ * the partial slabs of class cls, which it could have taken instead.
+ * Takes the pool lock: call with no allocator lock held, and only to
+ * emit the event. */
+HAK_INTERNAL uint32_t hak_pool_waiting_blocks(unsigned cls);
+#endif
+
 HAK_INTERNAL void hak_pools_lock_all(void);
 HAK_INTERNAL void hak_pools_unlock_all(void);
 HAK_INTERNAL void hak_pools_reinit_locks(void);

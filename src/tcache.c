@@ -169,7 +169,7 @@ void *hak_tcache_refill(struct hak_tcache *tc, unsigned cls)
 	/* Traced only: what a carve left waiting on the class's partial slabs. */
 	HAK_TRACE_REFILL(cls, hak_class_pool(cls), want, t.got, t.from_freelist, t.from_carve,
 	                 new_slab, t.new_pages, t.refault, (uint32_t)hak_class_usable(cls),
-	                 t.from_remote, t.from_carve ? hak_trace_waiting_blocks(cls) : 0);
+	                 t.from_remote, t.from_carve ? hak_pool_waiting_blocks(cls) : 0);
 	(void)new_slab;
 
 	tc->keep_credit[cls] = HAK_BIN_KEEP_CREDIT;

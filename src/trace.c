@@ -6,7 +6,6 @@
 #include "callsite.h"
 #include "env.h"
 #include "log.h"
-#include "pool.h"
 #include "stats_counters.h"
 
 #include <dlfcn.h>
@@ -123,19 +122,6 @@ static void dispatch_pool(const struct hakmem_tp_ops *o, const struct hak_event 
 		o->slab_purge(sp->ss, sp->slab, sp->pages, sp->pool);
 		break;
 	}
-}
-
-uint32_t hak_trace_waiting_blocks(unsigned cls)
-{
-	struct hak_pool *pl = hak_pool_of_class(cls);
-	uint32_t n = 0;
-	pthread_mutex_lock(&pl->lock);
-	/* Unowned slabs: their remote lists are closed, so every carved block
-	 * that is not out is on the freelist. */
-	for (const struct hak_slab *s = pl->partial[cls - pl->class_first].head; s; s = s->next)
-		n += HAK_RELAXED_LOAD(s->carved) - __atomic_load_n(&s->used, __ATOMIC_RELAXED);
-	pthread_mutex_unlock(&pl->lock);
-	return n;
 }
 
 static void emit_refill(const struct hakmem_tp_ops *o, const struct hak_event *e)

@@ -30,13 +30,8 @@ HAK_INTERNAL void hak_trace_call(void *ptr, uint64_t size, int is_free);
 		}                                                                                  \
 	} while (0)
 
-/* A carving refill's remote_waiting: the freed blocks on the partial
- * slabs of class cls, which it could have taken instead (counted under the
- * pool lock; call with no allocator lock held). */
-HAK_INTERNAL uint32_t hak_trace_waiting_blocks(unsigned cls);
-
 /* waiting_ is evaluated only when the event is emitted, so the count costs
- * nothing untraced: pass the call itself. */
+ * nothing untraced: pass the call itself (hak_pool_waiting_blocks). */
 #define HAK_TRACE_REFILL(cls_, pool_, want_, got_, ffl, fcarve, new_slab_, new_pages_, refault_,   \
                          bsize, fremote, waiting_)                                                 \
 	HAK_TRACE_EVENT(.type = HAK_EV_REFILL, .refill = {.cls = (uint8_t)(cls_),                  \
