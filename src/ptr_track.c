@@ -303,18 +303,6 @@ static inline const uint8_t *canary_broken(const uint8_t *b, size_t n, size_t us
 	return hak_fill_find(b + n, len, HAK_FILL_CANARY);
 }
 
-/* A block about to leave quarantine: its fill is read as it leaves, and
- * its record when the malloc that takes it from the bin checks the fill
- * again. Both went cold while it sat in quarantine: fetched ahead. */
-static inline void prefetch_leaving(const struct hak_quarantined *q)
-{
-	uint8_t *b = q->block;
-	__builtin_prefetch(b);
-	__builtin_prefetch(b + 64);
-	__builtin_prefetch(b + HAK_FILL_MAX - 1);
-	if (q->rec) __builtin_prefetch(q->rec);
-}
-
 /* A freed block handed out again with its fill changed: found and said
  * out of line, so the common path keeps a small frame. */
 static __attribute__((noinline, cold)) void alloc_fill_damaged(uint8_t *b, unsigned cls, void *ret)
@@ -448,14 +436,6 @@ static void release_quarantined(struct hak_quarantined *q, unsigned n)
 	}
 }
 
-/* Blocks that served their time in the ring wait in their class's stash
- * for a malloc (hak_track_reuse); a full stash sends them on as above. */
-static void leave_ring(struct hak_quarantined *q, unsigned n)
-{
-	for (unsigned i = 0; i < n; i++)
-		if (!hak_quarantine_stash(&q[i])) release_quarantined(&q[i], 1);
-}
-
 /* A stashed block whose header changed (an overrun from the block before
  * it, most likely) leaves as any other, for the bin, whose pop finds the
  * header and says so. */
@@ -499,17 +479,16 @@ void hak_track_thread_exit(void)
 		release_quarantined(out, n);
 }
 
-/* Blocks leave the quarantine in batches (quarantine.c): each push fetches
- * one of the next batch, so none is cold when its fill is read. */
+/* Blocks leave the quarantine in batches (quarantine.c). */
 #define LEAVE_BATCH 16
-static __thread unsigned fetch_turn __attribute__((tls_model("initial-exec")));
 
-/* The quarantine is at its bound: a batch leaves it (its fills checked,
- * into the bins), and q goes in. Once every LEAVE_BATCH frees or so. */
+/* The quarantine is at its bound: a batch leaves it for the stashes (the
+ * ones that do not fit go on to the bins, checked), and q goes in. Once
+ * every LEAVE_BATCH frees or so. */
 static __attribute__((noinline)) void quarantine_full(struct hak_quarantined q)
 {
 	struct hak_quarantined out[LEAVE_BATCH];
-	leave_ring(out, hak_quarantine_push_slow(q, out, LEAVE_BATCH));
+	release_quarantined(out, hak_quarantine_push_stash(q, out, LEAVE_BATCH));
 }
 
 /* The checks have passed (or were reported): the block becomes freed,
@@ -526,13 +505,7 @@ static inline __attribute__((always_inline)) void freed_to_quarantine(uint8_t *b
 	fill_freed(b, hak_class_usable(cls));
 	HAK_RELAXED_STORE(b[-1], hak_hdr_freed(cls));
 	struct hak_quarantined q = {b, rec, cls, stride};
-	if (HAK_UNLIKELY(!hak_quarantine_try_push(q))) {
-		quarantine_full(q);
-		return;
-	}
-	const struct hak_quarantined *soon =
-	    hak_quarantine_upcoming(fetch_turn++ & (LEAVE_BATCH - 1));
-	if (soon) prefetch_leaving(soon);
+	if (HAK_UNLIKELY(!hak_quarantine_try_push(q))) quarantine_full(q);
 }
 
 /* Full mode's common free, a live slab block passed by its start whose

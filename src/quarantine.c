@@ -67,25 +67,48 @@ static struct hak_quarantined ring_pop(struct hak_qring *r)
 	return q;
 }
 
-/* At the bound: one lock, a batch out (down to 15/16 of it), then the push. */
+/* A block that left the ring waits in its class's stash: 1, or 0 when
+ * the stash is full. Only the owner writes a stash (check_stash). */
+static int stash_put(struct hak_qring *r, const struct hak_quarantined *q)
+{
+	struct hak_qstash *st = &r->stash[q->cls];
+	unsigned k = atomic_load_explicit(&st->count, memory_order_relaxed);
+	if (k >= st->cap) return 0;
+	st->e[k].rec = q->rec;
+	atomic_store_explicit(&st->e[k].block, q->block, memory_order_release);
+	atomic_store_explicit(&st->count, k + 1, memory_order_release);
+	return 1;
+}
+
+/* At the bound: one lock, a batch out (down to 15/16 of it), then the
+ * push. With stash set, the batch goes to the stashes where they have
+ * room; out gets the rest. */
 static unsigned push_full(struct hak_qring *r, struct hak_quarantined q,
-                          struct hak_quarantined *out, unsigned max, size_t limit)
+                          struct hak_quarantined *out, unsigned max, size_t limit, int stash)
 {
 	size_t low = limit - limit / 16;
 	unsigned n = 0;
 	unsigned keep = HAK_QUARANTINE_SLOTS - HAK_QUARANTINE_SLOTS / 16;
 	/* The entries leaving are counted without the lock (only this thread
 	 * moves head or tail); the lock covers head's move. */
-	unsigned count = ring_count(r), head = r->head;
+	unsigned count = ring_count(r), head = r->head, gone = 0;
 	size_t bytes = r->bytes;
-	while (n < count && n < max && (count - n > keep || bytes + q.bytes > low)) {
-		out[n] = r->slot[(head + n) & SLOT_MASK];
-		bytes -= out[n++].bytes;
+	while (gone < count && gone < max && (count - gone > keep || bytes + q.bytes > low)) {
+		const struct hak_quarantined *e = &r->slot[(head + gone) & SLOT_MASK];
+		bytes -= e->bytes;
+		gone++;
+		if (!stash) out[n++] = *e;
 	}
 	hak_spin_lock(&r->lock);
-	r->head = head + n;
+	r->head = head + gone;
 	hak_spin_unlock(&r->lock);
 	r->bytes = bytes;
+	/* Out of the ring (no checker reads them there now), into the stashes:
+	 * the slots stay as they were until the ring wraps. */
+	for (unsigned i = 0; stash && i < gone; i++) {
+		const struct hak_quarantined *e = &r->slot[(head + i) & SLOT_MASK];
+		if (!stash_put(r, e)) out[n++] = *e;
+	}
 	if (ring_count(r) >= HAK_QUARANTINE_SLOTS) {
 		if (n < max) out[n++] = q;
 		return n;
@@ -98,8 +121,8 @@ static unsigned push_full(struct hak_qring *r, struct hak_quarantined q,
 }
 
 /* No ring yet, a zero bound, a block over the bound, or a full ring. */
-unsigned hak_quarantine_push_slow(struct hak_quarantined q, struct hak_quarantined *out,
-                                  unsigned max)
+static unsigned push_slow(struct hak_quarantined q, struct hak_quarantined *out, unsigned max,
+                          int stash)
 {
 	size_t limit = (size_t)hak_env.quarantine_kb << 10;
 	struct hak_qring *r;
@@ -107,7 +130,19 @@ unsigned hak_quarantine_push_slow(struct hak_quarantined q, struct hak_quarantin
 		out[0] = q;
 		return 1;
 	}
-	return push_full(r, q, out, max, limit);
+	return push_full(r, q, out, max, limit, stash);
+}
+
+unsigned hak_quarantine_push_slow(struct hak_quarantined q, struct hak_quarantined *out,
+                                  unsigned max)
+{
+	return push_slow(q, out, max, 0);
+}
+
+unsigned hak_quarantine_push_stash(struct hak_quarantined q, struct hak_quarantined *out,
+                                   unsigned max)
+{
+	return push_slow(q, out, max, 1);
 }
 
 unsigned hak_quarantine_drain(struct hak_quarantined *out, unsigned max)

@@ -81,20 +81,12 @@ static inline unsigned hak_quarantine_push(struct hak_quarantined q, struct hak_
 	if (HAK_LIKELY(hak_quarantine_try_push(q))) return 0;
 	return hak_quarantine_push_slow(q, out, max);
 }
-/* A block that left the ring waits in its class's stash: 1, or 0 when
- * the stash is full (or the bound is zero) and the caller frees it on. */
-static inline int hak_quarantine_stash(const struct hak_quarantined *q)
-{
-	struct hak_qring *r = hak_my_ring;
-	if (HAK_UNLIKELY(!r || !hak_env.quarantine_kb)) return 0;
-	struct hak_qstash *st = &r->stash[q->cls];
-	unsigned k = atomic_load_explicit(&st->count, memory_order_relaxed);
-	if (k >= st->cap) return 0;
-	st->e[k].rec = q->rec;
-	atomic_store_explicit(&st->e[k].block, q->block, memory_order_release);
-	atomic_store_explicit(&st->count, k + 1, memory_order_release);
-	return 1;
-}
+/* hak_quarantine_push_slow, but the blocks that leave the ring wait in
+ * their class's stash where it has room; returns (in out) only the rest,
+ * for the caller to free on. A block that never entered the ring (a zero
+ * bound, a block over it) comes back as before. */
+HAK_INTERNAL unsigned hak_quarantine_push_stash(struct hak_quarantined q,
+                                                struct hak_quarantined *out, unsigned max);
 /* A block of class cls from the calling thread's stash (its newest: all
  * have served their time), with its record, or NULL. Once taken, no
  * checker reads it. */
@@ -113,6 +105,8 @@ static inline void *hak_quarantine_take(unsigned cls, void **rec)
 	/* A checker that sees what the program writes into b from now on
 	 * sees the NULL too (quarantine.c, check_stash). */
 	atomic_thread_fence(memory_order_release);
+	/* The next one this class takes: it went cold in the ring. */
+	if (k) __builtin_prefetch(atomic_load_explicit(&st->e[k - 1].block, memory_order_relaxed));
 	return b;
 }
 /* Takes up to max blocks out of the calling thread's quarantine (thread
@@ -125,17 +119,6 @@ HAK_INTERNAL void hak_quarantine_foreach(void (*fn)(const struct hak_quarantined
 /* The calling thread's quarantine. */
 HAK_INTERNAL size_t hak_quarantine_bytes(void);
 HAK_INTERNAL unsigned hak_quarantine_count(void);
-/* The block that leaves the calling thread's quarantine ahead pops from
- * now (the oldest is 0), or NULL: full mode fetches it into the cache
- * before its fill is read. Valid until the thread's next push or drain. */
-static inline const struct hak_quarantined *hak_quarantine_upcoming(unsigned ahead)
-{
-	struct hak_qring *r = hak_my_ring;
-	if (!r || atomic_load_explicit(&r->tail, memory_order_relaxed) - r->head <= ahead)
-		return NULL;
-	return &r->slot[(r->head + ahead) & (HAK_QUARANTINE_SLOTS - 1)];
-}
-
 /* fork: every ring's lock, taken first (before ptr_track's). */
 HAK_INTERNAL void hak_quarantine_fork_prepare(void);
 HAK_INTERNAL void hak_quarantine_fork_parent(void);

@@ -99,6 +99,48 @@ static void exit_check_sees_freed_block_in_bin(void **state)
 	hak_env.quarantine_kb = 256;
 }
 
+/* A 200-byte block pushed out of the ring by 64-byte frees waits in its
+ * class's stash: still quarantined, so a write into it is seen at exit,
+ * and again (once re-armed and written anew) as a malloc takes it. */
+static char *stashed_block(void)
+{
+	hak_env.quarantine_kb = 1; /* 1024 bytes */
+	char *small[40];
+	for (int i = 0; i < 40; i++)
+		small[i] = hak_malloc(64);
+	char *p = hak_malloc(200);
+	hak_free(p);
+	for (int i = 0; i < 40; i++)
+		hak_free(small[i]);
+	return p;
+}
+
+static void exit_check_sees_stashed_block(void **state)
+{
+	(void)state;
+	char *p = stashed_block();
+	struct hak_qstash *st = &hak_my_ring->stash[hak_size_class(200)];
+	assert_true(st->count >= 1);
+	assert_ptr_equal(st->e[st->count - 1].block, p); /* its newest */
+	p[100] = 'z';
+	struct capture cap;
+	long bad;
+	const char *out = checked_at_exit(&cap, &bad);
+	assert_int_equal(bad, 1);
+	assert_non_null(strstr(out, "bytes 100..100 written after free (1-byte range"));
+	assert_non_null(strstr(out, "seen at exit; found: 7a\n"));
+	p[0] = 'y';
+	capture_begin(&cap);
+	char *again = hak_malloc(200);
+	out = capture_end(&cap);
+	assert_ptr_equal(again, p);
+	assert_non_null(strstr(out, "bytes 0..0 written after free (1-byte range"));
+	assert_non_null(strstr(out, "as it left the quarantine; found: 79\n"));
+	assert_non_null(strstr(out, "first freed at:"));
+	hak_free(again);
+	hak_env.quarantine_kb = 256;
+}
+
 static void clean_heap_is_silent(void **state)
 {
 	(void)state;
@@ -134,6 +176,7 @@ int main(void)
 	    cmocka_unit_test(leaving_quarantine_says_what_was_written),
 	    cmocka_unit_test(exit_check_sees_other_threads_quarantine),
 	    cmocka_unit_test(exit_check_sees_freed_block_in_bin),
+	    cmocka_unit_test(exit_check_sees_stashed_block),
 	    cmocka_unit_test(clean_heap_is_silent),
 	};
 	return cmocka_run_group_tests(tests, group_setup, NULL);

@@ -1,6 +1,7 @@
 /* Quarantine: bounded by HAKMEM_QUARANTINE_KB and by its slot count, first
- * in first out, blocks leaving in batches down to 15/16 of the bound, and
- * drained completely at thread exit. */
+ * in first out, blocks leaving in batches down to 15/16 of the bound (in
+ * full mode into per-class stashes), and drained completely at thread
+ * exit. */
 #include "unit.h"
 
 #include "env.h"
@@ -85,31 +86,53 @@ static void slot_bound_holds(void **state)
 	assert_int_equal(drained, pushed - evicted);
 }
 
-/* Full mode prefetches the blocks about to leave: they are the oldest,
- * in the order they went in. */
-static void upcoming_is_the_oldest_in_order(void **state)
+/* Full mode: the blocks that leave the ring wait in their class's stash
+ * (newest taken first) for a malloc of the class; a full stash sends the
+ * rest back to the caller, and thread exit drains the stashes too. */
+static void stash_holds_what_left_the_ring(void **state)
 {
 	(void)state;
 	drain_all();
 	hak_env.quarantine_kb = 1; /* 1024 bytes: 16 blocks of 64 */
 	struct hak_quarantined out[8];
-	assert_null(hak_quarantine_upcoming(0));
-	for (uintptr_t i = 0; i < 20; i++)
-		hak_quarantine_push(q(0x4000 + i * 16, 64), out, 8);
-	/* 16 fit; the 17th and the 19th pushed 2 out each: 0x4000..0x4030
-	 * have left, 0x4040 is next, and 16 are in. */
-	assert_int_equal(hak_quarantine_count(), 16);
-	assert_ptr_equal(hak_quarantine_upcoming(0)->block, (void *)0x4040);
-	assert_ptr_equal(hak_quarantine_upcoming(4)->block, (void *)0x4080);
-	assert_int_equal(hak_quarantine_upcoming(4)->cls, 3);
-	assert_ptr_equal(hak_quarantine_upcoming(15)->block, (void *)0x4130);
-	assert_null(hak_quarantine_upcoming(16));
-	assert_int_equal(hak_quarantine_push(q(0x5000, 64), out, 8), 2);
-	assert_ptr_equal(out[0].block, (void *)0x4040);
-	assert_ptr_equal(out[1].block, (void *)0x4050);
-	assert_ptr_equal(hak_quarantine_upcoming(0)->block, (void *)0x4060);
+	for (uintptr_t i = 0; i < 16; i++)
+		assert_int_equal(hak_quarantine_push_stash(q(0x4000 + i * 16, 64), out, 8), 0);
+	/* The 17th pushes 2 out, into class 3's stash: none comes back. */
+	assert_int_equal(hak_quarantine_push_stash(q(0x5000, 64), out, 8), 0);
+	assert_int_equal(hak_quarantine_count(), 15);
+	void *rec = (void *)1;
+	assert_ptr_equal(hak_quarantine_take(3, &rec), (void *)0x4010);
+	assert_null(rec);
+	assert_ptr_equal(hak_quarantine_take(3, &rec), (void *)0x4000);
+	assert_null(hak_quarantine_take(3, &rec));
+	assert_null(hak_quarantine_take(4, &rec));
 	drain_all();
-	assert_null(hak_quarantine_upcoming(0));
+}
+
+static void full_stash_sends_the_rest_back(void **state)
+{
+	(void)state;
+	drain_all();
+	hak_env.quarantine_kb = 1;
+	struct hak_quarantined out[8];
+	unsigned back = 0;
+	for (uintptr_t i = 0; i < 200; i++) {
+		unsigned n = hak_quarantine_push_stash(q(0x10000 + i * 16, 64), out, 8);
+		for (unsigned k = 0; k < n; k++)
+			assert_int_equal(out[k].cls, 3);
+		back += n;
+	}
+	unsigned cap = hak_my_ring->stash[3].cap, left = 200 - hak_quarantine_count();
+	assert_true(cap >= 2 && cap <= HAK_STASH_SLOTS);
+	assert_int_equal(atomic_load(&hak_my_ring->stash[3].count), cap);
+	assert_int_equal(back, left - cap);
+	/* Thread exit: the stash and the ring, everything comes out. */
+	unsigned held = cap + hak_quarantine_count(), drained = 0, n;
+	struct hak_quarantined big[64];
+	while ((n = hak_quarantine_drain(big, 64)))
+		drained += n;
+	assert_int_equal(drained, held);
+	assert_null(hak_my_ring);
 }
 
 int main(void)
@@ -118,7 +141,8 @@ int main(void)
 	    cmocka_unit_test(byte_bound_holds_fifo),
 	    cmocka_unit_test(zero_or_oversize_passes_through),
 	    cmocka_unit_test(slot_bound_holds),
-	    cmocka_unit_test(upcoming_is_the_oldest_in_order),
+	    cmocka_unit_test(stash_holds_what_left_the_ring),
+	    cmocka_unit_test(full_stash_sends_the_rest_back),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
