@@ -124,6 +124,8 @@ static __thread int in_unwind __attribute__((tls_model("initial-exec")));
 
 __thread struct hak_stack_recent hak_stack_recent[HAK_STACK_RECENT]
     __attribute__((tls_model("initial-exec")));
+__thread struct hak_stack_recent hak_stack_leaf[HAK_STACK_RECENT]
+    __attribute__((tls_model("initial-exec")));
 
 /* HAKMEM_BACKTRACE=1: the frames from the caller on, or 0. backtrace()
  * loads libgcc_s on first use, which allocates, which captures again: the
@@ -160,9 +162,14 @@ uint32_t hak_stack_capture_slow(void *ret, void *frame, uintptr_t lo, uintptr_t 
 	else
 		n = hak_stack_walk(ret, frame, lo, hi, frames, &h);
 	struct hak_stack_recent *r = &hak_stack_recent[h & (HAK_STACK_RECENT - 1)];
-	if (r->hash == h && r->id) return r->id;
-	uint32_t id = intern_hashed(frames, n, h);
+	uint32_t id = r->hash == h && r->id ? r->id : intern_hashed(frames, n, h);
 	r->hash = h;
 	r->id = id;
+	/* A stack of ret alone, walked (not unwound): named by ret from now on. */
+	if (n == 1 && frames[0] == ret && !hak_env.backtrace_unwind) {
+		struct hak_stack_recent *l = &hak_stack_leaf[hak_stack_leaf_slot(ret)];
+		l->hash = (uintptr_t)ret;
+		l->id = id;
+	}
 	return id;
 }

@@ -82,12 +82,38 @@ struct hak_stack_recent {
 #define HAK_STACK_RECENT 64
 HAK_INTERNAL extern __thread struct hak_stack_recent hak_stack_recent[HAK_STACK_RECENT]
     __attribute__((tls_model("initial-exec")));
+/* A stack that is ret alone (the caller keeps no frame pointer, as most
+ * optimised code) is named by ret: a second per-thread cache, ret -> id,
+ * answers it without a hash. hak_stack_capture_slow fills it. */
+HAK_INTERNAL extern __thread struct hak_stack_recent hak_stack_leaf[HAK_STACK_RECENT]
+    __attribute__((tls_model("initial-exec")));
+static inline unsigned hak_stack_leaf_slot(const void *ret)
+{
+	return (unsigned)((uintptr_t)ret >> 2) & (HAK_STACK_RECENT - 1);
+}
+
+/* 1 when hak_stack_walk would go past ret: the same test as its first
+ * step, so a walk of one frame is known without the hash. */
+static inline int hak_stack_walks_on(void *frame, uintptr_t lo, uintptr_t hi)
+{
+	if (!frame || hi < 16) return 0;
+	void **fp = ((void **)frame)[0];
+	uintptr_t prev = (uintptr_t)frame;
+	if (prev < lo) prev = lo - 1;
+	return ((uintptr_t)fp & 7) == 0 && (uintptr_t)fp > prev && (uintptr_t)fp <= hi - 16 &&
+	       (uintptr_t)fp[1] >= 4096;
+}
 
 static inline uint32_t hak_stack_capture(void *ret, void *frame, uintptr_t lo, uintptr_t hi)
 {
 	uint64_t h;
 	if (HAK_UNLIKELY(hak_env.backtrace_unwind))
 		return hak_stack_capture_slow(ret, frame, lo, hi);
+	if (!hak_stack_walks_on(frame, lo, hi)) {
+		const struct hak_stack_recent *l = &hak_stack_leaf[hak_stack_leaf_slot(ret)];
+		if (HAK_LIKELY(l->hash == (uintptr_t)ret && l->id)) return l->id;
+		return hak_stack_capture_slow(ret, frame, lo, hi);
+	}
 	hak_stack_walk(ret, frame, lo, hi, NULL, &h);
 	const struct hak_stack_recent *r = &hak_stack_recent[h & (HAK_STACK_RECENT - 1)];
 	if (HAK_LIKELY(r->hash == h && r->id)) return r->id;

@@ -151,6 +151,31 @@ static void capture_and_intern_agree(void **state)
 	assert_true(hak_stack_capture((void *)0x80ff, frames[0], lo, hi) != first);
 }
 
+/* A stack of ret alone (no frame to walk) is named by ret through the
+ * second cache, the same id the depot gives it; a walk that goes deeper
+ * from the same ret is another stack. */
+static void ret_alone_is_its_own_stack(void **state)
+{
+	(void)state;
+	void *frames[2][2];
+	frames[0][0] = frames[1];
+	frames[0][1] = (void *)0x9101;
+	frames[1][0] = NULL;
+	frames[1][1] = (void *)0x9102;
+	uintptr_t lo = (uintptr_t)frames, hi = (uintptr_t)(frames + 2);
+	void *ret = (void *)0x90ff;
+	uint32_t alone = hak_stack_capture(ret, NULL, lo, hi);
+	assert_true(alone != 0);
+	assert_int_equal(hak_stack_leaf[hak_stack_leaf_slot(ret)].id, alone);
+	assert_int_equal(hak_stack_capture(ret, frames[0], 0, 0), alone); /* bounds unknown */
+	void *one[1] = {ret};
+	assert_int_equal(hak_stack_intern(one, 1), alone);
+	uint32_t deep = hak_stack_capture(ret, frames[0], lo, hi);
+	assert_true(deep != 0 && deep != alone);
+	assert_int_equal(hak_stack_capture(ret, frames[0], lo, hi), deep);
+	assert_int_equal(hak_stack_capture(ret, NULL, lo, hi), alone);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -160,6 +185,7 @@ int main(void)
 	    cmocka_unit_test(walk_follows_frames_within_bounds),
 	    cmocka_unit_test(concurrent_interns_agree),
 	    cmocka_unit_test(capture_and_intern_agree),
+	    cmocka_unit_test(ret_alone_is_its_own_stack),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
