@@ -169,6 +169,11 @@ def process_details(proc):
         out.append("%s recorded (%s): the program has a memory bug." % (
             plural(len(errors), "heap error was", "heap errors were"),
             ", ".join(kinds)))
+    # The analysis's own findings in plain words (remote frees that waited
+    # while fresh space was carved, or came home first).
+    for x in raw.get("explanations") or ():
+        if isinstance(x, dict) and isinstance(x.get("text"), str):
+            out.append(x["text"])
     if proc.faults["source"] != "perf-context":
         out.append("The trace had no perf page-fault context, so these "
                    "figures are the allocator's own counts.")

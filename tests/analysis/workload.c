@@ -15,6 +15,14 @@
  *                     with HAKMEM_LARGE_CACHE_MB=0 each round maps anew
  *   workload threads  4 threads, each allocating, writing and freeing a
  *                     mix of small blocks, some freed by another thread
+ *   workload larson   4 threads replace random blocks of 16..1024 bytes in
+ *                     1000 slots each, every 10th in another thread's
+ *                     slots: remote frees while every thread allocates
+ *   workload handover 64 threads each allocate 16 blocks of 1000 bytes
+ *                     (a slab each), hand them over and exit; the main
+ *                     thread frees 15 of each 16 (remote frees arriving
+ *                     after their owners carved and left), then allocates
+ *                     4096 more
  *   workload heaperror  one double free (run with HAKMEM_ON_ERROR=report)
  *   workload exec PROGRAM [ARG...]
  *                     36 MiB of 256-byte blocks (18 SuperSlabs, so that
@@ -211,6 +219,94 @@ static int threads(void)
 	return 0;
 }
 
+/* larson's shape: each replacement frees the block it finds, and one in
+ * ten is in another thread's slots, so its block goes home to another
+ * thread's slab (a remote free). */
+enum { LARSON_SLOTS = 1000, LARSON_OPS = 250000 };
+static char *larson_slots[NTHREADS * LARSON_SLOTS];
+
+static void *larson_main(void *arg)
+{
+	size_t id = (size_t)arg;
+	uint32_t x = 88675123u + (uint32_t)id * 7919u;
+	for (size_t op = 0; op < LARSON_OPS; op++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		size_t owner = x % 10 ? id : (id + 1 + x / 10 % (NTHREADS - 1)) % NTHREADS;
+		size_t slot = owner * LARSON_SLOTS + x / 40 % LARSON_SLOTS;
+		char *p = xmalloc(16 + x / 7 % 1009);
+		p[0] = 1;
+		free(__atomic_exchange_n(&larson_slots[slot], p, __ATOMIC_ACQ_REL));
+	}
+	return NULL;
+}
+
+static int larson(void)
+{
+	pthread_t t[NTHREADS];
+	for (size_t i = 0; i < NTHREADS; i++)
+		if (pthread_create(&t[i], NULL, larson_main, (void *)i)) {
+			fputs("workload: pthread_create failed\n", stderr);
+			return 1;
+		}
+	for (size_t i = 0; i < NTHREADS; i++)
+		pthread_join(t[i], NULL);
+	for (size_t i = 0; i < NTHREADS * LARSON_SLOTS; i++)
+		free(larson_slots[i]);
+	printf("workload larson threads=%d ops=%d\n", NTHREADS, NTHREADS * LARSON_OPS);
+	return 0;
+}
+
+/* Frees in flight when their owners exit: each thread carves 16 blocks
+ * from a slab of its own (all alive at once, so no two share one), and
+ * the slabs it leaves at exit get those blocks back from the main thread
+ * afterwards. Then the main thread allocates the same class. */
+enum { HANDOVER_THREADS = 64, HANDOVER_BLOCKS = 16, HANDOVER_AFTER = 4096, HANDOVER_SIZE = 1000 };
+static char *handed[HANDOVER_THREADS][HANDOVER_BLOCKS];
+static pthread_barrier_t handover_all_allocated;
+
+static void *handover_main(void *arg)
+{
+	char **mine = handed[(size_t)arg];
+	for (int i = 0; i < HANDOVER_BLOCKS; i++) {
+		mine[i] = xmalloc(HANDOVER_SIZE);
+		memset(mine[i], 1, HANDOVER_SIZE);
+	}
+	pthread_barrier_wait(&handover_all_allocated);
+	return NULL;
+}
+
+static int handover(void)
+{
+	pthread_t t[HANDOVER_THREADS];
+	pthread_barrier_init(&handover_all_allocated, NULL, HANDOVER_THREADS);
+	for (size_t i = 0; i < HANDOVER_THREADS; i++)
+		if (pthread_create(&t[i], NULL, handover_main, (void *)i)) {
+			fputs("workload: pthread_create failed\n", stderr);
+			return 1;
+		}
+	for (size_t i = 0; i < HANDOVER_THREADS; i++)
+		pthread_join(t[i], NULL);
+	/* One block of each slab stays out until the end: the slabs hold
+	 * freed blocks, partial, rather than going empty. */
+	for (size_t i = 0; i < HANDOVER_THREADS; i++)
+		for (size_t j = 1; j < HANDOVER_BLOCKS; j++)
+			free(handed[i][j]);
+	char **after = array(HANDOVER_AFTER * sizeof *after);
+	for (size_t i = 0; i < HANDOVER_AFTER; i++) {
+		after[i] = xmalloc(HANDOVER_SIZE);
+		memset(after[i], 2, HANDOVER_SIZE);
+	}
+	for (size_t i = 0; i < HANDOVER_AFTER; i++)
+		free(after[i]);
+	for (size_t i = 0; i < HANDOVER_THREADS; i++)
+		free(handed[i][0]);
+	printf("workload handover threads=%d blocks=%d after=%d\n", HANDOVER_THREADS,
+	       HANDOVER_THREADS * HANDOVER_BLOCKS, HANDOVER_AFTER);
+	return 0;
+}
+
 static int heaperror(void)
 {
 	char *volatile p = xmalloc(48);
@@ -244,9 +340,12 @@ int main(int argc, char **argv)
 	if (argc == 2 && !strcmp(argv[1], "churn")) return churn();
 	if (argc == 2 && !strcmp(argv[1], "large")) return large();
 	if (argc == 2 && !strcmp(argv[1], "threads")) return threads();
+	if (argc == 2 && !strcmp(argv[1], "larson")) return larson();
+	if (argc == 2 && !strcmp(argv[1], "handover")) return handover();
 	if (argc == 2 && !strcmp(argv[1], "heaperror")) return heaperror();
 	if (argc >= 3 && !strcmp(argv[1], "exec")) return exec_into(argv + 2);
-	fprintf(stderr, "usage: workload storm [SIZE]|refault|churn|large|threads|heaperror|exec "
+	fprintf(stderr, "usage: workload storm "
+	                "[SIZE]|refault|churn|large|threads|larson|handover|heaperror|exec "
 	                "PROGRAM [ARG...]\n");
 	return 2;
 }

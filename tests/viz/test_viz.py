@@ -325,6 +325,10 @@ class RichReport(unittest.TestCase, ChartChecks):
             self.assertIn("0x%x" % err["addr"], codes)
         self.assertIn("double-free", codes)
         self.assertIn("12,750", text)          # storm S1's faults
+        # the analysis's explanations, in its words, before the charts
+        details = "".join(self.root.find(".//ul[@class='details']").itertext())
+        for x in self.data["processes"][0]["explanations"]:
+            self.assertIn(x["text"], details)
         self.assertIn("pid 4242 on buildbox", text)
         self.assertIn("1,500 ms", text)        # duration
 

@@ -86,7 +86,10 @@ enum {
 	REFILL_REFAULT,
 	REFILL_BLOCK_SIZE,
 	REFILL_POOL,
-	REFILL_CALLSITE
+	REFILL_CALLSITE,
+	REFILL_FROM_REMOTE,
+	REFILL_REMOTE_WAITING,
+	REFILL_NFIELDS
 };
 enum { EMPTY_SS, EMPTY_SLAB, EMPTY_CLASS, EMPTY_POOL };
 enum { SREUSE_SS, SREUSE_SLAB, SREUSE_OLD_CLASS, SREUSE_NEW_CLASS, SREUSE_RESIDENT, SREUSE_POOL };
@@ -109,7 +112,8 @@ enum {
 	STATS_LARGE_MAPPED,
 	STATS_NFIELDS
 };
-#define HK_MAX_FIELDS STATS_NFIELDS
+#define HK_MAX_FIELDS                                                                              \
+	((int)REFILL_NFIELDS > (int)STATS_NFIELDS ? (int)REFILL_NFIELDS : (int)STATS_NFIELDS)
 
 struct hk_event {
 	enum hk_evtype type;
@@ -119,6 +123,7 @@ struct hk_event {
 	uint64_t perf;        /* perf_thread_page_fault */
 	const char *procname; /* borrowed from the message: valid during dispatch only */
 	uint64_t f[HK_MAX_FIELDS];
+	uint32_t absent; /* bit i: field i is not in the trace's metadata (it reads 0) */
 };
 
 /* ---- small containers (util.c) ---- */
@@ -289,6 +294,27 @@ struct hk_heap_error {
 
 struct hk_trace;
 
+/* Remote frees and the carving that went on while freed blocks waited
+ * (explain.c; docs/report-rules.md, "Remote frees"). */
+struct hk_remote {
+	int known;                /* some refill carried remote_waiting */
+	uint64_t collected;       /* from_remote: blocks other threads freed, collected at refill */
+	uint64_t carving_refills; /* refills that carved (with the field) */
+	uint64_t waited_refills;  /* ... while freed blocks waited on partial slabs */
+	uint64_t waited_carved;   /* blocks those refills carved */
+	uint64_t waited_faults;   /* faults attributed to those refills */
+	uint64_t waiting_max;
+	struct hk_hist waiting; /* remote_waiting of the refills that carved while blocks waited */
+};
+
+/* A finding in plain words, with no setting to measure (unlike a
+ * recommendation): "remote_wait" or "remote_home". */
+struct hk_explanation {
+	const char *rule;
+	char text[1024];
+};
+#define HK_EXPLANATIONS_MAX 2
+
 /* What a recommendation claims for the process's whole-run minor faults:
  * fewer of them, or the same number at another time (start-up). */
 enum hk_effect { HK_EFFECT_SAVES, HK_EFFECT_MOVES };
@@ -390,6 +416,9 @@ struct hk_proc {
 	size_t nrecs;
 	char notes[4][256];
 	size_t nnotes;
+	struct hk_remote remote;
+	struct hk_explanation explanations[HK_EXPLANATIONS_MAX];
+	size_t nexplanations;
 	struct hk_cs_proc *cs; /* faults by call site (callsite.c) */
 };
 
@@ -478,6 +507,14 @@ size_t hk_timeline(const struct hk_proc *p, size_t max, struct hk_tl_bucket **ou
 
 /* recommend.c */
 void hk_recommend(struct hk_state *st, struct hk_proc *p);
+
+/* explain.c: the remote-free figures of a refill, and the explanations. */
+void hk_remote_refill(struct hk_proc *p, const struct hk_event *e, uint64_t faults);
+void hk_explain(struct hk_proc *p);
+/* Carving faults while freed blocks waited: at least this many, and this
+ * share of all faults, make them the explanation. */
+#define HK_REMOTE_WAIT_MIN_FAULTS 64
+#define HK_REMOTE_WAIT_MIN_SHARE 0.05
 
 /* output */
 void hk_output_text(struct hk_state *st, FILE *out);

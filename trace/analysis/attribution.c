@@ -85,8 +85,9 @@ static void forget_span(struct hk_proc *p, uint64_t addr)
 	}
 }
 
-static void perf_event(struct hk_proc *p, struct hk_thread *t, const struct hk_event *e,
-                       enum hk_cause c, uint64_t claim, int cls, uint64_t ss)
+/* Returns the faults charged to the event's own claim. */
+static uint64_t perf_event(struct hk_proc *p, struct hk_thread *t, const struct hk_event *e,
+                           enum hk_cause c, uint64_t claim, int cls, uint64_t ss)
 {
 	if (!t->perf_valid || e->perf < t->perf_last) {
 		/* First sample of this thread, or the count went backwards (a
@@ -97,7 +98,7 @@ static void perf_event(struct hk_proc *p, struct hk_thread *t, const struct hk_e
 		t->perf_first = t->perf_last = e->perf;
 		t->last_ts = e->ts;
 		p->unmeasured_claims += claim;
-		return;
+		return 0;
 	}
 	uint64_t delta = e->perf - t->perf_last;
 	uint64_t mine = min_u64(claim, delta);
@@ -120,6 +121,7 @@ static void perf_event(struct hk_proc *p, struct hk_thread *t, const struct hk_e
 	hk_win_spread(&p->win, t->last_ts, e->ts, HK_CAUSE_OTHER, rest);
 	t->perf_last = e->perf;
 	t->last_ts = e->ts;
+	return mine;
 }
 
 /* An event without the count in a process whose other events have it
@@ -201,12 +203,16 @@ void hk_attr_event(struct hk_state *st, struct hk_proc *p, struct hk_thread *t,
 		p->claim_cause[c] += claim;
 		if (cls >= 0) p->claim_class[cls] += claim;
 	}
-	if (e->has_perf)
-		perf_event(p, t, e, c, claim, cls, ss);
-	else if (p->has_perf)
+	uint64_t charged = 0;
+	if (e->has_perf) {
+		charged = perf_event(p, t, e, c, claim, cls, ss);
+	} else if (p->has_perf) {
 		uncounted_event(p, claim);
-	else
+	} else {
 		fallback_event(p, e, c, claim, cls);
+		charged = claim;
+	}
+	if (e->type == HK_EV_REFILL) hk_remote_refill(p, e, charged);
 	/* After the delta was claimed (it may hold the last touches of the
 	 * span): what is still pending of an unmapped span never faults. */
 	if (e->type == HK_EV_LARGE_MUNMAP) forget_span(p, f[LUNMAP_ADDR]);

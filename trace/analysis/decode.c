@@ -31,7 +31,8 @@ static const char *const field_names[HK_NUM_EVTYPES][HK_MAX_FIELDS + 1] = {
     [HK_EV_SS_MUNMAP] = {"ss", "size", "pool", "reason"},
     [HK_EV_SS_REUSE] = {"ss", "pool"},
     [HK_EV_REFILL] = {"class", "want", "got", "from_freelist", "from_carve", "new_slab",
-                      "new_pages", "refault", "block_size", "pool", "callsite"},
+                      "new_pages", "refault", "block_size", "pool", "callsite", "from_remote",
+                      "remote_waiting"},
     [HK_EV_SLAB_EMPTY] = {"ss", "slab", "class", "pool"},
     [HK_EV_SLAB_REUSE] = {"ss", "slab", "old_class", "new_class", "resident_pages", "pool"},
     [HK_EV_SLAB_PURGE] = {"ss", "slab", "pages", "pool"},
@@ -93,6 +94,7 @@ static void build(struct hk_ecls *c, const bt_event_class *ec)
 	for (int i = 0; i < HK_MAX_FIELDS && field_names[c->type][i]; i++) {
 		resolve(pfc, field_names[c->type][i], &c->idx[i], &c->kind[i]);
 		if (c->kind[i] == KIND_STRING) c->idx[i] = -1;
+		if (c->idx[i] < 0) c->absent |= 1u << i;
 		c->nf = (uint8_t)(i + 1);
 	}
 	const bt_field_class *cfc =
@@ -196,6 +198,7 @@ int hk_decode(struct hk_decoder *d, const bt_message *msg, struct hk_event *e,
 		}
 	}
 	const bt_field *payload = bt_event_borrow_payload_field_const(ev);
+	e->absent = c->absent;
 	for (int i = 0; i < c->nf; i++)
 		e->f[i] =
 		    (payload && c->idx[i] >= 0) ? read_uint(payload, c->idx[i], c->kind[i]) : 0;

@@ -14,6 +14,7 @@ struct hk_ecls {
 	enum hk_evtype type;
 	int has_clock;
 	uint8_t nf;
+	uint32_t absent; /* bit i: payload field i is not in the metadata */
 	int16_t idx[HK_MAX_FIELDS];
 	uint8_t kind[HK_MAX_FIELDS];
 	int16_t ctx_idx[4]; /* vpid, vtid, procname, perf_thread_page_fault */

@@ -156,6 +156,26 @@ static void stats_check_json(FILE *o, const struct hk_proc *p)
 	        exact ? "true" : "false");
 }
 
+/* null when the trace's refills lack the fields (an older provider). */
+static void remote_json(FILE *o, const struct hk_proc *p)
+{
+	const struct hk_remote *r = &p->remote;
+	jkey(o, "remote_frees");
+	if (!r->known) {
+		fputs("null", o);
+		return;
+	}
+	fputs("{", o);
+	ju64(o, "collected", r->collected, 1);
+	ju64(o, "carving_refills", r->carving_refills, 1);
+	ju64(o, "waited_refills", r->waited_refills, 1);
+	ju64(o, "waited_carved", r->waited_carved, 1);
+	ju64(o, "waited_faults", r->waited_faults, 1);
+	ju64(o, "waiting_max", r->waiting_max, 1);
+	ju64(o, "waiting_median", r->waiting.n ? hk_hist_quantile(&r->waiting, 0.5) : 0, 0);
+	fputs("}", o);
+}
+
 static void proc_json(FILE *o, const struct hk_state *st, const struct hk_proc *p)
 {
 	char lbl[32];
@@ -216,7 +236,9 @@ static void proc_json(FILE *o, const struct hk_state *st, const struct hk_proc *
 	ju64(o, "from_carve", p->from_carve, 1);
 	ju64(o, "new_slab", p->new_slab, 1);
 	ju64(o, "blocks", p->blocks, 0);
-	fputs("},\n     \"slabs\": {", o);
+	fputs("},\n     ", o);
+	remote_json(o, p);
+	fputs(",\n     \"slabs\": {", o);
 	ju64(o, "empty", p->slab_empty, 1);
 	ju64(o, "reused", p->slab_reuse, 1);
 	ju64(o, "class_changes", p->class_changes, 1);
@@ -306,6 +328,16 @@ static void proc_json(FILE *o, const struct hk_state *st, const struct hk_proc *
 		fputs(", ", o);
 		jkey(o, "estimate");
 		jstr(o, "measured");
+		fputs("}", o);
+	}
+	fputs("],\n     \"explanations\": [", o);
+	for (size_t i = 0; i < p->nexplanations; i++) {
+		fputs(i ? ", {" : "{", o);
+		jkey(o, "rule");
+		jstr(o, p->explanations[i].rule);
+		fputs(", ", o);
+		jkey(o, "text");
+		jstr(o, p->explanations[i].text);
 		fputs("}", o);
 	}
 	fputs("],\n     ", o);

@@ -60,6 +60,11 @@ static void answer(FILE *o, const struct hk_proc *p)
 	if (p->nrecs)
 		fprintf(o, "Do: %s with %s (%s)%s%s.\n", p->recs[0].action, p->recs[0].env,
 		        p->recs[0].claim, p->recs[0].where[0] ? "; " : "", p->recs[0].where);
+	else if (p->nexplanations && !strcmp(p->explanations[0].rule, "remote_wait"))
+		fputs(
+		    "No setting would help: see the explanation below (carving while freed blocks "
+		    "waited).\n",
+		    o);
 	else if (pct(p->faults_alloc, p->faults_total) < 20)
 		fputs(
 		    "No allocator setting would help much: look at the program's own memory use.\n",
@@ -85,6 +90,20 @@ static void exec_text(FILE *o, const struct hk_proc *p)
 	if (p->exec_into)
 		fprintf(o, ", then exec'd %s",
 		        p->exec_into->procname[0] ? p->exec_into->procname : "?");
+}
+
+/* Only when threads freed into each other's slabs, or carving went on
+ * while freed blocks waited: a one-thread report keeps its lines. */
+static void remote_text(FILE *o, const struct hk_proc *p)
+{
+	const struct hk_remote *r = &p->remote;
+	if (!r->collected && !p->nexplanations) return;
+	fprintf(o,
+	        "Remote frees: %" PRIu64 " blocks collected off remote lists; %" PRIu64
+	        " of %" PRIu64 " carving refills carved while freed blocks waited (up to %" PRIu64
+	        "), %" PRIu64 " faults\n",
+	        r->collected, r->waited_refills, r->carving_refills, r->waiting_max,
+	        r->waited_faults);
 }
 
 static void proc_text(FILE *o, const struct hk_state *st, const struct hk_proc *p)
@@ -143,6 +162,7 @@ static void proc_text(FILE *o, const struct hk_state *st, const struct hk_proc *
 	        "Refills: %" PRIu64 "; blocks from freelist %" PRIu64 ", carved %" PRIu64
 	        "; new slabs %" PRIu64 "\n",
 	        p->refills, p->from_freelist, p->from_carve, p->new_slab);
+	remote_text(o, p);
 	fprintf(o,
 	        "Slabs: empty %" PRIu64 ", reused %" PRIu64 ", class changes %" PRIu64
 	        ", purged %" PRIu64 " (%" PRIu64 " pages)\n",
@@ -214,6 +234,8 @@ static void proc_text(FILE *o, const struct hk_state *st, const struct hk_proc *
 			      o);
 		}
 	}
+	for (size_t i = 0; i < p->nexplanations; i++)
+		fprintf(o, "Explanation: %s\n", p->explanations[i].text);
 	for (size_t i = 0; i < p->nnotes; i++)
 		fprintf(o, "Note: %s\n", p->notes[i]);
 }

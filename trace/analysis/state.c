@@ -301,6 +301,7 @@ void hk_state_finish(struct hk_state *st)
 		hk_lc_finish(st, p);
 		hk_storms_finish(st, p);
 		hk_recommend(st, p);
+		hk_explain(p);
 		hk_cs_finish(st, p);
 	}
 	qsort(st->proc_list, st->nprocs, sizeof *st->proc_list, by_faults);
