@@ -43,6 +43,11 @@
 #define HAK_HDR_SMALLMID 0xb0u
 #define HAK_HDR_FREED_BIT 0x40u
 
+/* HAKMEM_LARGE_CACHE_MB's default: megabytes of freed large spans the
+ * page heap keeps resident. The trace analysis's rule 5 builds its advice
+ * on it, so both read it from here. */
+#define HAK_LARGE_CACHE_MB_DEFAULT 64u
+
 enum hak_pool_kind {
 	HAK_POOL_TINY = 0,
 	HAK_POOL_MID = 1,

@@ -130,11 +130,13 @@ class Checker:
             self.expect(got == want, "%s: values in reference.md are %s (src/env.c: %s)" % (name, got or "missing", want))
         # Numeric defaults: the initializer of struct hak_env, field named by its env.h comment.
         fields = dict((n, f) for f, n in re.findall(r"\b(\w+);\s*/\*\s*(%s)\b" % NAME, env_h))
+        geometry = dict(re.findall(r"^#define (HAK_\w+) (\d+)u?$", self.read("src/geometry.h"), re.M))
         init = dict(re.findall(r"^\s*\.(\w+)\s*=\s*([^,]+),", env_c.split("struct hak_env hak_env", 1)[1].split("};", 1)[0], re.M))
         for name, field in sorted(fields.items()):
             if name not in rows:
                 continue
             value = init.get(field, "0").strip()  # static storage: 0 unless initialised
+            value = geometry.get(value, value)  # a default kept in src/geometry.h
             got = rows[name][0].strip("`")
             # Counts and switches; word-valued settings (fast, none) are not numbers in the code.
             if re.fullmatch(r"-?\d+", value) and (re.fullmatch(r"-?\d+", got) or rows[name][1] == "`0`/`1`"):

@@ -135,6 +135,16 @@ static void the_pool_is_the_events(void **state)
 	assert_int_equal(hk_event_pool(&none), HK_POOL_UNKNOWN);
 }
 
+/* HAKMEM_LARGE_CACHE_MB's default is the geometry's, which rule 5 of the
+ * analysis (trace/analysis/recommend.c) builds its advice on. */
+static void large_cache_default_is_the_geometry(void **state)
+{
+	(void)state;
+	assert_null(getenv("HAKMEM_LARGE_CACHE_MB"));
+	hak_init();
+	assert_int_equal(hak_env.large_cache_mb, HAK_LARGE_CACHE_MB_DEFAULT);
+}
+
 int main(void)
 {
 	hak_env.purge_delay_ms = -1; /* nothing purged or unmapped behind the test's back */
@@ -144,6 +154,7 @@ int main(void)
 	    cmocka_unit_test(analysis_sizes_are_the_mapped_ones),
 	    cmocka_unit_test(stats_and_reports_name_pools_alike),
 	    cmocka_unit_test(the_pool_is_the_events),
+	    cmocka_unit_test(large_cache_default_is_the_geometry),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -63,7 +63,7 @@ static void first_allocation_starts_everything_once(void **state)
 	if (count_lines(buf) != 1 || !strstr(buf, "HAKMEM_LARGE_CACHE_MB"))
 		fail_msg("expected one warning about HAKMEM_LARGE_CACHE_MB, got:\n%s", buf);
 	assert_int_equal(hak_env.warm_superslabs, 7);
-	assert_int_equal(hak_env.large_cache_mb, 64);
+	assert_int_equal(hak_env.large_cache_mb, HAK_LARGE_CACHE_MB_DEFAULT);
 	assert_int_equal(hak_env.nprewarm, 1);
 	/* HAKMEM_PREWARM=64:1 left a faulted-in slab of that class. */
 	struct hak_stats st = stats_now();

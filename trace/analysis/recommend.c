@@ -245,8 +245,8 @@ static void rule_large_cache(struct hk_state *st, struct hk_proc *p)
 	uint64_t large = p->alloc_cause[HK_CAUSE_LARGE];
 	if (!p->large_churn || large < HK_RULE_MIN_FAULTS) return;
 	uint64_t mb = (p->large_churn_peak_bytes + (1u << 20) - 1) >> 20;
-	uint64_t want = 64; /* the default */
-	while (want < 64 + mb)
+	uint64_t want = HAK_LARGE_CACHE_MB_DEFAULT;
+	while (want < HAK_LARGE_CACHE_MB_DEFAULT + mb)
 		want *= 2;
 	struct hk_rec *r = rec_new(p, 5, HK_EFFECT_SAVES);
 	if (!r) return;
