@@ -7,6 +7,7 @@
  * drifting from the description, or from the other, fails here. */
 #include "pool_util.h"
 #include "env.h"
+#include "lifecycle.h"
 
 #include "analysis.h"
 
