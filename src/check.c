@@ -1,6 +1,7 @@
-/* The check level and the free-list link key: written once at start-up
- * (env.c, lifecycle.c), read by every path that checks. Here, apart from
- * ptr_track, so that reading them ties no file to the checker. */
+/* The check level, the free-list link key and the checker's hooks
+ * (written once at start-up by env.c and lifecycle.c) and the in-report
+ * flag, read by every path that checks. Here, apart from ptr_track and heap_report, so that reading
+ * them ties no file to the checker. */
 #include "check.h"
 #include "slab.h"
 
@@ -12,6 +13,18 @@
 int hak_check_level = HAK_CHECK_FAST;
 
 uintptr_t hak_link_key = 0x9e3779b97f4a7c15ull;
+
+__thread int hak_in_report __attribute__((tls_model("initial-exec")));
+
+/* Until lifecycle.c fills them (unit tests that skip hak_init): nothing. */
+static void no_thread_exit(void) {}
+static void no_large_reused(uint8_t *start, size_t bytes)
+{
+	(void)start;
+	(void)bytes;
+}
+struct hak_check_hooks hak_check_hooks = {.thread_exit = no_thread_exit,
+                                          .large_reused = no_large_reused};
 
 void hak_track_init_key(void)
 {

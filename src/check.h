@@ -18,6 +18,26 @@ enum hak_on_error { HAK_ON_ERROR_ABORT = 0, HAK_ON_ERROR_REPORT = 1, HAK_ON_ERRO
 HAK_INTERNAL extern int hak_check_level;
 /* Picks the per-process key of full mode's free-list links (start-up). */
 HAK_INTERNAL void hak_track_init_key(void);
+/* Set while this thread prints a report (heap_report.c, stack_print.c). A
+ * report can run in the middle of a malloc or free (a damaged link found
+ * while a bin is popped): a nested malloc then must not touch the thread
+ * cache, or it could pop the same block and hand it out twice. alloc.c
+ * sends it to a large span of its own. Here, not in heap_report.c, so that
+ * what reads it (alloc.c, stack_print.c, large_check.c) ties no file to
+ * the report. */
+HAK_INTERNAL extern __thread int hak_in_report __attribute__((tls_model("initial-exec")));
+/* The checker's work that the allocator's core starts but does not call
+ * by name, which would tie the core to the checker (docs/architecture.md,
+ * "Module map"). lifecycle.c fills them first thing at start-up; they are
+ * read only on cold paths, in place of the direct call they replace. */
+struct hak_check_hooks {
+	/* tcache.c, first in a thread's teardown: its quarantine goes back. */
+	void (*thread_exit)(void);
+	/* large.c, full mode: resident pages [start, start + bytes) of freed
+	 * spans are handed out again (large_check.c). */
+	void (*large_reused)(uint8_t *start, size_t bytes);
+};
+HAK_INTERNAL extern struct hak_check_hooks hak_check_hooks;
 #define HAK_CHECKING() HAK_UNLIKELY(hak_check_level != HAK_CHECK_OFF)
 #define HAK_CHECKING_FULL() HAK_UNLIKELY(hak_check_level == HAK_CHECK_FULL)
 #else

@@ -37,8 +37,6 @@ const char *hak_error_name(int kind)
 	return kind > 0 ? hak_error_kind_name((uint32_t)kind) : "unknown";
 }
 
-__thread int hak_in_report __attribute__((tls_model("initial-exec")));
-
 static const char *header_state(uint8_t h)
 {
 	for (uint32_t k = 0; k < HAK_NUM_POOLS; k++) {

@@ -72,7 +72,16 @@ HAK_INTERNAL void hak_large_foreach_cached(void (*fn)(uint8_t *base, void *arg),
 HAK_INTERNAL void hak_large_freed_arm(void *p, uint32_t free_stack);
 /* Resident pages [start, start + bytes) handed out again, before a block
  * is placed there: every freed span inside is checked, then disarmed. */
-HAK_INTERNAL void hak_large_check_reused(uint8_t *start, size_t bytes);
+HAK_INTERNAL void hak_large_check_reused_pages(uint8_t *start, size_t bytes);
+#if defined(HAKMEM_CHECKS)
+#include "check.h"
+/* What large.c calls: the same, through hak_check_hooks, so that the
+ * spans' code names nothing of their checker's. */
+static inline void hak_large_check_reused(uint8_t *start, size_t bytes)
+{
+	hak_check_hooks.large_reused(start, bytes);
+}
+#endif
 /* Every resident free span; returns how many were written (each reported). */
 HAK_INTERNAL long hak_large_check_cached(const char *when);
 

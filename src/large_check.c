@@ -100,7 +100,7 @@ static void collect(uint8_t *base, void *arg)
  * pages), so the marks of every freed span merged into a free span are
  * found by looking at each page's start. Marks are cleared here: the pages
  * are about to hold a block again. */
-void hak_large_check_reused(uint8_t *start, size_t bytes)
+void hak_large_check_reused_pages(uint8_t *start, size_t bytes)
 {
 	struct damage_list l = {.count = 0};
 	for (size_t off = 0; off < bytes; off += HAK_PAGE) {

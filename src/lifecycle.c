@@ -74,6 +74,11 @@ void hak_init_slow(void)
 	int expected = 0;
 	if (atomic_compare_exchange_strong(&hak_init_state, &expected, 1)) {
 		in_init = 1;
+#if defined(HAKMEM_CHECKS)
+		hak_check_hooks =
+		    (struct hak_check_hooks){.thread_exit = hak_track_thread_exit,
+		                             .large_reused = hak_large_check_reused_pages};
+#endif
 		hak_env_load();
 #if defined(HAKMEM_CHECKS)
 		hak_track_init_key();

@@ -1,5 +1,5 @@
 #include "stack_print.h"
-#include "heap_report.h"
+#include "check.h"
 #include "log.h"
 #include "stack_depot.h"
 

@@ -48,7 +48,7 @@ static void tcache_teardown(void *arg)
 {
 	struct hak_tcache *tc = arg;
 #if defined(HAKMEM_CHECKS)
-	hak_track_thread_exit();
+	hak_check_hooks.thread_exit(); /* ptr_track's quarantine, into the bins flushed next */
 #endif
 	hak_tcache_flush_all(tc);
 	for (unsigned c = 0; c < HAK_NUM_CLASSES; c++) {
