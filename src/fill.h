@@ -120,4 +120,41 @@ static inline void hak_fill32(uint8_t *p, size_t n, uint8_t v)
 	hak_fill(p, n, v);
 }
 
+/* ---- a 32-byte window, without a branch on where the span starts ----
+ * Full mode's canary covers [n, min(n + 32, usable)) after an n-byte
+ * request: with random request sizes, a branch on its length mispredicts
+ * often. Blocks of 32 usable bytes or more use the 32 bytes that end where
+ * the canary ends instead: written whole when the block is handed out (the
+ * bytes below n are not the program's yet), checked from n on at free. */
+
+/* Where the window of an n-byte request in a block of usable >= 32 starts. */
+static inline size_t hak_window32_start(size_t n, size_t usable)
+{
+	size_t end = n + 32 < usable ? n + 32 : usable;
+	return end - 32;
+}
+
+static inline void hak_fill_window32(uint8_t *w, uint8_t v)
+{
+	uint64_t x = hak_fill_word(v);
+	hak_fill_vec pat = {x, x};
+	memcpy(w, &pat, 16);
+	memcpy(w + 16, &pat, 16);
+}
+
+/* Nonzero when some byte of w[skip..32) is not v (skip <= 32). */
+static inline int hak_fill_differs_window32(const uint8_t *w, size_t skip, uint8_t v)
+{
+	/* keep + 32 - skip: skip zero bytes, then 0xff. */
+	static const uint8_t keep[64] = {[32 ... 63] = 0xff};
+	uint64_t x = hak_fill_word(v);
+	hak_fill_vec pat = {x, x}, a, b, ma, mb;
+	memcpy(&a, w, 16);
+	memcpy(&b, w + 16, 16);
+	memcpy(&ma, keep + 32 - skip, 16);
+	memcpy(&mb, keep + 48 - skip, 16);
+	a = ((a ^ pat) & ma) | ((b ^ pat) & mb);
+	return (a[0] | a[1]) != 0;
+}
+
 #endif

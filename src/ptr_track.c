@@ -295,6 +295,24 @@ static inline void canary_arm(uint8_t *b, size_t n, size_t usable)
 {
 	if (n < usable) hak_fill32(b + n, canary_len(usable - n), HAK_FILL_CANARY);
 }
+/* canary_arm for a block just handed out (fill.h, the 32-byte window):
+ * the bytes below n may be written too. */
+static inline void canary_arm_fresh(uint8_t *b, size_t n, size_t usable)
+{
+	if (HAK_LIKELY(usable >= 32))
+		hak_fill_window32(b + hak_window32_start(n, usable), HAK_FILL_CANARY);
+	else
+		canary_arm(b, n, usable);
+}
+/* Nonzero when the canary after an n-byte request changed. */
+static inline int canary_differs(const uint8_t *b, size_t n, size_t usable)
+{
+	if (HAK_LIKELY(usable >= 32)) {
+		size_t start = hak_window32_start(n, usable);
+		return hak_fill_differs_window32(b + start, n - start, HAK_FILL_CANARY);
+	}
+	return n < usable && hak_fill_differs(b + n, usable - n, HAK_FILL_CANARY);
+}
 static inline const uint8_t *canary_broken(const uint8_t *b, size_t n, size_t usable)
 {
 	if (n >= usable) return NULL;
@@ -339,7 +357,7 @@ void *hak_track_on_alloc_full(void *p, unsigned cls, size_t n, void *ret, void *
 		rec->free_stack = 0;
 		rec->state = TRACK_LIVE;
 	}
-	canary_arm(b, n, usable);
+	canary_arm_fresh(b, n, usable);
 	return p;
 }
 
@@ -467,7 +485,7 @@ void *hak_track_reuse(unsigned cls, size_t n, void *ret, void *frame)
 		rec->free_stack = 0;
 		rec->state = TRACK_LIVE;
 	}
-	canary_arm(b, n, usable);
+	canary_arm_fresh(b, n, usable);
 	return b;
 }
 
@@ -541,7 +559,7 @@ static inline int free_full_fast(void *p, unsigned how, void *ret, void *frame)
 	                 rec->free_stack != how))
 		return 0;
 	size_t usable = hak_class_usable(cls);
-	if (HAK_UNLIKELY(canary_broken(b, rec->requested, usable) != NULL)) return 0;
+	if (HAK_UNLIKELY(canary_differs(b, rec->requested, usable))) return 0;
 	if (idx + 1 < carved) {
 		uint8_t h = HAK_RELAXED_LOAD(b[stride - 1]);
 		if (HAK_UNLIKELY(h != live && h != freed)) return 0;

@@ -65,12 +65,40 @@ static void empty_span_is_intact(void **state)
 		assert_int_equal(buf[i], OTHER);
 }
 
+/* The 32-byte window of the canary: inside the block whatever the request,
+ * it ends where the canary ends, and its check sees exactly the bytes from
+ * n on, at every request size of a block. */
+static void window_covers_the_canary(void **state)
+{
+	(void)state;
+	uint8_t win[64 + 32];
+	for (size_t usable = 32; usable <= 64; usable += 16)
+		for (size_t n = 0; n <= usable; n++) {
+			size_t start = hak_window32_start(n, usable);
+			size_t end = n + 32 < usable ? n + 32 : usable;
+			assert_true(start + 32 == end && start <= n && end <= usable);
+			memset(win, 0x11, sizeof win);
+			hak_fill_window32(win + start, 0xcb);
+			for (size_t i = 0; i < sizeof win; i++)
+				assert_int_equal(win[i], i >= start && i < end ? 0xcb : 0x11);
+			assert_false(hak_fill_differs_window32(win + start, n - start, 0xcb));
+			for (size_t i = start; i < end; i++) {
+				win[i] ^= 0x40;
+				assert_int_equal(
+				    hak_fill_differs_window32(win + start, n - start, 0xcb),
+				    i >= n);
+				win[i] ^= 0x40;
+			}
+		}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(fills_exactly_the_span),
 	    cmocka_unit_test(one_wrong_byte_is_found),
 	    cmocka_unit_test(empty_span_is_intact),
+	    cmocka_unit_test(window_covers_the_canary),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
