@@ -3,6 +3,7 @@
 #include "hakmem.h"
 #include "alloc_kind.h"
 #include "asan_hooks.h"
+#include "callsite.h"
 #include "heap_report.h"
 #include "large.h"
 #include "lifecycle.h"
@@ -523,6 +524,21 @@ HAK_API int hak_malloc_trim(size_t pad)
 	hak_large_trim(1);
 	return 1;
 }
+
+#if defined(HAKMEM_TRACE_HOOKS)
+/* callsite.c leaves hakmem's own frames out of a call site: by the
+ * library's range, or, when hakmem is linked into the program, by these
+ * entry points. Handed over before every other constructor (priority
+ * 101), so that no traced malloc comes first. */
+__attribute__((constructor(101))) static void give_entry_points(void)
+{
+	void *const fns[] = {
+	    (void *)hak_malloc,        (void *)hak_calloc,   (void *)hak_realloc,
+	    (void *)hak_reallocarray,  (void *)hak_memalign, (void *)hak_posix_memalign,
+	    (void *)hak_aligned_alloc, (void *)hak_valloc,   (void *)hak_pvalloc};
+	hak_callsite_own_entries(fns, sizeof fns / sizeof *fns);
+}
+#endif
 
 #if defined(HAKMEM_CHECKS)
 /* C++ operator new and delete (cxx_new.c): the malloc family's paths, with

@@ -16,8 +16,6 @@
 #include "callsite.h"
 
 #if defined(HAKMEM_TRACE_HOOKS)
-#include "hakmem.h"
-
 #include <dlfcn.h>
 #include <link.h>
 #include <pthread.h>
@@ -37,7 +35,8 @@ static struct {
 
 /* hakmem's code, when it is a library of its own; else lo == hi. */
 static uintptr_t own_lo, own_hi;
-/* The malloc family's entry points: the outermost hakmem frames. */
+/* The malloc family's entry points: the outermost hakmem frames (alloc.c
+ * hands them over, hak_callsite_own_entries). */
 static uintptr_t entries[16];
 static unsigned nentries;
 
@@ -53,7 +52,8 @@ struct walk {
 static int is_own(struct _Unwind_Context *ctx, uintptr_t ip)
 {
 	if (ip - own_lo < own_hi - own_lo) return 1;
-	if (!nentries) return 0;
+	/* Linked into the program: only the entry points tell. */
+	if (own_lo != own_hi || !nentries) return 0;
 	uintptr_t start = uw.get_region_start(ctx);
 	for (unsigned i = 0; i < nentries; i++)
 		if (start == entries[i]) return 1;
@@ -121,16 +121,13 @@ void hak_callsite_init(void)
 	if (dladdr1((void *)hak_callsite_init, &info, (void **)&lm, RTLD_DL_LINKMAP) && lm &&
 	    lm->l_name[0])
 		dl_iterate_phdr(own_range, lm);
-	if (own_lo == own_hi) {
-		/* Linked into the program: only the entry points tell. */
-		void *const fns[] = {
-		    (void *)hak_malloc,        (void *)hak_calloc,   (void *)hak_realloc,
-		    (void *)hak_reallocarray,  (void *)hak_memalign, (void *)hak_posix_memalign,
-		    (void *)hak_aligned_alloc, (void *)hak_valloc,   (void *)hak_pvalloc};
-		for (unsigned i = 0; i < sizeof fns / sizeof *fns; i++)
-			entries[nentries++] = (uintptr_t)fns[i];
-	}
 	pthread_atfork(NULL, NULL, forget_all);
+}
+
+void hak_callsite_own_entries(void *const *fns, unsigned n)
+{
+	for (unsigned i = 0; i < n && nentries < sizeof entries / sizeof *entries; i++)
+		entries[nentries++] = (uintptr_t)fns[i];
 }
 
 /* 1 if this process has not written stack id yet (and now has claimed

@@ -13,6 +13,11 @@
 /* Loads the unwinder (libgcc_s) and finds hakmem's own code. From
  * hak_trace_start: a constructor, no allocator lock held. */
 HAK_INTERNAL void hak_callsite_init(void);
+/* The malloc family's entry points, which tell hakmem's frames from the
+ * program's when hakmem is linked into it (no module range). From
+ * alloc.c, which owns them, before any other constructor: so this file
+ * names nothing of alloc.c's. */
+HAK_INTERNAL void hak_callsite_own_entries(void *const *fns, unsigned n);
 /* The id of the calling thread's stack (the program's frames, hakmem's
  * left out); writes its hakmem:callsite event the first time the
  * process sees it. Call with the tracer's nesting guard set. 0: none. */
