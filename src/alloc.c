@@ -1,6 +1,7 @@
 /* The malloc family. The two fast paths (a bin pop and a bin push) are
  * inline here; everything else is a call away. */
 #include "hakmem.h"
+#include "alloc_fast.h"
 #include "alloc_kind.h"
 #include "asan_hooks.h"
 #include "callsite.h"
@@ -186,9 +187,25 @@ static inline __attribute__((always_inline)) void *malloc_impl(size_t n, struct 
 	return p;
 }
 
+#if defined(HAKMEM_CHECKS)
+static __attribute__((noinline)) void *malloc_general(size_t n, struct hak_caller caller)
+{
+	return malloc_impl(n, caller);
+}
+#endif
+
 HAK_API void *hak_malloc(size_t n)
 {
+#if defined(HAKMEM_CHECKS)
+	if (HAK_LIKELY(fast_entry()) && HAK_LIKELY(!hak_in_report) &&
+	    HAK_LIKELY(n <= HAK_MID_MAX)) {
+		void *p = malloc_fast(hak_size_class(n), n);
+		if (HAK_LIKELY(p != NULL)) return p;
+	}
+	return malloc_general(n, HAK_CALLER_HERE);
+#else
 	return malloc_impl(n, HAK_CALLER_HERE);
+#endif
 }
 
 /* The slab block holding aligned pointer p, or NULL if p is not one. */
@@ -226,46 +243,9 @@ static __attribute__((noinline)) void free_special(void *p)
 	 * these in the full library. */
 }
 
-#if defined(HAKMEM_CHECKS)
-/* ptr_track fast level, inline for the common case: p is the start of a
- * carved block of a registered SuperSlab and its header says live, of the
- * slab's class. Anything else goes to hak_track_free, which says why. */
-static inline int free_fast_checked(void *p)
+/* free without checks: the release library, and HAKMEM_CHECK=off. */
+static inline __attribute__((always_inline)) void free_plain(void *p)
 {
-	unsigned kind = hak_registry_kind(p);
-	if (HAK_UNLIKELY(!kind)) return 0;
-	struct hak_superslab *ss;
-	struct hak_slab *s = hak_addr_slab(p, kind, &ss);
-	unsigned cls = s->cls;
-	uint8_t *u = p, *data = hak_slab_data(ss, s);
-	if (HAK_UNLIKELY(cls >= HAK_NUM_CLASSES || u < data)) return 0;
-	size_t off = (size_t)(u - data), idx = hak_slab_div(s, off);
-	if (HAK_UNLIKELY(idx * s->stride != off || idx >= HAK_RELAXED_LOAD(s->carved) ||
-	                 HAK_RELAXED_LOAD(u[-1]) != hak_hdr_live(cls)))
-		return 0;
-	HAK_RELAXED_STORE(u[-1], hak_hdr_freed(cls));
-	HAK_ASAN_POISON(p, hak_class_usable(cls));
-	free_class(p, cls);
-	return 1;
-}
-#endif
-
-HAK_API void hak_free(void *p)
-{
-	if (HAK_UNLIKELY(p == NULL)) return;
-	HAK_TRACE_FREE(p);
-#if defined(HAKMEM_CHECKS)
-	if (HAK_CHECKING()) {
-		/* Before hak_init the level is fast: a bad free can be the
-		 * process's first call, and its report must follow the settings. */
-		if (HAK_LIKELY(hak_check_level == HAK_CHECK_FAST)) {
-			if (free_fast_checked(p)) return;
-			hak_init();
-		}
-		hak_track_free(p, __builtin_return_address(0), __builtin_frame_address(0));
-		return;
-	}
-#endif
 	unsigned c = hak_hdr_class[((uint8_t *)p)[-1]];
 	if (HAK_LIKELY(c < HAK_NUM_CLASSES)) {
 		HAK_ASAN_POISON(p, hak_class_usable(c));
@@ -273,6 +253,38 @@ HAK_API void hak_free(void *p)
 		return;
 	}
 	free_special(p);
+}
+
+#if defined(HAKMEM_CHECKS)
+/* Every free but fast mode's common case: as it was before fast mode had
+ * an inline path (free_fast_checked runs again and fails again, writing
+ * nothing, before the report). */
+static __attribute__((noinline)) void free_general(void *p, struct hak_caller caller)
+{
+	HAK_TRACE_FREE(p);
+	if (HAK_CHECKING()) {
+		/* Before hak_init the level is fast: a bad free can be the
+		 * process's first call, and its report must follow the settings. */
+		if (HAK_LIKELY(hak_check_level == HAK_CHECK_FAST)) {
+			if (free_fast_checked(p)) return;
+			hak_init();
+		}
+		hak_track_free(p, caller.ret, caller.frame);
+		return;
+	}
+	free_plain(p);
+}
+#endif
+
+HAK_API void hak_free(void *p)
+{
+	if (HAK_UNLIKELY(p == NULL)) return;
+#if defined(HAKMEM_CHECKS)
+	if (HAK_LIKELY(fast_entry()) && HAK_LIKELY(free_fast_checked(p))) return;
+	free_general(p, HAK_CALLER_HERE);
+#else
+	free_plain(p);
+#endif
 }
 
 static size_t usable_size(void *p)

@@ -38,8 +38,10 @@ struct hak_check_hooks {
 	void (*large_reused)(uint8_t *start, size_t bytes);
 };
 HAK_INTERNAL extern struct hak_check_hooks hak_check_hooks;
-#define HAK_CHECKING() HAK_UNLIKELY(hak_check_level != HAK_CHECK_OFF)
-#define HAK_CHECKING_FULL() HAK_UNLIKELY(hak_check_level == HAK_CHECK_FULL)
+/* Relaxed: a thread's first malloc reads the level while another thread's
+ * hak_init may write it (env.c); a plain mov all the same. */
+#define HAK_CHECKING() HAK_UNLIKELY(HAK_RELAXED_LOAD(hak_check_level) != HAK_CHECK_OFF)
+#define HAK_CHECKING_FULL() HAK_UNLIKELY(HAK_RELAXED_LOAD(hak_check_level) == HAK_CHECK_FULL)
 #else
 #define HAK_CHECKING() 0
 #define HAK_CHECKING_FULL() 0

@@ -134,12 +134,12 @@ static void load_check_level(void)
 		else if (lv == HAK_CHECK_FULL) {
 			hak_log("hakmem: HAKMEM_CHECK=full is not available in the ASan build "
 			        "(ASan already checks overflows and use-after-free); using fast\n");
-			hak_check_level = HAK_CHECK_FAST;
+			HAK_RELAXED_STORE(hak_check_level, HAK_CHECK_FAST);
 		}
 #endif
 #if defined(HAKMEM_CHECKS)
-		else
-			hak_check_level = lv;
+		else /* atomic: alloc.c's entry points read it before any other sync */
+			HAK_RELAXED_STORE(hak_check_level, lv);
 #else
 		else if (lv != HAK_CHECK_OFF)
 			hak_log("hakmem: HAKMEM_CHECK=%s ignored: libhakmem-release.so has no "

@@ -67,20 +67,30 @@ static inline int hak_link_suspect(const void *p, uintptr_t v)
 	return ((v ^ (uintptr_t)p) >> HAK_REG_GRAIN_SHIFT) && !hak_registry_kind((void *)v);
 }
 
+/* The checked link of p, for callers that already know the level is on
+ * (alloc.c's fast mode tests it once per call). */
+static inline void *hak_block_next_keyed(void *p)
+{
+	uintptr_t v = *(const uintptr_t *)p ^ hak_link_key ^ ((uintptr_t)p >> 4);
+	if (HAK_UNLIKELY(v && hak_link_suspect(p, v))) return hak_link_verify(p, v);
+	return (void *)v;
+}
+
+static inline void hak_block_set_next_keyed(void *p, void *next)
+{
+	*(uintptr_t *)p = (uintptr_t)next ^ hak_link_key ^ ((uintptr_t)p >> 4);
+}
+
 static inline void *hak_block_next(void *p)
 {
-	if (HAK_CHECKING()) {
-		uintptr_t v = hak_block_link(p);
-		if (HAK_UNLIKELY(v && hak_link_suspect(p, v))) return hak_link_verify(p, v);
-		return (void *)v;
-	}
+	if (HAK_CHECKING()) return hak_block_next_keyed(p);
 	return *(void **)p;
 }
 
 static inline void hak_block_set_next(void *p, void *next)
 {
 	if (HAK_CHECKING())
-		*(uintptr_t *)p = (uintptr_t)next ^ hak_link_key ^ ((uintptr_t)p >> 4);
+		hak_block_set_next_keyed(p, next);
 	else
 		*(void **)p = next;
 }

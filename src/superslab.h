@@ -123,6 +123,26 @@ static inline struct hak_slab *hak_superslab_lookup(const void *p, unsigned pool
 	return &ss->slabs[((uintptr_t)p - (uintptr_t)ss) >> slab_shift[pool]];
 }
 
+/* The slab holding an address the registry vouches for (kind from
+ * hak_registry_kind(p), nonzero: the pool + 1), and in *base the start of
+ * that slab (hak_slab_base without reading the slab). With kind a
+ * constant, the tables fold away. */
+static inline struct hak_slab *hak_addr_slab_base(const void *p, unsigned kind, uint8_t **base)
+{
+#define HAK_SS_MASK_ROW(k, nm, first, count, ssb, slb, hdr) [k] = ~(((uintptr_t)1 << ssb) - 1),
+#define HAK_SLAB_MASK_ROW(k, nm, first, count, ssb, slb, hdr) [k] = ~(((uintptr_t)1 << slb) - 1),
+#define HAK_SLAB_SHIFT_ROW(k, nm, first, count, ssb, slb, hdr) [k] = slb,
+	static const uintptr_t ss_mask[HAK_NUM_POOLS] = {HAK_POOLS(HAK_SS_MASK_ROW)};
+	static const uintptr_t slab_mask[HAK_NUM_POOLS] = {HAK_POOLS(HAK_SLAB_MASK_ROW)};
+	static const uint8_t slab_shift[HAK_NUM_POOLS] = {HAK_POOLS(HAK_SLAB_SHIFT_ROW)};
+#undef HAK_SS_MASK_ROW
+#undef HAK_SLAB_MASK_ROW
+#undef HAK_SLAB_SHIFT_ROW
+	uintptr_t a = (uintptr_t)p, ss = a & ss_mask[kind - 1], slab = a & slab_mask[kind - 1];
+	*base = (uint8_t *)slab;
+	return &((struct hak_superslab *)ss)->slabs[(slab - ss) >> slab_shift[kind - 1]];
+}
+
 /* The slab holding block p of class cls. */
 static inline struct hak_slab *hak_block_slab(const void *p, unsigned cls,
                                               struct hak_superslab **ssp)

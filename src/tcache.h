@@ -52,6 +52,22 @@ static inline void hak_tcache_push(void *p, unsigned cls)
 	hak_tcache_free_slow(&hak_tc, p, cls);
 }
 
+#if defined(HAKMEM_CHECKS)
+/* The push of fast mode (alloc.c), which has tested the level already:
+ * the link is keyed without asking again. */
+static inline void hak_tcache_push_keyed(void *p, unsigned cls)
+{
+	struct hak_bin *b = &hak_tc.bins[cls];
+	if (HAK_LIKELY(b->count < b->max)) {
+		hak_block_set_next_keyed(p, b->head);
+		b->head = p;
+		b->count++;
+		return;
+	}
+	hak_tcache_free_slow(&hak_tc, p, cls);
+}
+#endif
+
 /* A block the checks let go (ptr_track, the quarantine): poisoned again in
  * the ASan flavour, then pushed. */
 static inline void hak_tcache_free_block(void *p, unsigned cls)

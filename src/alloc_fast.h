@@ -1,0 +1,105 @@
+/* The full library's malloc and free at HAKMEM_CHECK=fast, inline: the
+ * checks fast mode makes on every call (docs/guide-heap-corruption.md)
+ * and nothing else: no caller captured, no register saved, the level read
+ * once. Anything these paths do not expect goes to alloc.c's general
+ * paths, which check again and report. Included by alloc.c only. */
+#ifndef HAKMEM_ALLOC_FAST_H
+#define HAKMEM_ALLOC_FAST_H
+
+#if defined(HAKMEM_CHECKS)
+#include "check.h"
+#include "registry.h"
+#include "slab.h"
+#include "tcache.h"
+#include "trace_hooks.h"
+
+/* HAKMEM_CHECK=fast with no per-call tracepoint: the one setting whose
+ * malloc and free take the inline paths below. Tested once per call;
+ * every other setting, and anything those paths do not expect, goes to
+ * the general paths (malloc_impl, free_general), which check again. */
+static inline int fast_entry(void)
+{
+	/* The level first: full mode leaves after one compare. Relaxed: a
+	 * thread's first malloc reads it while another thread's hak_init may
+	 * write it (env.c). */
+	if (HAK_UNLIKELY(HAK_RELAXED_LOAD(hak_check_level) != HAK_CHECK_FAST)) return 0;
+#if defined(HAKMEM_TRACE_HOOKS)
+	if (HAK_UNLIKELY(hak_tp_per_call)) return 0;
+#endif
+	return 1;
+}
+
+/* Fast mode's malloc of a slab class: the bin's head, when its own header
+ * is the freed one of c (it becomes the live one, as in alloc_class) and
+ * its link passes the check (slab.h) before it becomes the head. NULL when
+ * the bin is empty, or the header or the link is wrong: malloc_impl then
+ * refills, or finds the same fault again and reports it. No call, so no
+ * register is saved on the way. */
+static inline __attribute__((always_inline)) void *malloc_fast(unsigned c, size_t n)
+{
+	struct hak_bin *b = &hak_tc.bins[c];
+	uint8_t *p = b->head;
+	if (HAK_UNLIKELY(p == NULL)) return NULL;
+	uint8_t h = HAK_RELAXED_LOAD(p[-1]);
+	if (HAK_UNLIKELY(hak_hdr_class[h ^ HAK_HDR_FREED_BIT] != c)) return NULL;
+	uintptr_t next = *(const uintptr_t *)p ^ hak_link_key ^ ((uintptr_t)p >> 4);
+	if (HAK_UNLIKELY(next && hak_link_suspect(p, next))) return NULL;
+	HAK_RELAXED_STORE(p[-1], (uint8_t)(h ^ HAK_HDR_FREED_BIT));
+	b->head = (void *)next;
+	b->count--;
+	HAK_ASAN_UNPOISON(p, n);
+	(void)n;
+	return p;
+}
+
+/* hak_hdr_live of each class, and 0x100, which no header byte equals, for
+ * any other number (HAK_NO_CLASS: a free slab): one compare for both. */
+#define LIVE4(c, hdr) [c] = (hdr), [c + 1] = (hdr) + 1, [c + 2] = (hdr) + 2, [c + 3] = (hdr) + 3
+#define LIVE16(c, hdr)                                                                             \
+	LIVE4(c, hdr), LIVE4(c + 4, hdr + 4), LIVE4(c + 8, hdr + 8), LIVE4(c + 12, hdr + 12)
+static const uint16_t live_header[256] = {
+    LIVE16(0, HAK_HDR_TINY), LIVE16(HAK_TINY_CLASSES, HAK_HDR_MID),
+    LIVE4(HAK_SMALLMID_FIRST, HAK_HDR_SMALLMID), [HAK_NUM_CLASSES... 255] = 0x100};
+#undef LIVE4
+#undef LIVE16
+_Static_assert(HAK_TINY_CLASSES == 16 && HAK_MID_CLASSES == 16 && HAK_SMALLMID_CLASSES == 4,
+               "live_header lists 16 Tiny, 16 Mid and 4 Small-Mid classes");
+
+/* ptr_track fast level, inline for the common case: p is the start of a
+ * carved block of a registered SuperSlab and its header says live, of the
+ * slab's class. Anything else returns 0, having written nothing, and goes
+ * to hak_track_free, which says why. The caller knows the level is fast. */
+static inline __attribute__((always_inline)) int free_fast_checked(void *p)
+{
+	unsigned kind = hak_registry_kind(p);
+	uint8_t *u = p, *data;
+	struct hak_slab *s;
+	/* Each pool's geometry as constants: the slab's address then depends
+	 * on p alone, so its fields load while the registry is still read
+	 * (the branch is predicted), not after it. */
+	if (HAK_LIKELY(kind == HAK_POOL_TINY + 1))
+		s = hak_addr_slab_base(p, HAK_POOL_TINY + 1, &data);
+	else if (kind == HAK_POOL_MID + 1)
+		s = hak_addr_slab_base(p, HAK_POOL_MID + 1, &data);
+	else if (kind == HAK_POOL_SMALLMID + 1)
+		s = hak_addr_slab_base(p, HAK_POOL_SMALLMID + 1, &data);
+	else
+		return 0;
+	unsigned cls = s->cls;
+	data += s->data_offset;
+	/* p below data wraps off past 2^63, which no index * stride (< 2^40)
+	 * equals: the boundary test rejects it, with no compare of its own. */
+	size_t off = (size_t)(u - data), idx = hak_slab_div(s, off);
+	if (HAK_UNLIKELY(idx * s->stride != off || idx >= HAK_RELAXED_LOAD(s->carved))) return 0;
+	/* A carved block's start: its header is mapped. */
+	uint8_t h = HAK_RELAXED_LOAD(u[-1]);
+	if (HAK_UNLIKELY(h != live_header[cls])) return 0;
+	HAK_RELAXED_STORE(u[-1], (uint8_t)(h ^ HAK_HDR_FREED_BIT));
+	HAK_ASAN_POISON(p, hak_class_usable(cls));
+	hak_tcache_push_keyed(p, cls);
+	return 1;
+}
+
+#endif
+
+#endif
