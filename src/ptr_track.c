@@ -16,233 +16,41 @@
 #include <stdio.h>
 #include <string.h>
 
-/* The list is cut at the bad link: the blocks behind it leak, which is
- * better than handing out whatever address was written there. */
-/* A damaged link found at block p, reported as a use-after-free write. */
-static void report_link_write(void *p, const char *detail)
-{
-	struct hak_ptr_info in;
-	hak_track_inspect(p, &in);
-	in.error = HAK_ERR_USE_AFTER_FREE_WRITE;
-	hak_report_error(HAK_ERR_USE_AFTER_FREE_WRITE, p, &in, detail, NULL);
-}
-
-void *hak_link_corrupt(void *p, uintptr_t decoded, const char *why)
-{
-	char detail[320];
-	snprintf(detail, sizeof detail,
-	         "the free-list link in the first 8 bytes of the freed block was overwritten: it "
-	         "decodes to %p, %s; the list is cut there (the blocks behind it are leaked)",
-	         (void *)decoded, why);
-	report_link_write(p, detail);
-	/* End the list here for good: the next walk must not report it again. */
-	hak_block_set_next(p, NULL);
-	return NULL;
-}
-
-/* The block was reached through a link but is no free block of the list's
- * class: the link behind it was overwritten, with a value that still fell
- * in the heap. The caller drops it and the rest of the list. */
-void hak_link_reached_corrupt(void *p, unsigned cls, const char *why)
-{
-	char detail[320];
-	snprintf(detail, sizeof detail,
-	         "a free-list link of class %u was overwritten: it led to %p, %s; the list is cut "
-	         "there (the blocks behind it are leaked)",
-	         cls, p, why);
-	report_link_write(p, detail);
-}
-
-/* ---- per-block records (full mode) ---- */
-
-static size_t track_bytes(struct hak_slab *s)
-{
-	struct hak_superslab *ss = hak_slab_ss(s);
-	return (hak_ss_slab_size(ss) / HAK_ALIGN) * sizeof(struct hak_track_rec);
-}
+/* ---- per-block records (full mode; read in ptr_inspect.c) ---- */
 
 static inline struct hak_track_rec *track_table(struct hak_slab *s)
 {
-	return atomic_load_explicit((_Atomic(void *) *)&s->track, memory_order_acquire);
+	return hak_track_table(s);
 }
 
 /* Once per slab: the table is mapped by whichever thread gets there first. */
 static __attribute__((noinline)) struct hak_track_rec *track_table_create(struct hak_slab *s)
 {
-	struct hak_track_rec *fresh = hak_os_map(track_bytes(s));
+	struct hak_track_rec *fresh = hak_os_map(hak_track_bytes(s));
 	if (!fresh) return NULL;
 	void *expected = NULL;
 	if (atomic_compare_exchange_strong((_Atomic(void *) *)&s->track, &expected, fresh))
 		return fresh;
-	hak_os_unmap(fresh, track_bytes(s));
+	hak_os_unmap(fresh, hak_track_bytes(s));
 	return expected;
-}
-
-struct hak_track_rec *hak_track_rec(struct hak_slab *s, long index, int create)
-{
-	struct hak_track_rec *t = track_table(s);
-	if (!t && create) t = track_table_create(s);
-	return t ? &t[index] : NULL;
-}
-
-/* A slab formatted anew must not show its old blocks' stacks. */
-void hak_track_slab_reset(struct hak_slab *s)
-{
-	if (s->track) hak_os_purge(s->track, track_bytes(s));
-}
-
-void hak_track_slab_release(struct hak_slab *s)
-{
-	if (s->track) {
-		hak_os_unmap(s->track, track_bytes(s));
-		s->track = NULL;
-	}
-}
-
-/* ---- large spans freed lately, so a second free says double-free ---- */
-
-#define RECENT_LARGE 64
-static const void *recent_large[RECENT_LARGE];
-static unsigned recent_next;
-static hak_spin_t recent_lock;
-
-static void recent_large_add(const void *p)
-{
-	hak_spin_lock(&recent_lock);
-	recent_large[recent_next++ % RECENT_LARGE] = p;
-	hak_spin_unlock(&recent_lock);
 }
 
 void hak_track_fork_prepare(void)
 {
 	hak_stack_depot_lock(1);
-	hak_spin_lock(&recent_lock);
+	hak_recent_large_fork_prepare();
 }
 
 void hak_track_fork_parent(void)
 {
-	hak_spin_unlock(&recent_lock);
+	hak_recent_large_fork_parent();
 	hak_stack_depot_lock(0);
 }
 
 void hak_track_fork_child(void)
 {
-	hak_spin_init(&recent_lock);
+	hak_recent_large_fork_child();
 	hak_stack_depot_lock(0);
-}
-
-static int recent_large_has(const void *p)
-{
-	int hit = 0;
-	hak_spin_lock(&recent_lock);
-	for (unsigned i = 0; i < RECENT_LARGE; i++)
-		hit |= recent_large[i] == p;
-	hak_spin_unlock(&recent_lock);
-	return hit;
-}
-
-/* ---- classification ---- */
-
-static void inspect_large(void *p, struct hak_ptr_info *in)
-{
-	struct hak_large_hdr *h = hak_large_hdr(p);
-	in->large = 1;
-	in->found = h->tag;
-	in->expected = HAK_HDR_LARGE;
-	if (h->magic != HAK_LARGE_MAGIC || h->tag != HAK_HDR_LARGE)
-		in->error = HAK_ERR_HEADER_CORRUPT;
-	else
-		in->usable = hak_large_usable(p);
-}
-
-/* The common case, a live slab block passed by its start, in fewer steps
- * than the general walk below (realloc, malloc_usable_size); the same
- * answer. 0 leaves everything else to the general walk, which says what
- * is wrong. The header is read only once the block is known carved. */
-static inline int inspect_live_block(void *p, struct hak_ptr_info *in)
-{
-	unsigned kind = hak_registry_kind(p);
-	if (HAK_UNLIKELY(!kind)) return 0;
-	struct hak_superslab *ss;
-	struct hak_slab *s = hak_addr_slab(p, kind, &ss);
-	unsigned cls = s->cls;
-	uint8_t *u = p, *data = hak_slab_data(ss, s);
-	if (HAK_UNLIKELY(HAK_RELAXED_LOAD(s->state) == SLAB_FREE || cls >= HAK_NUM_CLASSES ||
-	                 u < data))
-		return 0;
-	size_t off = (size_t)(u - data), idx = hak_slab_div(s, off);
-	if (HAK_UNLIKELY(idx * s->stride != off || idx >= HAK_RELAXED_LOAD(s->carved))) return 0;
-	uint8_t found = HAK_RELAXED_LOAD(u[-1]);
-	if (HAK_UNLIKELY(found != hak_hdr_live(cls))) return 0;
-	struct hak_track_rec *t = hak_check_level == HAK_CHECK_FULL ? track_table(s) : NULL;
-	*in = (struct hak_ptr_info){.cls = cls,
-	                            .ss = ss,
-	                            .slab = s,
-	                            .index = (long)idx,
-	                            .block = u,
-	                            .usable = hak_class_usable(cls),
-	                            .found = found,
-	                            .expected = found,
-	                            .rec = t ? &t[idx] : NULL};
-	return 1;
-}
-
-/* Reads only memory that the registry or the large-span set vouches for. */
-void hak_track_inspect(void *p, struct hak_ptr_info *in)
-{
-	if (inspect_live_block(p, in)) return;
-	memset(in, 0, sizeof *in);
-	in->index = -1;
-	unsigned kind = hak_registry_kind(p);
-	if (!kind) {
-		if (hak_large_owns(p))
-			inspect_large(p, in);
-		else if (recent_large_has(p)) {
-			in->large = 1;
-			in->error = HAK_ERR_DOUBLE_FREE;
-		} else
-			in->error = HAK_ERR_FOREIGN_POINTER;
-		return;
-	}
-	struct hak_superslab *ss;
-	struct hak_slab *s = hak_addr_slab(p, kind, &ss);
-	in->ss = ss;
-	in->slab = s;
-	unsigned cls = s->cls;
-	if (HAK_RELAXED_LOAD(s->state) == SLAB_FREE || cls >= HAK_NUM_CLASSES) {
-		in->error = HAK_ERR_INVALID_FREE;
-		return;
-	}
-	in->cls = cls;
-	in->expected = hak_hdr_live(cls);
-	uint8_t *data = hak_slab_data(ss, s);
-	uint8_t *u = p;
-	if (u < data) {
-		in->error = HAK_ERR_INVALID_FREE;
-		return;
-	}
-	size_t idx = hak_slab_div(s, (size_t)(u - data));
-	if (idx >= HAK_RELAXED_LOAD(s->carved)) {
-		in->error = HAK_ERR_INVALID_FREE;
-		return;
-	}
-	uint8_t *b = data + idx * s->stride;
-	in->index = (long)idx;
-	in->block = b;
-	in->found = HAK_RELAXED_LOAD(b[-1]);
-	if (b != u && !(HAK_RELAXED_LOAD(u[-1]) == HAK_HDR_ALIGNED && u - 16 >= b &&
-	                *(uintptr_t *)(u - 16) == ((uintptr_t)b ^ HAK_ALIGNED_KEY))) {
-		in->error = HAK_ERR_INTERIOR_FREE;
-		/* The report names the block the pointer is inside of. */
-		if (hak_check_level == HAK_CHECK_FULL) in->rec = hak_track_rec(s, (long)idx, 0);
-		return;
-	}
-	in->usable = (size_t)(b + hak_class_usable(cls) - u);
-	if (hak_check_level == HAK_CHECK_FULL) in->rec = hak_track_rec(s, (long)idx, 0);
-	if (in->found == hak_hdr_freed(cls))
-		in->error = HAK_ERR_DOUBLE_FREE;
-	else if (in->found != in->expected)
-		in->error = HAK_ERR_HEADER_CORRUPT;
 }
 
 /* ---- allocation ---- */
@@ -583,7 +391,7 @@ static __attribute__((noinline)) void free_checked(void *p, unsigned how, void *
 			hak_track_large_canary(p, &in, ret);
 			hak_large_freed_arm(p, capture(ret, frame));
 		}
-		recent_large_add(p);
+		hak_recent_large_add(p);
 		HAK_ASAN_POISON(p, hak_large_usable(p));
 		hak_large_free(p);
 		return;

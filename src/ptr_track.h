@@ -4,18 +4,7 @@
 #ifndef HAKMEM_PTR_TRACK_H
 #define HAKMEM_PTR_TRACK_H
 
-#include "check.h"
-#include "superslab.h"
-
-/* Full mode, one per block of a slab: who allocated it, who freed it. */
-struct hak_track_rec {
-	uint32_t requested;
-	uint32_t alloc_stack;
-	uint32_t free_stack; /* while live: enum hak_alloc_kind (check.h) */
-	uint32_t state;      /* TRACK_* */
-};
-
-enum { TRACK_NONE = 0, TRACK_LIVE = 1, TRACK_FREED = 2 };
+#include "ptr_inspect.h"
 
 #define HAK_FILL_FREED 0xdfu
 #define HAK_FILL_CANARY 0xcbu
@@ -25,27 +14,6 @@ enum { TRACK_NONE = 0, TRACK_LIVE = 1, TRACK_FREED = 2 };
  * reaches the end of the block hits the next header, checked as well. */
 #define HAK_FILL_MAX 128u
 #define HAK_CANARY_MAX 32u
-
-/* What ptr_track learned about a pointer. */
-struct hak_ptr_info {
-	int error;    /* 0, or enum hak_error_kind */
-	int large;    /* a large span rather than a slab block */
-	unsigned cls; /* slab blocks */
-	struct hak_superslab *ss;
-	struct hak_slab *slab;
-	long index;     /* block index in the slab */
-	uint8_t *block; /* block start: differs from p for aligned pointers */
-	size_t usable;  /* from p to the end of the block */
-	uint8_t found, expected;
-	struct hak_track_rec *rec; /* full mode, when known */
-};
-
-/* Classifies p without writing anything. */
-HAK_INTERNAL void hak_track_inspect(void *p, struct hak_ptr_info *info);
-/* The record of block index in slab s, creating the table if asked. */
-HAK_INTERNAL struct hak_track_rec *hak_track_rec(struct hak_slab *s, long index, int create);
-HAK_INTERNAL void hak_track_slab_reset(struct hak_slab *s);
-HAK_INTERNAL void hak_track_slab_release(struct hak_slab *s);
 
 /* Full mode: the canary after a large block's request; 1 if reported. */
 HAK_INTERNAL int hak_track_large_canary(void *p, struct hak_ptr_info *in, void *ret);

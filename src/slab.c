@@ -1,8 +1,9 @@
 #include "slab.h"
 #include "check.h"
-#include "ptr_track.h"
+#include "ptr_inspect.h"
 
 #if defined(HAKMEM_CHECKS)
+#include "heap_report.h"
 #include "pool.h"
 #include <stdio.h>
 #endif
@@ -130,6 +131,43 @@ int hak_slab_take_freelist(struct hak_slab *s, uint32_t lo, uint32_t hi, void **
 }
 
 #if defined(HAKMEM_CHECKS)
+/* The list is cut at the bad link: the blocks behind it leak, which is
+ * better than handing out whatever address was written there. */
+/* A damaged link found at block p, reported as a use-after-free write. */
+static void report_link_write(void *p, const char *detail)
+{
+	struct hak_ptr_info in;
+	hak_track_inspect(p, &in);
+	in.error = HAK_ERR_USE_AFTER_FREE_WRITE;
+	hak_report_error(HAK_ERR_USE_AFTER_FREE_WRITE, p, &in, detail, NULL);
+}
+
+void *hak_link_corrupt(void *p, uintptr_t decoded, const char *why)
+{
+	char detail[320];
+	snprintf(detail, sizeof detail,
+	         "the free-list link in the first 8 bytes of the freed block was overwritten: it "
+	         "decodes to %p, %s; the list is cut there (the blocks behind it are leaked)",
+	         (void *)decoded, why);
+	report_link_write(p, detail);
+	/* End the list here for good: the next walk must not report it again. */
+	hak_block_set_next(p, NULL);
+	return NULL;
+}
+
+/* The block was reached through a link but is no free block of the list's
+ * class: the link behind it was overwritten, with a value that still fell
+ * in the heap. The caller drops it and the rest of the list. */
+void hak_link_reached_corrupt(void *p, unsigned cls, const char *why)
+{
+	char detail[320];
+	snprintf(detail, sizeof detail,
+	         "a free-list link of class %u was overwritten: it led to %p, %s; the list is cut "
+	         "there (the blocks behind it are leaked)",
+	         cls, p, why);
+	report_link_write(p, detail);
+}
+
 /* The slow half of hak_block_next: v failed the inline range check, so it
  * is not followed. Reads only memory the registry vouches for. */
 void *hak_link_verify(void *p, uintptr_t v)

@@ -1,6 +1,6 @@
 #include "superslab.h"
 #include "asan_hooks.h"
-#include "ptr_track.h"
+#include "ptr_inspect.h"
 #include "os.h"
 #include "registry.h"
 
