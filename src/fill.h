@@ -120,6 +120,56 @@ static inline void hak_fill32(uint8_t *p, size_t n, uint8_t v)
 	hak_fill(p, n, v);
 }
 
+/* hak_fill and hak_fill_differs for n <= 128 without a loop: up to 64
+ * bytes from the start and as many flush with the end, overlapping (1, 2
+ * or 4 chunks each way). Full mode's classes under 128 bytes fill their
+ * whole block: a loop's exit went with the class. */
+static inline void hak_fill_upto128(uint8_t *p, size_t n, uint8_t v)
+{
+	if (n < 16) {
+		hak_fill(p, n, v);
+		return;
+	}
+	uint64_t w = hak_fill_word(v);
+	hak_fill_vec pat = {w, w};
+	memcpy(p, &pat, 16);
+	memcpy(p + n - 16, &pat, 16);
+	if (n > 32) {
+		memcpy(p + 16, &pat, 16);
+		memcpy(p + n - 32, &pat, 16);
+	}
+	if (n > 64) {
+		memcpy(p + 32, &pat, 16);
+		memcpy(p + 48, &pat, 16);
+		memcpy(p + n - 48, &pat, 16);
+		memcpy(p + n - 64, &pat, 16);
+	}
+}
+
+static inline int hak_fill_differs_upto128(const uint8_t *p, size_t n, uint8_t v)
+{
+	if (n < 16) return hak_fill_differs(p, n, v);
+	uint64_t w = hak_fill_word(v);
+	hak_fill_vec pat = {w, w}, a, b, c, d;
+	memcpy(&a, p, 16);
+	memcpy(&b, p + n - 16, 16);
+	a = (a ^ pat) | (b ^ pat);
+	if (n > 32) {
+		memcpy(&c, p + 16, 16);
+		memcpy(&d, p + n - 32, 16);
+		a |= (c ^ pat) | (d ^ pat);
+	}
+	if (n > 64) {
+		memcpy(&b, p + 32, 16);
+		memcpy(&c, p + 48, 16);
+		memcpy(&d, p + n - 48, 16);
+		a |= (b ^ pat) | (c ^ pat) | (d ^ pat);
+		memcpy(&d, p + n - 64, 16);
+		a |= d ^ pat;
+	}
+	return (a[0] | a[1]) != 0;
+}
+
 /* ---- a 32-byte window, without a branch on where the span starts ----
  * Full mode's canary covers [n, min(n + 32, usable)) after an n-byte
  * request: with random request sizes, a branch on its length mispredicts

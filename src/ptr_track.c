@@ -84,7 +84,7 @@ static inline void fill_freed(uint8_t *b, size_t usable)
 	if (HAK_LIKELY(usable >= HAK_FILL_MAX))
 		hak_fill(b, HAK_FILL_MAX, HAK_FILL_FREED);
 	else
-		hak_fill(b, capped(usable), HAK_FILL_FREED);
+		hak_fill_upto128(b, usable, HAK_FILL_FREED);
 }
 
 /* Nonzero when a freed block's fill changed. The first word is not
@@ -95,7 +95,7 @@ static inline int freed_fill_broken(const uint8_t *b, size_t usable)
 	const size_t skip = sizeof(void *);
 	if (HAK_LIKELY(usable >= HAK_FILL_MAX))
 		return hak_fill_differs(b + skip, HAK_FILL_MAX - skip, HAK_FILL_FREED);
-	return hak_fill_differs(b + skip, capped(usable) - skip, HAK_FILL_FREED);
+	return hak_fill_differs_upto128(b + skip, usable - skip, HAK_FILL_FREED);
 }
 
 /* The canary after an n-byte request in a block of usable bytes. */
@@ -245,7 +245,7 @@ static inline int leaving_fill_broken(const uint8_t *b, size_t usable)
 {
 	if (HAK_LIKELY(usable >= HAK_FILL_MAX))
 		return hak_fill_differs(b, HAK_FILL_MAX, HAK_FILL_FREED);
-	return hak_fill_differs(b, usable, HAK_FILL_FREED);
+	return hak_fill_differs_upto128(b, usable, HAK_FILL_FREED);
 }
 
 /* Blocks leave quarantine for the thread cache, whose link overwrites

@@ -92,6 +92,26 @@ static void window_covers_the_canary(void **state)
 		}
 }
 
+/* The loop-free fill of up to 128 bytes writes exactly its span and sees
+ * every byte of it, at every length. */
+static void upto128_fills_and_sees_every_byte(void **state)
+{
+	(void)state;
+	uint8_t span[16 + 128 + 16];
+	for (size_t n = 0; n <= 128; n++) {
+		memset(span, 0x11, sizeof span);
+		hak_fill_upto128(span + 16, n, 0xdf);
+		for (size_t i = 0; i < sizeof span; i++)
+			assert_int_equal(span[i], i >= 16 && i < 16 + n ? 0xdf : 0x11);
+		assert_false(hak_fill_differs_upto128(span + 16, n, 0xdf));
+		for (size_t i = 0; i < n; i++) {
+			span[16 + i] = 0x41;
+			assert_true(hak_fill_differs_upto128(span + 16, n, 0xdf));
+			span[16 + i] = 0xdf;
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -99,6 +119,7 @@ int main(void)
 	    cmocka_unit_test(one_wrong_byte_is_found),
 	    cmocka_unit_test(empty_span_is_intact),
 	    cmocka_unit_test(window_covers_the_canary),
+	    cmocka_unit_test(upto128_fills_and_sees_every_byte),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
