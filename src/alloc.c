@@ -188,9 +188,11 @@ static inline __attribute__((always_inline)) void *malloc_impl(size_t n, struct 
 }
 
 #if defined(HAKMEM_CHECKS)
-static __attribute__((noinline)) void *malloc_general(size_t n, struct hak_caller caller)
+/* ret and frame apart, not as struct hak_caller: the struct would be
+ * spilled on the way in, in full mode's every malloc. */
+static __attribute__((noinline)) void *malloc_general(size_t n, void *ret, void *frame)
 {
-	return malloc_impl(n, caller);
+	return malloc_impl(n, (struct hak_caller){ret, frame});
 }
 #endif
 
@@ -202,7 +204,7 @@ HAK_API void *hak_malloc(size_t n)
 		void *p = malloc_fast(hak_size_class(n), n);
 		if (HAK_LIKELY(p != NULL)) return p;
 	}
-	return malloc_general(n, HAK_CALLER_HERE);
+	return malloc_general(n, __builtin_return_address(0), __builtin_frame_address(0));
 #else
 	return malloc_impl(n, HAK_CALLER_HERE);
 #endif
