@@ -31,11 +31,12 @@ __thread struct hak_qring *hak_my_ring __attribute__((tls_model("initial-exec"))
 static hak_spin_t rings_lock; /* before any ring's lock */
 static struct hak_qring *rings;
 
-/* About 8 KiB of blocks a class wait in its stash, 2 at least. */
+/* Up to 32 KiB of blocks a class wait in its stash (2 to 16 blocks): room
+ * for a whole batch leaving the ring (16 KiB at the default bound). */
 static void stash_init(struct hak_qring *r)
 {
 	for (unsigned c = 0; c < HAK_NUM_CLASSES; c++) {
-		unsigned cap = (8u << 10) / hak_class_stride[c];
+		unsigned cap = (32u << 10) / hak_class_stride[c];
 		r->stash[c].cap = cap < 2 ? 2 : cap > HAK_STASH_SLOTS ? HAK_STASH_SLOTS : cap;
 	}
 }

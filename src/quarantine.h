@@ -27,7 +27,7 @@ struct hak_quarantined {
 #define HAK_STASH_SLOTS 16
 struct hak_qstash {
 	_Atomic unsigned count; /* only the owner writes it */
-	unsigned cap;           /* 2..HAK_STASH_SLOTS: about 8 KiB of blocks */
+	unsigned cap;           /* 2..HAK_STASH_SLOTS: up to 32 KiB of blocks */
 	struct {
 		_Atomic(void *) block; /* NULL once taken (checkers skip it) */
 		void *rec;
