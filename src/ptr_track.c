@@ -18,11 +18,6 @@
 
 /* ---- per-block records (full mode; read in ptr_inspect.c) ---- */
 
-static inline struct hak_track_rec *track_table(struct hak_slab *s)
-{
-	return hak_track_table(s);
-}
-
 /* Once per slab: the table is mapped by whichever thread gets there first. */
 static __attribute__((noinline)) struct hak_track_rec *track_table_create(struct hak_slab *s)
 {
@@ -154,7 +149,7 @@ void *hak_track_on_alloc_full(void *p, unsigned cls, size_t n, void *ret, void *
 	long idx = hak_slab_block_index(ss, s, b);
 	struct hak_track_rec *rec = NULL;
 	if (HAK_LIKELY(idx >= 0)) {
-		struct hak_track_rec *t = track_table(s);
+		struct hak_track_rec *t = hak_track_table(s);
 		rec = HAK_LIKELY(t != NULL) ? &t[idx] : alloc_table_create(s, idx);
 	}
 	if (HAK_LIKELY(rec != NULL)) {
@@ -351,7 +346,7 @@ static inline int free_full_fast(void *p, unsigned how, void *ret, void *frame)
 		return 0;
 	size_t off = (size_t)(b - data), idx = hak_slab_div(s, off);
 	uint32_t stride = s->stride, carved = HAK_RELAXED_LOAD(s->carved);
-	struct hak_track_rec *t = track_table(s);
+	struct hak_track_rec *t = hak_track_table(s);
 	if (HAK_UNLIKELY(idx * stride != off || idx >= carved || !t)) return 0;
 	struct hak_track_rec *rec = &t[idx];
 	/* The header, the record, the next header and the canary: misses
