@@ -56,8 +56,16 @@ static void commit(const char *kind)
 		free(p);
 	} else if (!strcmp(kind, "invalid-free")) {
 		/* The end of p's own slab (64 KiB, aligned): far past the few
-		 * blocks carved so far, so never handed out. */
-		free((char *)(((uintptr_t)p & ~(uintptr_t)0xffff) + 0x10000 - 64));
+		 * blocks carved so far, so never handed out. DEATH_WHERE moves
+		 * it below the slab's first block, where fast mode's inline
+		 * free has no compare of its own (alloc_fast.h): the start of
+		 * p's slab, or inside its SuperSlab's header page (2 MiB). */
+		const char *where = getenv("DEATH_WHERE");
+		uintptr_t a = ((uintptr_t)p & ~(uintptr_t)0xffff) + 0x10000 - 64;
+		if (where && !strcmp(where, "slab-start")) a = (uintptr_t)p & ~(uintptr_t)0xffff;
+		if (where && !strcmp(where, "header-page"))
+			a = ((uintptr_t)p & ~(uintptr_t)0x1fffff) + 2048;
+		free((char *)a);
 	} else if (!strcmp(kind, "foreign-pointer")) {
 		char *other = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		free(other + 64); /* read-only: a write would crash, not report */
