@@ -429,6 +429,15 @@ static inline void asan_resized(void *p, size_t usable, size_t n)
 	(void)p, (void)usable, (void)n;
 }
 
+/* A large block moved to a bigger span with growth room; under ASan its
+ * first n bytes are addressable before the old contents are copied in. */
+static void *large_grown(void *old, size_t n)
+{
+	void *q = hak_large_alloc_grown(old, n);
+	if (q) HAK_ASAN_UNPOISON(q, n);
+	return q;
+}
+
 #if defined(HAKMEM_CHECKS)
 /* realloc under ptr_track: the old pointer is proven live first. */
 static void *realloc_checked(void *p, size_t n, struct hak_caller caller)
@@ -456,7 +465,7 @@ static void *realloc_checked(void *p, size_t n, struct hak_caller caller)
 	if (in.large && HAK_CHECKING_FULL()) keep = hak_large_hdr(p)->requested;
 	if (in.rec && in.rec->state == TRACK_LIVE)
 		keep = in.rec->requested - (size_t)((uint8_t *)p - in.block);
-	void *q = in.large && n > in.usable ? track_large(hak_large_alloc_grown(p, n), n, caller)
+	void *q = in.large && n > in.usable ? track_large(large_grown(p, n), n, caller)
 	                                    : malloc_impl(n, caller);
 	if (!q) return NULL;
 	memcpy(q, p, n < keep ? n : keep);
@@ -505,8 +514,7 @@ HAK_API void *hak_realloc(void *p, size_t n)
 		}
 	}
 	HAK_ASAN_UNPOISON(p, usable);
-	void *q =
-	    large && n > usable ? hak_large_alloc_grown(p, n) : malloc_impl(n, HAK_CALLER_HERE);
+	void *q = large && n > usable ? large_grown(p, n) : malloc_impl(n, HAK_CALLER_HERE);
 	if (!q) return NULL; /* the old block stays valid, as POSIX asks */
 	memcpy(q, p, n < usable ? n : usable);
 	hak_free(p);

@@ -308,10 +308,8 @@ static void find_damage(const struct hak_quarantined *q, void *arg)
 	l->count++;
 }
 
-/* The stashes are taken from without a lock: a block taken meanwhile
- * may already hold the program's data, so damage counts only if the
- * block is still in its slot after its fill was read (the owner empties
- * the slot before it hands the block out: quarantine.h). */
+/* Under r->lock, which the owner takes to take a block: every block
+ * counted is still quarantined while its fill is read. */
 static void check_stash(struct hak_qring *r, struct damage_list *l)
 {
 	for (unsigned c = 0; c < HAK_NUM_CLASSES; c++) {
@@ -321,9 +319,6 @@ static void check_stash(struct hak_qring *r, struct damage_list *l)
 			uint8_t *b = atomic_load_explicit(&st->e[i].block, memory_order_acquire);
 			struct hak_fill_damage d;
 			if (!b || !hak_fill_damage_find(b, c, 0, fill_len(c), &d)) continue;
-			atomic_thread_fence(memory_order_acquire);
-			if (atomic_load_explicit(&st->e[i].block, memory_order_relaxed) != b)
-				continue;
 			if (l->count < DAMAGE_MAX) l->d[l->count] = d;
 			l->count++;
 		}
@@ -337,8 +332,11 @@ long hak_quarantine_check_all(const char *when)
 	l->count = 0;
 	hak_quarantine_foreach(find_damage, l);
 	hak_spin_lock(&rings_lock);
-	for (struct hak_qring *r = rings; r; r = r->next)
+	for (struct hak_qring *r = rings; r; r = r->next) {
+		hak_spin_lock(&r->lock);
 		check_stash(r, l);
+		hak_spin_unlock(&r->lock);
+	}
 	hak_spin_unlock(&rings_lock);
 	/* Reported with no quarantine lock held: a report may malloc and free. */
 	for (long i = 0; i < l->count && i < DAMAGE_MAX; i++)

@@ -88,8 +88,10 @@ static inline unsigned hak_quarantine_push(struct hak_quarantined q, struct hak_
 HAK_INTERNAL unsigned hak_quarantine_push_stash(struct hak_quarantined q,
                                                 struct hak_quarantined *out, unsigned max);
 /* A block of class cls from the calling thread's stash (its newest: all
- * have served their time), with its record, or NULL. Once taken, no
- * checker reads it. */
+ * have served their time), with its record, or NULL. Taken under the
+ * ring's lock, which a checker holds while it reads the stash: once the
+ * program writes into a taken block, no checker is reading it (and no
+ * checker reads a block the owner may free on, down to its unmapping). */
 static inline void *hak_quarantine_take(unsigned cls, void **rec)
 {
 	struct hak_qring *r = hak_my_ring;
@@ -98,13 +100,12 @@ static inline void *hak_quarantine_take(unsigned cls, void **rec)
 	unsigned k = atomic_load_explicit(&st->count, memory_order_relaxed);
 	if (!k) return NULL;
 	k--;
+	hak_spin_lock(&r->lock);
 	void *b = atomic_load_explicit(&st->e[k].block, memory_order_relaxed);
 	*rec = st->e[k].rec;
 	atomic_store_explicit(&st->e[k].block, NULL, memory_order_relaxed);
 	atomic_store_explicit(&st->count, k, memory_order_relaxed);
-	/* A checker that sees what the program writes into b from now on
-	 * sees the NULL too (quarantine.c, check_stash). */
-	atomic_thread_fence(memory_order_release);
+	hak_spin_unlock(&r->lock);
 	/* The next one this class takes: it went cold in the ring. */
 	if (k) __builtin_prefetch(atomic_load_explicit(&st->e[k - 1].block, memory_order_relaxed));
 	return b;
