@@ -130,6 +130,11 @@ static void slab_classify(struct hak_pool *pl, struct hak_slab *s, struct hak_ev
 		if (s->state != SLAB_PARTIAL) {
 			HAK_RELAXED_STORE(s->state, SLAB_PARTIAL);
 			partial_add(pl, s);
+		} else if (!s->returned && s->freelist) {
+			/* Filed with only fresh space, freed into since: it moves
+			 * to the tail, where refills look before they carve. */
+			partial_remove(pl, s);
+			partial_add(pl, s);
 		}
 	} else {
 		HAK_RELAXED_STORE(s->state, SLAB_FULL);
@@ -358,8 +363,11 @@ void hak_pool_return_blocks(struct hak_slab *s, void *head, void *tail, uint32_t
 	if (hak_slab_remote_push(s, head, tail)) return;
 	hak_spin_lock(&s->lock);
 	hak_slab_put(s, head, tail, n);
-	/* Only an unowned slab that just left FULL or reached zero moves. */
-	int moves = !s->owner && !s->pending && (s->used == 0 || s->state == SLAB_FULL);
+	/* Only an unowned slab that just left FULL, reached zero, or got its
+	 * first freed blocks while filed with only fresh space moves. */
+	int moves = !s->owner && !s->pending &&
+	            (s->used == 0 || s->state == SLAB_FULL ||
+	             (s->state == SLAB_PARTIAL && !HAK_RELAXED_LOAD(s->returned)));
 	if (!moves) {
 		hak_spin_unlock(&s->lock);
 		return;

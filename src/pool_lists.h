@@ -135,7 +135,7 @@ static inline void partial_add(struct hak_pool *pl, struct hak_slab *s)
 		return;
 	}
 	slist_push(l, s);
-	s->returned = 1;
+	HAK_RELAXED_STORE(s->returned, 1); /* hak_pool_return_blocks reads it under the slab lock */
 	atomic_fetch_add_explicit(&pl->with_returned[s->cls - pl->class_first], 1,
 	                          memory_order_relaxed);
 }
@@ -144,7 +144,7 @@ static inline void partial_remove(struct hak_pool *pl, struct hak_slab *s)
 {
 	slist_remove(partial_list(pl, s->cls), s);
 	if (s->returned) {
-		s->returned = 0;
+		HAK_RELAXED_STORE(s->returned, 0);
 		atomic_fetch_sub_explicit(&pl->with_returned[s->cls - pl->class_first], 1,
 		                          memory_order_relaxed);
 	}

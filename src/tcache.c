@@ -136,11 +136,11 @@ void *hak_tcache_refill(struct hak_tcache *tc, unsigned cls)
 	for (;;) {
 		if (s) {
 			/* Blocks freed back to other slabs of the class (remote frees,
-			 * flushes) come before fresh pages: the current slab carves
-			 * only when no partial slab holds any, or when it was just
-			 * taken (which took the best the pool had). */
-			int carve = new_slab || !hak_pool_has_returned(cls);
+			 * flushes) come before fresh pages: a slab carves only when
+			 * no partial slab holds any, or when it was just taken with
+			 * no freed block of its own (the best the pool had). */
 			hak_spin_lock(&s->lock);
+			int carve = !hak_pool_has_returned(cls) || (new_slab && !s->freelist);
 			/* A freelist of at least a batch that fits the bin is taken
 			 * whole, without walking its links (they end in NULL). */
 			tail = NULL;

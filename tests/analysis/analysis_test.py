@@ -473,28 +473,24 @@ def case_remote_exit(c):
     64 threads each carve 16 blocks from a slab of their own and exit; the
     main thread frees 15 of each 16 into the slabs they left, then
     allocates the same class. Those slabs were filed at their owners' exit
-    with only fresh space, and the pool files a slab anew only when it
-    leaves full or goes empty, so the main thread's refills carve fresh
-    space while the freed blocks wait: the events count them, and the
-    report explains it (docs/report-rules.md, "Remote frees"). A pool that
-    re-filed such slabs would leave this run without the explanation."""
+    with only fresh space; the first freed block files each again, at the
+    tail of its partial list and counted, so the main thread's refills take
+    the freed blocks before they carve: no refill carves while blocks wait,
+    and no explanation fires (a pool that left them at the head made 241
+    refills carve while up to 740 blocks waited: docs/report-rules.md)."""
     path, _ = c.record("remote_exit", [c.workload, "handover"])
     d = c.report_json([path])
     p = main_proc(d, c.wl_name)
     r = p["remote_frees"]
     check(r is not None and r["collected"] == 0, "no remote list collected anything: %s" % r)
-    check(r["waited_refills"] > 0 and 0 < r["waiting_max"] <= 64 * 15,
-          "refills carved while up to %d of the 960 freed blocks waited" % r["waiting_max"])
-    total = p["faults"]["total"]
-    check(r["waited_faults"] >= 64 and r["waited_faults"] >= 0.05 * total,
-          "%d of %d faults carved while blocks waited" % (r["waited_faults"], total))
-    check([x["rule"] for x in p["explanations"]] == ["remote_wait"], "remote_wait: %s" % p["explanations"])
-    text = p["explanations"][0]["text"]
-    check(text.startswith("%d of the %d page faults" % (r["waited_faults"], total)) and
-          "up to %d blocks of the same class" % r["waiting_max"] in text and
-          "No refill collected a remote free off its own slab" in text, "it says: " + text)
+    check(r["carving_refills"] > 0, "the main thread's refills carved: %s" % r)
+    check(r["waited_refills"] == 0 and r["waited_faults"] == 0 and r["waiting_max"] == 0,
+          "no refill carved while freed blocks waited: %s" % r)
+    check(p["refill"]["from_freelist"] >= 64 * 15 // 2,
+          "the freed blocks were taken: %d from freelists" % p["refill"]["from_freelist"])
+    check(not p["explanations"], "no explanation: %s" % p["explanations"])
     t = c.bt([path])
-    check(t.returncode == 0 and ("Explanation: " + text) in t.stdout, "the text report gives the explanation")
+    check(t.returncode == 0 and "Explanation: " not in t.stdout, "the text report explains nothing")
     print(t.stdout)
 
 

@@ -565,6 +565,48 @@ static void returned_blocks_before_fresh_space(void **state)
 	check_pool_invariants(HAK_POOL_TINY);
 }
 
+/* A slab let go with only fresh space sits at the head; blocks freed into
+ * it afterwards (an exited owner's, say) move it to the tail and count it
+ * in with_returned, so refills take them before they carve. */
+static void fresh_only_slab_freed_into_moves_to_tail(void **state)
+{
+	(void)state;
+	struct hak_slab_list *partial = &tiny->partial[RETURN_CLS];
+	void *ha, *ta, *hb, *tb;
+	hak_pool_trim(1); /* the empty slabs earlier tests left are purged: no freelist */
+	struct hak_slab *a = acquire(RETURN_CLS);
+	assert_int_equal(take(a, 2, &ha, &ta), 2);
+	struct hak_slab *b = acquire(RETURN_CLS);
+	assert_int_equal(take(b, 3, &hb, &tb), 3);
+	void *second = hak_block_next(hb);
+	hak_pool_release(a);
+	hak_pool_release(b);
+	assert_ptr_equal(partial->head, b);
+	assert_ptr_equal(partial->tail, a);
+	assert_false(hak_pool_has_returned(RETURN_CLS));
+
+	hak_pool_return_blocks(b, hb, hb, 1);
+	assert_int_equal(b->state, SLAB_PARTIAL);
+	assert_ptr_equal(partial->tail, b);
+	assert_int_equal(atomic_load(&tiny->with_returned[RETURN_CLS]), 1);
+	check_pool_invariants(HAK_POOL_TINY);
+	/* a second block does not file it again */
+	hak_pool_return_blocks(b, second, second, 1);
+	assert_int_equal(atomic_load(&tiny->with_returned[RETURN_CLS]), 1);
+	assert_ptr_equal(partial->tail, b);
+	assert_int_equal(partial->n, 2);
+	hak_pool_return_blocks(b, tb, tb, 1);
+	assert_int_equal(b->state, SLAB_EMPTY);
+	assert_false(hak_pool_has_returned(RETURN_CLS));
+
+	assert_ptr_equal(acquire(RETURN_CLS), a);
+	hak_pool_release(a);
+	hak_pool_return_blocks(a, ha, ta, 2);
+	assert_int_equal(a->state, SLAB_EMPTY);
+	assert_int_equal(partial->n, 0);
+	check_pool_invariants(HAK_POOL_TINY);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -576,6 +618,7 @@ int main(void)
 	    cmocka_unit_test_setup(smallmid_pool, setup),
 	    cmocka_unit_test_setup(prewarm_leaves_faulted_slabs_on_partial, setup),
 	    cmocka_unit_test_setup(returned_blocks_before_fresh_space, setup),
+	    cmocka_unit_test_setup(fresh_only_slab_freed_into_moves_to_tail, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
