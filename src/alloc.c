@@ -43,47 +43,52 @@ static __attribute__((noinline)) struct got_block alloc_miss(unsigned c, size_t 
 }
 
 #if defined(HAKMEM_CHECKS)
-/* The bin's head does not carry the freed header of its class. Taken if
- * it is still a free block of the class (its header alone was damaged);
- * otherwise reported (slab.c hak_block_reached_bad) and the bin dropped:
- * its blocks leak, and a refill starts it again. */
-static __attribute__((noinline, cold)) struct got_block alloc_bin_bad(unsigned c, size_t n)
+/* The checked pop (tcache.h) refused the bin of class c, or found it
+ * empty. A head whose header is right has a suspect link: taken, and the
+ * plain pop follows the link through hak_link_verify, which reports a
+ * damaged one and ends the list there. A head whose header alone was
+ * damaged (still a free block of c) is taken too; any other is reported
+ * (slab.c hak_block_reached_bad) and the bin dropped. */
+static __attribute__((noinline)) struct got_block alloc_bin_refused(unsigned c, size_t n)
 {
-	struct hak_bin *b = &hak_tc.bins[c];
-	void *p = b->head;
-	if (!hak_block_reached_bad(p, c)) {
-		b->head = hak_block_next(p);
-		b->count--;
-		HAK_RELAXED_STORE(((uint8_t *)p)[-1], hak_hdr_live(c));
+	uint8_t *p = hak_tcache_head(c);
+	if (!p) return alloc_miss(c, n);
+	uint8_t h = HAK_RELAXED_LOAD(p[-1]);
+	if (hak_hdr_class[h ^ HAK_HDR_FREED_BIT] == c) {
+		HAK_RELAXED_STORE(p[-1], (uint8_t)(h ^ HAK_HDR_FREED_BIT));
+		hak_tcache_pop(c);
 		return (struct got_block){p, c};
 	}
-	b->head = NULL;
-	b->count = 0;
+	if (!hak_block_reached_bad(p, c)) {
+		hak_tcache_pop(c);
+		HAK_RELAXED_STORE(p[-1], hak_hdr_live(c));
+		return (struct got_block){p, c};
+	}
+	hak_tcache_drop(c);
 	return alloc_miss(c, n);
+}
+
+/* The pop under ptr_track, out of line: inlined in malloc_general, its
+ * registers pushed full mode's frame onto the stack around every
+ * hak_track_reuse (fast mode's own malloc, alloc_fast.h, has it inline). */
+static __attribute__((noinline)) struct got_block alloc_checked(unsigned c, size_t n)
+{
+	void *p = hak_tcache_pop_checked(c);
+	if (HAK_LIKELY(p != NULL)) return (struct got_block){p, c};
+	return alloc_bin_refused(c, n);
 }
 #endif
 
 /* The fast path: pop the bin of the class of an n-byte request. Under
- * ptr_track the popped block's own header must be the freed one of c
- * (slab.h hak_block_own_bad; read on the line the pop reads anyway, not
- * the next block's), and it becomes the live one. */
+ * ptr_track the checked pop (tcache.h) takes the head only if its header
+ * and link are right, and makes it live. */
 static inline __attribute__((always_inline)) struct got_block alloc_class(unsigned c, size_t n)
 {
-	struct hak_bin *b = &hak_tc.bins[c];
-	void *p = b->head;
-	if (HAK_LIKELY(p != NULL)) {
 #if defined(HAKMEM_CHECKS)
-		if (HAK_CHECKING()) {
-			uint8_t h = HAK_RELAXED_LOAD(((uint8_t *)p)[-1]);
-			if (HAK_UNLIKELY(hak_hdr_class[h ^ HAK_HDR_FREED_BIT] != c))
-				return alloc_bin_bad(c, n);
-			HAK_RELAXED_STORE(((uint8_t *)p)[-1], (uint8_t)(h ^ HAK_HDR_FREED_BIT));
-		}
+	if (HAK_CHECKING()) return alloc_checked(c, n);
 #endif
-		b->head = hak_block_next(p);
-		b->count--;
-		return (struct got_block){p, c};
-	}
+	void *p = hak_tcache_pop(c);
+	if (HAK_LIKELY(p != NULL)) return (struct got_block){p, c};
 	return alloc_miss(c, n);
 }
 

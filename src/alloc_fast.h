@@ -29,25 +29,14 @@ static inline int fast_entry(void)
 	return 1;
 }
 
-/* Fast mode's malloc of a slab class: the bin's head, when its own header
- * is the freed one of c (it becomes the live one, as in alloc_class) and
- * its link passes the check (slab.h) before it becomes the head. NULL when
- * the bin is empty, or the header or the link is wrong: malloc_impl then
- * refills, or finds the same fault again and reports it. No call, so no
- * register is saved on the way. */
+/* Fast mode's malloc of a slab class: the thread cache's checked pop
+ * (tcache.h). NULL when the bin is empty, or its head's header or link is
+ * wrong: malloc_impl then refills, or finds the same fault again and
+ * reports it. */
 static inline __attribute__((always_inline)) void *malloc_fast(unsigned c, size_t n)
 {
-	struct hak_bin *b = &hak_tc.bins[c];
-	uint8_t *p = b->head;
-	if (HAK_UNLIKELY(p == NULL)) return NULL;
-	uint8_t h = HAK_RELAXED_LOAD(p[-1]);
-	if (HAK_UNLIKELY(hak_hdr_class[h ^ HAK_HDR_FREED_BIT] != c)) return NULL;
-	uintptr_t next = *(const uintptr_t *)p ^ hak_link_key ^ ((uintptr_t)p >> 4);
-	if (HAK_UNLIKELY(next && hak_link_suspect(p, next))) return NULL;
-	HAK_RELAXED_STORE(p[-1], (uint8_t)(h ^ HAK_HDR_FREED_BIT));
-	b->head = (void *)next;
-	b->count--;
-	HAK_ASAN_UNPOISON(p, n);
+	void *p = hak_tcache_pop_checked(c);
+	if (HAK_LIKELY(p != NULL)) HAK_ASAN_UNPOISON(p, n);
 	(void)n;
 	return p;
 }

@@ -21,8 +21,8 @@ HAK_INTERNAL int hak_track_large_canary(void *p, struct hak_ptr_info *in, void *
 /* Checked entry points, used by alloc.c while HAK_CHECKING(). */
 HAK_INTERNAL void *hak_track_on_alloc_full(void *p, unsigned cls, size_t n, void *ret, void *frame);
 
-/* A block leaves the allocator (alloc.c alloc_class already wrote its
- * live header). */
+/* A block leaves the allocator (its live header already written: by the
+ * checked pop, tcache.h, or after a refill, alloc.c). */
 static inline void *hak_track_on_alloc(void *p, unsigned cls, size_t n, void *ret, void *frame)
 {
 	if (HAK_CHECKING_FULL()) return hak_track_on_alloc_full(p, cls, n, ret, frame);

@@ -38,6 +38,58 @@ HAK_INTERNAL void *hak_tcache_refill(struct hak_tcache *tc, unsigned cls);
 /* Bin full (or cache not ready): make room, then keep p. */
 HAK_INTERNAL void hak_tcache_free_slow(struct hak_tcache *tc, void *p, unsigned cls);
 
+/* The pop: the head of bin cls, its link followed as hak_block_next
+ * does (under ptr_track a damaged link is reported and ends the list);
+ * NULL when the bin is empty. The caller has checked the head, if at all. */
+static inline void *hak_tcache_pop(unsigned cls)
+{
+	struct hak_bin *b = &hak_tc.bins[cls];
+	void *p = b->head;
+	if (HAK_LIKELY(p != NULL)) {
+		b->head = hak_block_next(p);
+		b->count--;
+	}
+	return p;
+}
+
+#if defined(HAKMEM_CHECKS)
+/* The pop under ptr_track, for callers that know the level is on: the
+ * head of bin cls when its own header is the freed one of cls (slab.h
+ * hak_block_own_bad; read on the line the pop reads anyway, not the next
+ * block's), which becomes the live one, and its link passes the range
+ * check. NULL, having written nothing, when the bin is empty or either
+ * check fails: the caller's slow path refills, or looks again and says
+ * what is wrong. No call, so a caller saves no register for it. */
+static inline __attribute__((always_inline)) void *hak_tcache_pop_checked(unsigned cls)
+{
+	struct hak_bin *b = &hak_tc.bins[cls];
+	uint8_t *p = b->head;
+	if (HAK_UNLIKELY(p == NULL)) return NULL;
+	uint8_t h = HAK_RELAXED_LOAD(p[-1]);
+	if (HAK_UNLIKELY(hak_hdr_class[h ^ HAK_HDR_FREED_BIT] != cls)) return NULL;
+	uintptr_t next = *(const uintptr_t *)p ^ hak_link_key ^ ((uintptr_t)p >> 4);
+	if (HAK_UNLIKELY(next && hak_link_suspect(p, next))) return NULL;
+	HAK_RELAXED_STORE(p[-1], (uint8_t)(h ^ HAK_HDR_FREED_BIT));
+	b->head = (void *)next;
+	b->count--;
+	return p;
+}
+
+/* The head of bin cls, left in place: what the checked pop refused. */
+static inline void *hak_tcache_head(unsigned cls)
+{
+	return hak_tc.bins[cls].head;
+}
+
+/* A bin whose head failed the checks (reported) is dropped: its blocks
+ * leak, and the next refill starts it again. */
+static inline void hak_tcache_drop(unsigned cls)
+{
+	hak_tc.bins[cls].head = NULL;
+	hak_tc.bins[cls].count = 0;
+}
+#endif
+
 /* The push: block p of class cls onto this thread's bin; a full bin (or a
  * cache not ready) makes room first. The caller has validated p. */
 static inline void hak_tcache_push(void *p, unsigned cls)

@@ -441,6 +441,86 @@ static void refill_moves_to_a_new_slab_when_spent(void **state)
 	check_pool_invariants(HAK_POOL_MID);
 }
 
+/* The pops (tcache.h) own the bin's head and count: the plain pop takes
+ * the newest block and follows its link; an empty bin gives NULL. */
+static void pop_takes_the_newest(void **state)
+{
+	(void)state;
+	const unsigned c = hak_size_class(200);
+	hak_thread_flush();
+	assert_null(hak_tcache_pop(c));
+	assert_int_equal(tc->bins[c].count, 0);
+	void *a = hak_malloc(200), *b = hak_malloc(200); /* a refill: the rest in the bin */
+	uint32_t n = tc->bins[c].count;
+	hak_free(a);
+	hak_free(b);
+	assert_int_equal(tc->bins[c].count, n + 2);
+	assert_ptr_equal(hak_tcache_pop(c), b);
+	assert_int_equal(tc->bins[c].count, n + 1);
+	assert_ptr_equal(hak_tcache_pop(c), a);
+	assert_int_equal(tc->bins[c].count, n);
+	for (uint32_t i = 0; i < n; i++)
+		assert_non_null(hak_tcache_pop(c));
+	assert_null(hak_tcache_pop(c));
+	assert_int_equal(tc->bins[c].count, 0);
+	/* Their blocks stay out of the bin (the test's); a and b go back. */
+	hak_tcache_push(a, c);
+	hak_tcache_push(b, c);
+	assert_ptr_equal(hak_tcache_pop(c), b);
+	assert_ptr_equal(hak_tcache_pop(c), a);
+	assert_null(hak_tcache_pop(c));
+	hak_tcache_push(a, c);
+	hak_thread_flush();
+}
+
+/* The checked pop takes the head only when its header is the freed one of
+ * the class and its link is in range, and makes it live; a refused head
+ * (wrong header, a link into no SuperSlab) stays as it was, bin and
+ * header untouched. Dropping a bin empties it. */
+static void checked_pop_refuses_without_writing(void **state)
+{
+	(void)state;
+#if defined(HAKMEM_CHECKS)
+	if (!HAK_CHECKING()) skip();
+	const unsigned c = hak_size_class(200);
+	hak_thread_flush();
+	assert_null(hak_tcache_pop_checked(c));
+	uint8_t *a = hak_malloc(200), *b = hak_malloc(200);
+	uint32_t n = tc->bins[c].count;
+	hak_free(a);
+	hak_free(b);
+	assert_ptr_equal(hak_tcache_head(c), b);
+
+	b[-1] = 'A';
+	assert_null(hak_tcache_pop_checked(c));
+	assert_ptr_equal(hak_tcache_head(c), b);
+	assert_int_equal(tc->bins[c].count, n + 2);
+	assert_int_equal(b[-1], 'A');
+	b[-1] = hak_hdr_freed(c);
+
+	uintptr_t link;
+	memcpy(&link, b, sizeof link);
+	memset(b, 0x41, sizeof link);
+	assert_null(hak_tcache_pop_checked(c));
+	assert_ptr_equal(hak_tcache_head(c), b);
+	assert_int_equal(tc->bins[c].count, n + 2);
+	assert_int_equal(b[-1], hak_hdr_freed(c));
+	memcpy(b, &link, sizeof link);
+
+	assert_ptr_equal(hak_tcache_pop_checked(c), b);
+	assert_int_equal(b[-1], hak_hdr_live(c));
+	assert_ptr_equal(hak_tcache_head(c), a);
+	assert_int_equal(tc->bins[c].count, n + 1);
+	hak_free(b);
+	hak_tcache_drop(c);
+	assert_null(hak_tcache_head(c));
+	assert_int_equal(tc->bins[c].count, 0);
+	/* The dropped bin's blocks leak, as a reported bin's do. */
+#else
+	skip();
+#endif
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -454,6 +534,8 @@ int main(void)
 	    cmocka_unit_test(blocks_freed_by_another_thread),
 	    cmocka_unit_test(frees_after_thread_teardown_go_to_slabs),
 	    cmocka_unit_test(refill_moves_to_a_new_slab_when_spent),
+	    cmocka_unit_test(pop_takes_the_newest),
+	    cmocka_unit_test(checked_pop_refuses_without_writing),
 	};
 	return cmocka_run_group_tests(tests, group_setup, NULL);
 }
