@@ -231,12 +231,18 @@ static uint8_t *aligned_block(void *p, unsigned *cls)
 	return b;
 }
 
+/* A large block's free: poisoned in the ASan flavour, then to large.c. */
+static void free_large(void *p)
+{
+	HAK_ASAN_POISON(p, hak_large_usable(p));
+	hak_large_free(p);
+}
+
 static __attribute__((noinline)) void free_special(void *p)
 {
 	uint8_t h = ((uint8_t *)p)[-1];
 	if (h == HAK_HDR_LARGE && hak_large_hdr(p)->magic == HAK_LARGE_MAGIC) {
-		HAK_ASAN_POISON(p, hak_large_usable(p));
-		hak_large_free(p);
+		free_large(p);
 		return;
 	}
 	unsigned c;
@@ -263,12 +269,41 @@ static inline __attribute__((always_inline)) void free_plain(void *p)
 }
 
 #if defined(HAKMEM_CHECKS)
-/* Every free but fast mode's common case: as it was before fast mode had
- * an inline path (free_fast_checked runs again and fails again, writing
- * nothing, before the report). */
-static __attribute__((noinline)) void free_general(void *p, struct hak_caller caller)
+/* ptr_track's verdict carried out: the checks free nothing themselves. */
+static __attribute__((noinline)) void free_released(struct hak_track_verdict v)
 {
-	HAK_TRACE_FREE(p);
+	struct hak_quarantined batch[HAK_TRACK_BATCH];
+	switch (v.what) {
+	case HAK_RELEASE_SLAB:
+		HAK_RELAXED_STORE(((uint8_t *)v.block)[-1], hak_hdr_freed(v.n));
+		hak_tcache_free_block(v.block, v.n);
+		break;
+	case HAK_RELEASE_LARGE:
+		free_large(v.block);
+		break;
+	case HAK_RELEASE_BATCH:
+		/* A free that this one causes (a report's) may fill ptr_track's
+		 * batch again. */
+		memcpy(batch, v.block, v.n * sizeof *batch);
+		hak_tcache_free_batch(batch, v.n);
+		break;
+	}
+}
+
+/* A free under ptr_track: checked, then freed as the verdict says. */
+static inline __attribute__((always_inline)) void free_tracked(void *p, unsigned kind, void *ret,
+                                                               void *frame)
+{
+	struct hak_track_verdict v = hak_track_free_as(p, kind, ret, frame);
+	if (HAK_UNLIKELY(v.what != HAK_RELEASE_NONE)) free_released(v);
+}
+
+/* Every free but fast mode's common case, past the tracepoint: as it was
+ * before fast mode had an inline path (free_fast_checked runs again and
+ * fails again, writing nothing, before the report). */
+static inline __attribute__((always_inline)) void free_untraced(void *p, unsigned kind, void *ret,
+                                                                void *frame)
+{
 	if (HAK_CHECKING()) {
 		/* Before hak_init the level is fast: a bad free can be the
 		 * process's first call, and its report must follow the settings. */
@@ -276,10 +311,33 @@ static __attribute__((noinline)) void free_general(void *p, struct hak_caller ca
 			if (free_fast_checked(p)) return;
 			hak_init();
 		}
-		hak_track_free(p, caller.ret, caller.frame);
+		free_tracked(p, kind, ret, frame);
 		return;
 	}
 	free_plain(p);
+}
+
+#if defined(HAKMEM_TRACE_HOOKS)
+/* Out of line: inline, the tracepoint's call made every free that gets
+ * here save its arguments in registers of its own. */
+static __attribute__((noinline, cold)) void free_traced(void *p, unsigned kind, void *ret,
+                                                        void *frame)
+{
+	hak_trace_call(p, 0, 1);
+	free_untraced(p, kind, ret, frame);
+}
+#endif
+
+/* kind: how the caller releases p (enum hak_alloc_kind). */
+static __attribute__((noinline)) void free_general(void *p, unsigned kind, void *ret, void *frame)
+{
+#if defined(HAKMEM_TRACE_HOOKS)
+	if (HAK_UNLIKELY(hak_tp_per_call)) {
+		free_traced(p, kind, ret, frame);
+		return;
+	}
+#endif
+	free_untraced(p, kind, ret, frame);
 }
 #endif
 
@@ -288,7 +346,7 @@ HAK_API void hak_free(void *p)
 	if (HAK_UNLIKELY(p == NULL)) return;
 #if defined(HAKMEM_CHECKS)
 	if (HAK_LIKELY(fast_entry()) && HAK_LIKELY(free_fast_checked(p))) return;
-	free_general(p, HAK_CALLER_HERE);
+	free_general(p, HAK_ALLOC_MALLOC, __builtin_return_address(0), __builtin_frame_address(0));
 #else
 	free_plain(p);
 #endif
@@ -474,7 +532,7 @@ static void *realloc_checked(void *p, size_t n, struct hak_caller caller)
 	                                    : malloc_impl(n, caller);
 	if (!q) return NULL;
 	memcpy(q, p, n < keep ? n : keep);
-	hak_track_free(p, caller.ret, caller.frame);
+	free_tracked(p, HAK_ALLOC_MALLOC, caller.ret, caller.frame);
 	return q;
 }
 #endif
@@ -583,17 +641,7 @@ void *hak_aligned_from(size_t align, size_t n, void *ret, void *frame)
 
 void hak_free_from(void *p, unsigned kind, void *ret, void *frame)
 {
-	if (!HAK_CHECKING()) {
-		hak_free(p);
-		return;
-	}
-	if (p == NULL) return;
-	HAK_TRACE_FREE(p);
-	if (HAK_LIKELY(hak_check_level == HAK_CHECK_FAST)) {
-		if (free_fast_checked(p)) return;
-		hak_init(); /* as in hak_free */
-	}
-	hak_track_free_as(p, kind, ret, frame);
+	if (p != NULL) free_general(p, kind, ret, frame);
 }
 #endif
 

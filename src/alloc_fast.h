@@ -57,7 +57,7 @@ _Static_assert(HAK_TINY_CLASSES == 16 && HAK_MID_CLASSES == 16 && HAK_SMALLMID_C
 /* ptr_track fast level, inline for the common case: p is the start of a
  * carved block of a registered SuperSlab and its header says live, of the
  * slab's class. Anything else returns 0, having written nothing, and goes
- * to hak_track_free, which says why. The caller knows the level is fast. */
+ * to hak_track_free_as, which says why. The caller knows the level is fast. */
 static inline __attribute__((always_inline)) int free_fast_checked(void *p)
 {
 	unsigned kind = hak_registry_kind(p);

@@ -17,7 +17,12 @@ uintptr_t hak_link_key = 0x9e3779b97f4a7c15ull;
 __thread int hak_in_report __attribute__((tls_model("initial-exec")));
 
 /* Until lifecycle.c fills them (unit tests that skip hak_init): nothing. */
-static void no_thread_exit(void) {}
+static unsigned no_thread_exit(struct hak_quarantined *out, unsigned max)
+{
+	(void)out;
+	(void)max;
+	return 0;
+}
 static void no_large_reused(uint8_t *start, size_t bytes)
 {
 	(void)start;

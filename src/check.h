@@ -30,9 +30,12 @@ HAK_INTERNAL extern __thread int hak_in_report __attribute__((tls_model("initial
  * by name, which would tie the core to the checker (docs/architecture.md,
  * "Module map"). lifecycle.c fills them first thing at start-up; they are
  * read only on cold paths, in place of the direct call they replace. */
+struct hak_quarantined;
 struct hak_check_hooks {
-	/* tcache.c, first in a thread's teardown: its quarantine goes back. */
-	void (*thread_exit)(void);
+	/* tcache.c, first in a thread's teardown: up to max of the thread's
+	 * quarantined blocks, checked, in out for tcache.c to free; 0 once
+	 * there are none. */
+	unsigned (*thread_exit)(struct hak_quarantined *out, unsigned max);
 	/* large.c, full mode: resident pages [start, start + bytes) of freed
 	 * spans are handed out again (large_check.c). */
 	void (*large_reused)(uint8_t *start, size_t bytes);

@@ -9,6 +9,7 @@
 #include "pool.h"
 #include "quarantine.h"
 #include "registry.h"
+#include "slab.h"
 #include "stack_depot.h"
 #include "tcache.h"
 
@@ -246,24 +247,24 @@ static inline int leaving_fill_broken(const uint8_t *b, size_t usable)
 /* Blocks leave quarantine for the thread cache, whose link overwrites
  * their first word: their whole fill is checked now (what was written
  * where is in the report), the rest again when they are handed out. */
-static void release_quarantined(struct hak_quarantined *q, unsigned n)
+static void check_leaving(const struct hak_quarantined *q, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++) {
 		uint8_t *b = q[i].block;
 		unsigned cls = q[i].cls;
 		if (HAK_UNLIKELY(leaving_fill_broken(b, hak_class_usable(cls))))
 			hak_quarantine_check_leaving(b, cls);
-		hak_tcache_free_block(b, cls);
 	}
 }
 
 /* A stashed block whose header changed (an overrun from the block before
- * it, most likely) leaves as any other, for the bin, whose pop finds the
- * header and says so. */
-static __attribute__((noinline, cold)) void reuse_bad_header(uint8_t *b, unsigned cls)
+ * it, most likely): 0 to hand it out all the same, as the bin's pop would
+ * (it is still a free block of its class: its header alone was damaged);
+ * 1 when it was reported (slab.c hak_block_reached_bad), and it is left
+ * alone. */
+static __attribute__((noinline, cold)) int reuse_refused(uint8_t *b, unsigned cls)
 {
-	struct hak_quarantined q = {b, NULL, cls, 0};
-	release_quarantined(&q, 1);
+	return hak_block_reached_bad(b, cls);
 }
 
 void *hak_track_reuse(unsigned cls, size_t n, void *ret, void *frame)
@@ -271,10 +272,10 @@ void *hak_track_reuse(unsigned cls, size_t n, void *ret, void *frame)
 	void *r;
 	uint8_t *b = hak_quarantine_take(cls, &r);
 	if (!b) return NULL;
-	uint8_t h = HAK_RELAXED_LOAD(b[-1]);
-	if (HAK_UNLIKELY(h != hak_hdr_freed(cls))) {
-		reuse_bad_header(b, cls);
-		return NULL;
+	uint8_t h = HAK_RELAXED_LOAD(b[-1]), freed = hak_hdr_freed(cls);
+	if (HAK_UNLIKELY(h != freed)) {
+		if (reuse_refused(b, cls)) return NULL;
+		h = freed;
 	}
 	size_t usable = hak_class_usable(cls);
 	/* The block leaves the quarantine now, for the caller: its fill is
@@ -292,32 +293,37 @@ void *hak_track_reuse(unsigned cls, size_t n, void *ret, void *frame)
 	return b;
 }
 
-void hak_track_thread_exit(void)
+unsigned hak_track_thread_exit(struct hak_quarantined *out, unsigned max)
 {
-	struct hak_quarantined out[64];
-	unsigned n;
-	while ((n = hak_quarantine_drain(out, 64)))
-		release_quarantined(out, n);
+	unsigned n = hak_quarantine_drain(out, max);
+	check_leaving(out, n);
+	return n;
 }
 
-/* Blocks leave the quarantine in batches (quarantine.c). */
-#define LEAVE_BATCH 16
+static const struct hak_track_verdict nothing = {NULL, HAK_RELEASE_NONE, 0};
 
-/* The quarantine is at its bound: a batch leaves it for the stashes (the
- * ones that do not fit go on to the bins, checked), and q goes in. Once
- * every LEAVE_BATCH frees or so. */
-static __attribute__((noinline)) void quarantine_full(struct hak_quarantined q)
+/* What the last full quarantine sent on, for the caller to free: here, not
+ * on the caller's stack, so that the common free passes no buffer. */
+static __thread struct hak_quarantined leaving[HAK_TRACK_BATCH]
+    __attribute__((tls_model("initial-exec")));
+
+/* The quarantine is at its bound: a batch leaves it for the stashes, the
+ * ones that do not fit are handed back, checked, for the caller to free,
+ * and the block goes in. Once every HAK_TRACK_BATCH frees or so. */
+static __attribute__((noinline)) struct hak_track_verdict
+quarantine_full(uint8_t *b, struct hak_track_rec *rec, unsigned cls, uint32_t stride)
 {
-	struct hak_quarantined out[LEAVE_BATCH];
-	release_quarantined(out, hak_quarantine_push_stash(q, out, LEAVE_BATCH));
+	struct hak_quarantined q = {b, rec, cls, stride};
+	unsigned n = hak_quarantine_push_stash(q, leaving, HAK_TRACK_BATCH);
+	check_leaving(leaving, n);
+	return n ? (struct hak_track_verdict){leaving, HAK_RELEASE_BATCH, n} : nothing;
 }
 
 /* The checks have passed (or were reported): the block becomes freed,
  * filled, and goes into quarantine. */
-static inline __attribute__((always_inline)) void freed_to_quarantine(uint8_t *b, unsigned cls,
-                                                                      struct hak_track_rec *rec,
-                                                                      uint32_t stride, void *ret,
-                                                                      void *frame)
+static inline __attribute__((always_inline)) struct hak_track_verdict
+freed_to_quarantine(uint8_t *b, unsigned cls, struct hak_track_rec *rec, uint32_t stride, void *ret,
+                    void *frame)
 {
 	if (rec) {
 		rec->free_stack = capture(ret, frame);
@@ -326,14 +332,17 @@ static inline __attribute__((always_inline)) void freed_to_quarantine(uint8_t *b
 	fill_freed(b, hak_class_usable(cls));
 	HAK_RELAXED_STORE(b[-1], hak_hdr_freed(cls));
 	struct hak_quarantined q = {b, rec, cls, stride};
-	if (HAK_UNLIKELY(!hak_quarantine_try_push(q))) quarantine_full(q);
+	if (HAK_UNLIKELY(!hak_quarantine_try_push(q))) return quarantine_full(b, rec, cls, stride);
+	return nothing;
 }
 
 /* Full mode's common free, a live slab block passed by its start whose
  * canary and next header are intact: the checks of hak_track_inspect and
- * check_canary in one pass, in registers. 0, having written nothing, for
- * anything else: hak_track_free then finds and reports what is wrong. */
-static inline int free_full_fast(void *p, unsigned how, void *ret, void *frame)
+ * check_canary in one pass, in registers: 1, the block quarantined and *v
+ * saying what left the quarantine for it. 0, having written nothing, for
+ * anything else: free_checked then finds and reports what is wrong. */
+static inline int free_full_fast(void *p, unsigned how, void *ret, void *frame,
+                                 struct hak_track_verdict *v)
 {
 	unsigned kind = hak_registry_kind(p);
 	if (HAK_UNLIKELY(!kind)) return 0;
@@ -367,18 +376,20 @@ static inline int free_full_fast(void *p, unsigned how, void *ret, void *frame)
 		uint8_t h = HAK_RELAXED_LOAD(b[stride - 1]);
 		if (HAK_UNLIKELY(h != live && h != freed)) return 0;
 	}
-	freed_to_quarantine(b, cls, rec, stride, ret, frame);
+	*v = freed_to_quarantine(b, cls, rec, stride, ret, frame);
 	return 1;
 }
 
-/* Everything but full mode's common free: found, reported or freed. */
-static __attribute__((noinline)) void free_checked(void *p, unsigned how, void *ret, void *frame)
+/* Everything but full mode's common free: found and reported (nothing to
+ * free), quarantined, or handed back to be freed. */
+static __attribute__((noinline)) struct hak_track_verdict free_checked(void *p, unsigned how,
+                                                                       void *ret, void *frame)
 {
 	struct hak_ptr_info in;
 	hak_track_inspect(p, &in);
 	if (in.error) {
 		hak_report_error(in.error, p, &in, NULL, ret);
-		return; /* never write to what failed the checks */
+		return nothing; /* never write to what failed the checks */
 	}
 	if (hak_check_level == HAK_CHECK_FULL) hak_track_check_kind(p, &in, how, ret);
 	if (in.large) {
@@ -387,31 +398,20 @@ static __attribute__((noinline)) void free_checked(void *p, unsigned how, void *
 			hak_large_freed_arm(p, capture(ret, frame));
 		}
 		hak_recent_large_add(p);
-		HAK_ASAN_POISON(p, hak_large_usable(p));
-		hak_large_free(p);
-		return;
+		return (struct hak_track_verdict){p, HAK_RELEASE_LARGE, 0};
 	}
-	uint8_t *b = in.block;
 	if (hak_check_level == HAK_CHECK_FULL) {
-		check_canary(b, &in, ret);
-		struct hak_quarantined q = {b, in.rec, in.cls, in.slab->stride};
-		if (in.rec) {
-			in.rec->free_stack = capture(ret, frame);
-			in.rec->state = TRACK_FREED;
-		}
-		fill_freed(b, hak_class_usable(in.cls));
-		HAK_RELAXED_STORE(b[-1], hak_hdr_freed(in.cls));
-		if (!hak_quarantine_try_push(q)) quarantine_full(q);
-		return;
+		check_canary(in.block, &in, ret);
+		return freed_to_quarantine(in.block, in.cls, in.rec, in.slab->stride, ret, frame);
 	}
-	HAK_RELAXED_STORE(b[-1], hak_hdr_freed(in.cls));
-	hak_tcache_free_block(b, in.cls);
+	return (struct hak_track_verdict){in.block, HAK_RELEASE_SLAB, in.cls};
 }
 
-void hak_track_free_as(void *p, unsigned how, void *ret, void *frame)
+struct hak_track_verdict hak_track_free_as(void *p, unsigned how, void *ret, void *frame)
 {
-	if (hak_check_level == HAK_CHECK_FULL && free_full_fast(p, how, ret, frame)) return;
-	free_checked(p, how, ret, frame);
+	struct hak_track_verdict v;
+	if (hak_check_level == HAK_CHECK_FULL && free_full_fast(p, how, ret, frame, &v)) return v;
+	return free_checked(p, how, ret, frame);
 }
 
 int hak_track_check_live(void *p, struct hak_ptr_info *in, void *ret, void *frame)

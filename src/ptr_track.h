@@ -5,6 +5,7 @@
 #define HAKMEM_PTR_TRACK_H
 
 #include "ptr_inspect.h"
+#include "quarantine.h"
 
 #define HAK_FILL_FREED 0xdfu
 #define HAK_FILL_CANARY 0xcbu
@@ -33,13 +34,30 @@ static inline void *hak_track_on_alloc(void *p, unsigned cls, size_t n, void *re
  * hak_track_on_alloc would), or NULL. */
 HAK_INTERNAL void *hak_track_reuse(unsigned cls, size_t n, void *ret, void *frame);
 HAK_INTERNAL void *hak_track_on_alloc_large(void *p, size_t n, void *ret, void *frame);
-/* kind: how the caller releases p (enum hak_alloc_kind: free, delete,
- * delete[]); full mode reports a block allocated another way. */
-HAK_INTERNAL void hak_track_free_as(void *p, unsigned kind, void *ret, void *frame);
-static inline void hak_track_free(void *p, void *ret, void *frame)
-{
-	hak_track_free_as(p, HAK_ALLOC_MALLOC, ret, frame);
-}
+/* What a free does once the checks are done. The checks free nothing
+ * themselves: alloc.c frees what the verdict names, through the thread
+ * cache or large.c (docs/architecture.md, "Module map"). */
+enum hak_track_release {
+	HAK_RELEASE_NONE = 0, /* quarantined, or reported and left alone */
+	HAK_RELEASE_SLAB,     /* block, still live, of class n: to its bin */
+	HAK_RELEASE_LARGE,    /* block, a large one: to large.c */
+	HAK_RELEASE_BATCH,    /* block holds n struct hak_quarantined that left
+	                       * the quarantine, checked: to their bins. The
+	                       * thread's next free under the checks may write
+	                       * there: copied out first. */
+};
+struct hak_track_verdict {
+	void *block;
+	uint32_t what; /* enum hak_track_release */
+	uint32_t n;
+};
+/* Blocks that one free may send on from the quarantine. */
+#define HAK_TRACK_BATCH 16
+/* Checks a free of p (kind: how the caller releases it, enum
+ * hak_alloc_kind: free, delete, delete[]; full mode reports a block
+ * allocated another way) and says what to free. */
+HAK_INTERNAL struct hak_track_verdict hak_track_free_as(void *p, unsigned kind, void *ret,
+                                                        void *frame);
 /* 0 and info filled for a live block; otherwise reported, nonzero. */
 HAK_INTERNAL int hak_track_check_live(void *p, struct hak_ptr_info *info, void *ret, void *frame);
 /* realloc in place: a block keeps its records, with a new size. */
@@ -50,7 +68,9 @@ HAK_INTERNAL void hak_track_fork_prepare(void);
 HAK_INTERNAL void hak_track_fork_parent(void);
 HAK_INTERNAL void hak_track_fork_child(void);
 
-/* A thread exits: its quarantined blocks go back to their slabs. */
-HAK_INTERNAL void hak_track_thread_exit(void);
+/* A thread exits (tcache.c, through hak_check_hooks): up to max of its
+ * quarantined blocks in out, each checked as it leaves, for the caller to
+ * free; 0 once the quarantine is empty. */
+HAK_INTERNAL unsigned hak_track_thread_exit(struct hak_quarantined *out, unsigned max);
 
 #endif

@@ -1,7 +1,7 @@
 #include "tcache.h"
 #include "check.h"
-#include "ptr_track.h"
 #include "pool.h"
+#include "quarantine.h"
 #include "trace_hooks.h"
 
 #include <errno.h>
@@ -44,11 +44,29 @@ static void direct_free(void *p, unsigned cls)
 
 /* ---- set-up and thread exit ---- */
 
+#if defined(HAKMEM_CHECKS)
+void hak_tcache_free_batch(const struct hak_quarantined *q, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		hak_tcache_free_block(q[i].block, q[i].cls);
+}
+
+/* ptr_track's quarantine, a checked batch at a time, into the bins that
+ * are flushed next. */
+static void quarantine_to_bins(void)
+{
+	struct hak_quarantined out[64];
+	unsigned n;
+	while ((n = hak_check_hooks.thread_exit(out, 64)))
+		hak_tcache_free_batch(out, n);
+}
+#endif
+
 static void tcache_teardown(void *arg)
 {
 	struct hak_tcache *tc = arg;
 #if defined(HAKMEM_CHECKS)
-	hak_check_hooks.thread_exit(); /* ptr_track's quarantine, into the bins flushed next */
+	quarantine_to_bins();
 #endif
 	hak_tcache_flush_all(tc);
 	for (unsigned c = 0; c < HAK_NUM_CLASSES; c++) {

@@ -127,6 +127,13 @@ static inline void hak_tcache_free_block(void *p, unsigned cls)
 	HAK_ASAN_POISON(p, hak_class_usable(cls));
 	hak_tcache_push(p, cls);
 }
+
+#if defined(HAKMEM_CHECKS)
+struct hak_quarantined;
+/* n blocks that left ptr_track's quarantine, checked (a free's batch, a
+ * thread's exit), each to its bin. */
+HAK_INTERNAL void hak_tcache_free_batch(const struct hak_quarantined *q, unsigned n);
+#endif
 /* Bins are sized in bytes (docs/architecture.md, "Thread cache bins"). A
  * bin starts at about 64 KiB of blocks (at most 64 blocks, at least two
  * refills) and doubles on overflow up to about 256 KiB (at most 256

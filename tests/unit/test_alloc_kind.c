@@ -13,7 +13,7 @@ static const char *released(void *p, unsigned how)
 {
 	static struct capture cap;
 	capture_begin(&cap);
-	hak_track_free_as(p, how, __builtin_return_address(0), __builtin_frame_address(0));
+	hak_free_from(p, how, __builtin_return_address(0), __builtin_frame_address(0));
 	return capture_end(&cap);
 }
 
