@@ -12,13 +12,17 @@ A call to the C library's malloc family (free, malloc, ...) is a call to
 the C library, whichever allocator answers it: in the preloaded library
 those names are alloc.c's aliases, and they are left out.
 
-usage: src_calls.py [--source DIR] [--check] [--allow FILE] [--longest N] OBJECT...
+usage: src_calls.py [--source DIR] [--check] [--allow FILE] [--forbid RULE]...
+                    [--longest N] OBJECT...
   OBJECT     the objects of one library (e.g. $<TARGET_OBJECTS:hakmem>, or
              BUILD/CMakeFiles/hakmem.dir/src/*.o)
   --check    exit 1 when a circle has a file-level call not in --allow
              (without --allow: when there is any circle) (docs.src_calls.*)
   --allow    the calls inside circles known and not yet untied, one
              "a.c -> b.c" a line (# comments)
+  --forbid   "a.c b.c -> sym1 sym2": with --check, exit 1 when one of the
+             files names one of the symbols (the checks free nothing:
+             docs.src_calls.full)
   --longest  also print the N longest functions of src/*.c, in lines
              (needs --source)
 """
@@ -148,6 +152,8 @@ def main():
     ap.add_argument("--source", help="the repository (for --longest)")
     ap.add_argument("--check", action="store_true", help="exit 1 on a circle")
     ap.add_argument("--allow", metavar="FILE", help="calls known to tie a circle")
+    ap.add_argument("--forbid", action="append", default=[], metavar="RULE",
+                    help='"a.c b.c -> sym1 sym2": symbols those files must not name')
     ap.add_argument("--longest", type=int, default=0, metavar="N")
     ap.add_argument("objects", nargs="+")
     a = ap.parse_args()
@@ -155,7 +161,17 @@ def main():
     if not objects:
         sys.exit("src_calls.py: no object files given: pass a library's objects "
                  "(BUILD/CMakeFiles/hakmem.dir/src/*.o) after building it")
-    edges = build_graph(*read_symbols(objects))
+    defined, needed = read_symbols(objects)
+    edges = build_graph(defined, needed)
+    forbidden = []
+    for rule in a.forbid:
+        files, arrow, syms = rule.partition("->")
+        if not arrow or not files.split() or not syms.split():
+            ap.error("--forbid %r: expected \"a.c b.c -> sym1 sym2\"" % rule)
+        for f in files.split():
+            if f not in needed:
+                ap.error("--forbid: %s is not among the objects" % f)
+            forbidden += [(f, s) for s in syms.split() if s in needed[f]]
 
     print("file-level calls (%d files):" % len(edges))
     for f in sorted(edges):
@@ -199,7 +215,11 @@ def main():
         e[0] in c and e[1] in c and e[1] in edges.get(e[0], {}) for c in circles))
     for f, g in gone:
         print("note: %s -> %s no longer ties a circle: take it out of %s" % (f, g, a.allow))
-    return 1 if new else 0
+    for f, s in forbidden:
+        print("FAIL: %s names %s: the checks validate and free nothing; return a verdict "
+              "and let alloc.c free (docs/architecture.md, \"Module map\")" % (f, s),
+              file=sys.stderr)
+    return 1 if new or forbidden else 0
 
 
 if __name__ == "__main__":
