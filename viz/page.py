@@ -188,7 +188,8 @@ def callsites_table(proc):
         return tag("p", "No call sites in this trace (recorded before hakmem "
                    "traced them, or no allocator faults).", class_="note")
     rows = []
-    for s in cs["sites"][:15]:
+    shown = cs["sites"][:15]
+    for s in shown:
         classes = sorted(s["classes"].items(), key=lambda kv: -kv[1])[:3]
         words = ", ".join(story.class_words(k) for k, _ in classes)
         if s["by_cause"].get("large"):
@@ -200,8 +201,11 @@ def callsites_table(proc):
             site = join(site, Raw("<br />"), tag("small", "called from " + " < ".join(stack)))
         rows.append([site, pct(s["share"], 1), num(s["faults"]), words,
                      ", ".join("S%d" % (i + 1) for i in s["storms"])])
-    more = tag("p", "%s more call sites in the JSON report." % num(len(cs["sites"]) - 15),
-               class_="note") if len(cs["sites"]) > 15 else None
+    # The analysis lists the first 50 and counts them all.
+    count = cs.get("count")
+    rest = max(count if isinstance(count, int) else 0, len(cs["sites"])) - len(shown)
+    more = tag("p", "And %s more call site%s with fewer faults." % (
+        num(rest), "" if rest == 1 else "s"), class_="note") if rest > 0 else None
     return join(table(["call site", "share", "allocator faults", "classes", "storms"], rows,
                       numeric=(1, 2)), more)
 

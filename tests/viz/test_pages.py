@@ -128,7 +128,7 @@ class BenchLayout(unittest.TestCase, Layout):
 
 class ReportLayout(unittest.TestCase, Layout):
     def test_pages(self):
-        for name in ("rich", "minimal", "multi"):
+        for name in ("rich", "minimal", "multi", "callsites"):
             with self.subTest(fixture=name):
                 render_file([os.path.join(FIXTURES, name + ".json")],
                             "layout-%s.html" % name)
@@ -311,7 +311,7 @@ class Wording(unittest.TestCase):
         return words
 
     def test_reports(self):
-        for name in ("rich", "minimal", "multi"):
+        for name in ("rich", "minimal", "multi", "callsites"):
             with self.subTest(fixture=name):
                 path = os.path.join(FIXTURES, name + ".json")
                 words = self.check_words(fixture(name + ".json"), render_file(
@@ -319,6 +319,32 @@ class Wording(unittest.TestCase):
                 if name == "minimal":
                     self.assertIn("No timeline chart", words)
                     self.assertIn("No lifecycle chart", words)
+
+    def test_more_call_sites(self):
+        """20 call sites: the table lists 15, and the rest are counted in
+        words, from the analysis's count (it lists 50 at most)."""
+        data = fixture("callsites.json")
+        text = render_file([os.path.join(FIXTURES, "callsites.json")],
+                           "words-callsites-more.html")
+        words = self.check_words(data, text)
+        self.assertIn("And 5 more call sites with fewer faults.", words)
+        sites = data["processes"][0]["callsites"]["sites"]
+        tables = [t for t in parse_page(self, text).iter("table")
+                  if "".join(t.find("thead/tr/th").itertext()) == "call site"]
+        self.assertEqual(len(tables), 1)
+        listed = ["".join(tr.find("td/code").itertext())
+                  for tr in tables[0].findall("tbody/tr")]
+        self.assertEqual(listed, [s["site"] for s in sites[:15]])
+        # The old sentence would have failed the check.
+        old = text.replace("And 5 more call sites with fewer faults.",
+                           "5 more call sites in the JSON report.")
+        self.assertNotEqual(old, text)
+        with self.assertRaises(AssertionError):
+            self.check_words(data, old)
+        data["processes"][0]["callsites"]["count"] = 80
+        words = self.check_words(data, render_file(
+            [write_json(data, "callsites-80.json")], "words-callsites-80.html"))
+        self.assertIn("And 65 more call sites with fewer faults.", words)
 
     def test_bench(self):
         data = rss_over_bench()
