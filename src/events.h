@@ -19,6 +19,9 @@ enum hak_event_type {
 	HAK_EV_LARGE_MUNMAP,
 	HAK_EV_HEAP_ERROR,
 	HAK_EV_PROCESS_STATS,
+	/* One HAKMEM_PREWARM entry, done before the tracer loaded: kept until
+	 * it starts (hak_trace_keep). */
+	HAK_EV_PREWARM,
 };
 
 /* superslab_mmap reasons */
@@ -79,6 +82,12 @@ struct hak_ev_heap_error {
 	uintptr_t addr;
 	uint32_t kind, found, expected; /* found and expected: header bytes */
 };
+struct hak_ev_prewarm {
+	uint64_t pages;       /* pages the prewarm faulted in */
+	uint32_t block_size;  /* the class's usable bytes */
+	uint32_t slabs, done; /* asked by HAKMEM_PREWARM, and mapped */
+	uint8_t cls, pool;
+};
 
 struct hak_event {
 	uint8_t type;      /* enum hak_event_type: which member of the union */
@@ -94,6 +103,7 @@ struct hak_event {
 		struct hak_ev_large_mmap large_mmap;
 		struct hak_ev_large_munmap large_munmap;
 		struct hak_ev_heap_error heap_error;
+		struct hak_ev_prewarm prewarm;
 	};
 };
 

@@ -58,14 +58,21 @@ static void fork_child(void)
 #endif
 }
 
+/* Each entry is traced (kept until the tracer loads): the report must know
+ * what was prewarmed to recommend a total, not the slabs still missing. */
 static void prewarm(void)
 {
 	for (unsigned i = 0; i < hak_env.nprewarm; i++) {
 		unsigned cls = hak_size_class(hak_env.prewarm[i].size);
-		if (hak_pool_prewarm(cls, hak_env.prewarm[i].slabs) < 0)
-			hak_log("hakmem: HAKMEM_PREWARM: could not map %u slabs for %u-byte blocks "
-			        "(out of memory); continuing without them\n",
-			        hak_env.prewarm[i].slabs, hak_env.prewarm[i].size);
+		unsigned slabs = hak_env.prewarm[i].slabs;
+		uint64_t pages = 0;
+		unsigned done = hak_pool_prewarm(cls, slabs, &pages);
+		HAK_TRACE_PREWARM(cls, hak_class_pool(cls), (uint32_t)hak_class_usable(cls), slabs,
+		                  done, pages);
+		if (done < slabs)
+			hak_log("hakmem: HAKMEM_PREWARM: mapped %u of %u slabs for %u-byte blocks "
+			        "(out of memory); continuing without the rest\n",
+			        done, slabs, hak_env.prewarm[i].size);
 	}
 }
 

@@ -391,10 +391,11 @@ void hak_pool_return_blocks(struct hak_slab *s, void *head, void *tail, uint32_t
 	hak_events_emit(&ev);
 }
 
-int hak_pool_prewarm(unsigned cls, unsigned slabs)
+unsigned hak_pool_prewarm(unsigned cls, unsigned slabs, uint64_t *pages)
 {
 	struct hak_pool *pl = hak_pool_of_class(cls);
-	int done = 0;
+	unsigned done = 0;
+	uint64_t faulted = 0;
 	for (unsigned i = 0; i < slabs; i++) {
 		struct hak_event_buf ev;
 		ev.n = 0;
@@ -408,6 +409,7 @@ int hak_pool_prewarm(unsigned cls, unsigned slabs)
 			for (size_t pg = s->touched_pages; pg < npages; pg++)
 				base[pg * HAK_PAGE + HAK_PAGE - 1] = 0;
 			HAK_STAT_ADD(pages_touched, npages - s->touched_pages);
+			faulted += npages - s->touched_pages;
 			s->touched_pages = (uint32_t)npages;
 			s->purged = 0;
 			/* Partial even though used == 0: prewarmed slabs are never
@@ -421,8 +423,9 @@ int hak_pool_prewarm(unsigned cls, unsigned slabs)
 		}
 		pthread_mutex_unlock(&pl->lock);
 		hak_events_emit(&ev);
-		if (!s) return -1;
+		if (!s) break;
 	}
+	if (pages) *pages = faulted;
 	return done;
 }
 

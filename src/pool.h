@@ -72,8 +72,10 @@ HAK_INTERNAL struct hak_slab *hak_pool_acquire(unsigned cls, void *owner);
 HAK_INTERNAL void hak_pool_release(struct hak_slab *s);
 /* Returns a chain of n blocks to slab s (any thread). */
 HAK_INTERNAL void hak_pool_return_blocks(struct hak_slab *s, void *head, void *tail, uint32_t n);
-/* Maps, formats and faults in slabs of class cls, left on its partial list. */
-HAK_INTERNAL int hak_pool_prewarm(unsigned cls, unsigned slabs);
+/* Maps, formats and faults in slabs of class cls, left on its partial list.
+ * Returns the slabs done (fewer when memory ran out) and, when pages is not
+ * NULL, the pages it faulted in. */
+HAK_INTERNAL unsigned hak_pool_prewarm(unsigned cls, unsigned slabs, uint64_t *pages);
 /* Purges and unmaps whatever is due now, or everything when force. */
 HAK_INTERNAL void hak_pool_trim(int force);
 

@@ -10,6 +10,7 @@
 
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,18 @@ static __thread struct deferred deferred __attribute__((tls_model("initial-exec"
 #define TICK_NS 5000000ull
 enum { TICK_PERIODIC = 0, TICK_THREAD_EXIT = 1 };
 static __thread uint64_t last_tick_ns __attribute__((tls_model("initial-exec")));
+
+/* Events from before the tracer loaded that the analysis needs: the
+ * prewarm's, one per HAKMEM_PREWARM entry (at most 16), made in the first
+ * malloc, which comes before the constructor that loads the provider (its
+ * dlopen mallocs). hak_trace_emit drops what comes before hak_tp, and the
+ * nesting queue is per thread, so they wait here, process-wide, and go out
+ * right after tracing's first process_stats, which starts an image. */
+#define KEPT_MAX 16
+static struct hak_event kept[KEPT_MAX];
+static unsigned nkept;
+static int kept_started; /* set once: later events are emitted at once */
+static pthread_mutex_t kept_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* lib/hakmem/libhakmem-tp.so beside the library holding this code. */
 static int provider_path(char *buf, size_t len)
@@ -162,6 +175,10 @@ static void dispatch(const struct hakmem_tp_ops *o, const struct hak_event *e)
 	case HAK_EV_PROCESS_STATS:
 		emit_process_stats(o);
 		break;
+	case HAK_EV_PREWARM:
+		o->prewarm(e->prewarm.cls, e->prewarm.block_size, e->prewarm.pool, e->prewarm.slabs,
+		           e->prewarm.done, e->prewarm.pages);
+		break;
 	default:
 		dispatch_pool(o, e);
 	}
@@ -252,6 +269,27 @@ static void process_stats_now(void)
 	hak_trace_emit(&e);
 }
 
+void hak_trace_keep(const struct hak_event *e)
+{
+	pthread_mutex_lock(&kept_lock);
+	int started = kept_started;
+	if (!started && nkept < KEPT_MAX) kept[nkept++] = *e;
+	pthread_mutex_unlock(&kept_lock);
+	if (started) hak_trace_emit(e);
+}
+
+/* Nothing is added once kept_started is set: the array is read unlocked. */
+static void emit_kept(void)
+{
+	pthread_mutex_lock(&kept_lock);
+	kept_started = 1;
+	unsigned n = nkept;
+	nkept = 0;
+	pthread_mutex_unlock(&kept_lock);
+	for (unsigned i = 0; i < n; i++)
+		hak_trace_emit(&kept[i]);
+}
+
 /* Registered from a shared library, atexit runs in that library's own
  * destructor slot, before liblttng-ust's (loaded later). The last sample is
  * the last event: liblttng-ust's destructor still allocates, and events
@@ -296,6 +334,7 @@ void hak_trace_start(void)
 	hak_tp = ops;
 	atexit(at_exit_stats);
 	process_stats_now();
+	emit_kept();
 }
 
 #if defined(HAKMEM_OVERRIDE)

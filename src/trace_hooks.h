@@ -19,6 +19,9 @@ HAK_INTERNAL extern int hak_tp_per_call;
  * flight, never recursively (docs/architecture.md, LTTng safety rule 1). Call with no
  * allocator lock held (rule 2). */
 HAK_INTERNAL void hak_trace_emit(const struct hak_event *e);
+/* An event of start-up (a prewarm), made before the tracer loads: kept
+ * and emitted after tracing's first process_stats, or at once after it. */
+HAK_INTERNAL void hak_trace_keep(const struct hak_event *e);
 /* Per-call events; dropped rather than queued when nested. */
 HAK_INTERNAL void hak_trace_call(void *ptr, uint64_t size, int is_free);
 
@@ -46,6 +49,17 @@ HAK_INTERNAL void hak_trace_call(void *ptr, uint64_t size, int is_free);
 	                                                  .block_size = (bsize),                   \
 	                                                  .from_remote = (fremote),                \
 	                                                  .remote_waiting = (waiting_)})
+#define HAK_TRACE_PREWARM(cls_, pool_, bsize, slabs_, done_, pages_)                               \
+	do {                                                                                       \
+		struct hak_event e_ = {.type = HAK_EV_PREWARM,                                     \
+		                       .prewarm = {.cls = (uint8_t)(cls_),                         \
+		                                   .pool = (uint8_t)(pool_),                       \
+		                                   .block_size = (bsize),                          \
+		                                   .slabs = (slabs_),                              \
+		                                   .done = (done_),                                \
+		                                   .pages = (pages_)}};                            \
+		hak_trace_keep(&e_);                                                               \
+	} while (0)
 #define HAK_TRACE_LARGE_MMAP(addr_, size_, new_pages_)                                             \
 	HAK_TRACE_EVENT(.type = HAK_EV_LARGE_MMAP,                                                 \
 	                .large_mmap = {.addr = (addr_),                                            \
@@ -81,6 +95,7 @@ HAK_INTERNAL void hak_trace_thread_exit(void);
 #define HAK_TRACE_REFILL(cls, pool, want, got, ffl, fcarve, new_slab, new_pages, refault, bsize,   \
                          fremote, waiting)                                                         \
 	((void)0)
+#define HAK_TRACE_PREWARM(cls, pool, bsize, slabs, done, pages) ((void)0)
 #define HAK_TRACE_LARGE_MMAP(addr, size, new_pages) ((void)0)
 #define HAK_TRACE_LARGE_MUNMAP(addr, size) ((void)0)
 #define HAK_TRACE_HEAP_ERROR(kind, addr, found, expected) ((void)0)

@@ -85,6 +85,12 @@ static void tp_tick(uint32_t reason)
 	lttng_ust_tracepoint(hakmem, tick, reason);
 }
 
+static void tp_prewarm(uint32_t cls, uint32_t block_size, uint32_t pool, uint32_t slabs,
+                       uint32_t done, uint64_t pages)
+{
+	lttng_ust_tracepoint(hakmem, prewarm, cls, block_size, pool, slabs, done, pages);
+}
+
 __attribute__((visibility("default"))) const struct hakmem_tp_ops hakmem_tp_ops = {
     .abi_version = HAKMEM_TP_ABI_VERSION,
     .superslab_mmap = tp_superslab_mmap,
@@ -102,4 +108,5 @@ __attribute__((visibility("default"))) const struct hakmem_tp_ops hakmem_tp_ops 
     .free_call = tp_free,
     .tick = tp_tick,
     .callsite = tp_callsite,
+    .prewarm = tp_prewarm,
 };

@@ -157,6 +157,21 @@ LTTNG_UST_TRACEPOINT_EVENT(hakmem, tick,
 	LTTNG_UST_TP_FIELDS(
 		lttng_ust_field_integer(uint32_t, reason, reason)))
 
+/* One HAKMEM_PREWARM entry (class: its class number and usable bytes;
+ * slabs asked, slabs done, pages faulted in). The prewarm runs at
+ * start-up, before the tracer loads; the event follows the first
+ * process_stats. Its faults are not in the trace: it claims none. */
+LTTNG_UST_TRACEPOINT_EVENT(hakmem, prewarm,
+	LTTNG_UST_TP_ARGS(uint32_t, cls, uint32_t, block_size, uint32_t, pool, uint32_t, slabs,
+			  uint32_t, done, uint64_t, pages),
+	LTTNG_UST_TP_FIELDS(
+		lttng_ust_field_integer(uint32_t, class, cls)
+		lttng_ust_field_integer(uint32_t, block_size, block_size)
+		lttng_ust_field_integer(uint32_t, pool, pool)
+		lttng_ust_field_integer(uint32_t, slabs, slabs)
+		lttng_ust_field_integer(uint32_t, done, done)
+		lttng_ust_field_integer(uint64_t, pages, pages)))
+
 /* Per-call events: only with hakmem trace --per-call (HAKMEM_TRACE_PER_CALL=1). */
 LTTNG_UST_TRACEPOINT_EVENT(hakmem, malloc,
 	LTTNG_UST_TP_ARGS(uint64_t, ptr, uint64_t, size),

@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#define HAKMEM_TP_ABI_VERSION 3
+#define HAKMEM_TP_ABI_VERSION 4
 #define HAKMEM_TP_OPS_SYMBOL "hakmem_tp_ops"
 /* Frames of a call site: the program's own, innermost first. */
 #define HAKMEM_TP_CALLSITE_FRAMES 8
@@ -58,6 +58,10 @@ struct hakmem_tp_ops {
 	/* A call site's frames (at most HAKMEM_TP_CALLSITE_FRAMES), once per
 	 * process; the fault events carry its id. */
 	void (*callsite)(uint64_t id, const uint64_t *frames, uint32_t n);
+	/* One HAKMEM_PREWARM entry, done at start-up before the tracer loaded:
+	 * emitted once tracing starts, so the analysis knows the setting. */
+	void (*prewarm)(uint32_t cls, uint32_t block_size, uint32_t pool, uint32_t slabs,
+	                uint32_t done, uint64_t pages);
 };
 
 #endif

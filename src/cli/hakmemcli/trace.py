@@ -26,7 +26,9 @@ two channels; every event carries vpid, vtid and procname:
                   new_pages == 0, slab_empty, slab_reuse, slab_purge,
                   superslab_reuse, superslab_munmap, callsite (each
                   distinct stack of a malloc that touched fresh pages,
-                  once per process), malloc and free (--per-call); and
+                  once per process), prewarm (each HAKMEM_PREWARM entry,
+                  done before tracing started), malloc and free
+                  (--per-call); and
                   where each binary was loaded (lttng_ust_statedump:* and
                   lttng_ust_dl:*), so the report can name those call
                   sites afterwards
@@ -124,7 +126,8 @@ COUNTED_EVENTS = ("hakmem:superslab_mmap", "hakmem:large_mmap", "hakmem:large_mu
                   "hakmem:heap_error", "hakmem:tick")
 # Events that never claim a fault (docs/report-rules.md, "Attribution").
 PLAIN_EVENTS = ("hakmem:slab_empty", "hakmem:slab_reuse", "hakmem:slab_purge", "hakmem:superslab_reuse",
-                "hakmem:superslab_munmap", "hakmem:callsite", "hakmem:malloc", "hakmem:free")
+                "hakmem:superslab_munmap", "hakmem:callsite", "hakmem:prewarm", "hakmem:malloc",
+                "hakmem:free")
 
 
 def channel_events():
