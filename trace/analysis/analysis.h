@@ -64,6 +64,7 @@ enum hk_evtype {
 	HK_EV_MALLOC,
 	HK_EV_FREE,
 	HK_EV_TICK,
+	HK_EV_PREWARM,
 	HK_NUM_EVTYPES,
 	HK_EV_FOREIGN = HK_NUM_EVTYPES /* not a hakmem event */
 };
@@ -97,6 +98,14 @@ enum { PURGE_SS, PURGE_SLAB, PURGE_PAGES, PURGE_POOL };
 enum { LMAP_ADDR, LMAP_SIZE, LMAP_NEW_PAGES, LMAP_CALLSITE };
 enum { LUNMAP_ADDR, LUNMAP_SIZE };
 enum { HERR_KIND, HERR_ADDR, HERR_FOUND, HERR_EXPECTED };
+enum {
+	PREWARM_CLASS,
+	PREWARM_BLOCK_SIZE,
+	PREWARM_POOL,
+	PREWARM_SLABS,
+	PREWARM_DONE,
+	PREWARM_PAGES
+};
 enum {
 	STATS_MINFLT,
 	STATS_MAJFLT,
@@ -294,6 +303,15 @@ struct hk_heap_error {
 
 struct hk_trace;
 
+/* What HAKMEM_PREWARM did for one class at start-up (prewarm.c), from its
+ * hakmem:prewarm events: entries of the same class add up. */
+struct hk_prewarm {
+	uint32_t slabs, done; /* asked, mapped */
+	uint32_t block_size;
+	uint32_t pool; /* HK_POOL_UNKNOWN when the event names none */
+	uint64_t pages;
+};
+
 /* Remote frees and the carving that went on while freed blocks waited
  * (explain.c; docs/report-rules.md, "Remote frees"). */
 struct hk_remote {
@@ -420,6 +438,9 @@ struct hk_proc {
 	struct hk_explanation explanations[HK_EXPLANATIONS_MAX];
 	size_t nexplanations;
 	struct hk_cs_proc *cs; /* faults by call site (callsite.c) */
+	/* HAKMEM_PREWARM as the process ran it, by class; nprewarm classes */
+	struct hk_prewarm prewarm[HK_NUM_CLASSES];
+	unsigned nprewarm;
 };
 
 struct hk_trace {
@@ -504,6 +525,9 @@ struct hk_tl_bucket {
 /* The windows merged into at most max buckets (caller frees *out). */
 size_t hk_timeline(const struct hk_proc *p, size_t max, struct hk_tl_bucket **out,
                    uint64_t *bucket_ns);
+
+/* prewarm.c: a hakmem:prewarm event into p->prewarm. */
+void hk_prewarm_event(struct hk_proc *p, const struct hk_event *e);
 
 /* recommend.c */
 void hk_recommend(struct hk_state *st, struct hk_proc *p);

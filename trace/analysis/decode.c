@@ -23,6 +23,7 @@ const char *const hk_evtype_name[HK_NUM_EVTYPES] = {
     "malloc",
     "free",
     "tick",
+    "prewarm",
 };
 
 /* In the slot order of the enums in analysis.h. */
@@ -45,6 +46,7 @@ static const char *const field_names[HK_NUM_EVTYPES][HK_MAX_FIELDS + 1] = {
     [HK_EV_MALLOC] = {"ptr", "size"},
     [HK_EV_FREE] = {"ptr"},
     [HK_EV_TICK] = {"reason"},
+    [HK_EV_PREWARM] = {"class", "block_size", "pool", "slabs", "done", "pages"},
 };
 
 enum { KIND_NONE, KIND_UNSIGNED, KIND_SIGNED, KIND_STRING };

@@ -176,6 +176,30 @@ static void remote_json(FILE *o, const struct hk_proc *p)
 	fputs("}", o);
 }
 
+/* HAKMEM_PREWARM as the process ran it, one object per class; [] when the
+ * trace has no hakmem:prewarm (no prewarm, or an older provider). */
+static void prewarm_json(FILE *o, const struct hk_proc *p)
+{
+	jkey(o, "prewarm");
+	fputs("[", o);
+	int i = 0;
+	for (int k = 0; k < HK_NUM_CLASSES; k++) {
+		const struct hk_prewarm *w = &p->prewarm[k];
+		if (!w->slabs) continue;
+		fputs(i++ ? ", {" : "{", o);
+		ju64(o, "size", w->block_size, 1);
+		ju64(o, "class", (uint64_t)k, 1);
+		jkey(o, "pool");
+		jstr(o, hk_pool_name(w->pool));
+		fputs(", ", o);
+		ju64(o, "slabs", w->slabs, 1);
+		ju64(o, "done", w->done, 1);
+		ju64(o, "pages", w->pages, 0);
+		fputs("}", o);
+	}
+	fputs("]", o);
+}
+
 static void proc_json(FILE *o, const struct hk_state *st, const struct hk_proc *p)
 {
 	char lbl[32];
@@ -297,6 +321,8 @@ static void proc_json(FILE *o, const struct hk_state *st, const struct hk_proc *
 	}
 	fputs("], ", o);
 	ju64(o, "heap_errors_dropped", p->errors_dropped, 0);
+	fputs(",\n     ", o);
+	prewarm_json(o, p);
 	fputs(",\n     \"recommendations\": [", o);
 	for (size_t i = 0; i < p->nrecs; i++) {
 		const struct hk_rec *r = &p->recs[i];

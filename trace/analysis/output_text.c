@@ -106,6 +106,24 @@ static void remote_text(FILE *o, const struct hk_proc *p)
 	        r->waited_faults);
 }
 
+/* The prewarm the process ran, as HAKMEM_PREWARM entries: its faults came
+ * before tracing, so they are in none of the figures above. */
+static void prewarm_text(FILE *o, const struct hk_proc *p)
+{
+	if (!p->nprewarm) return;
+	fputs("Prewarm at start-up (before tracing):", o);
+	int i = 0;
+	for (int k = 0; k < HK_NUM_CLASSES; k++) {
+		const struct hk_prewarm *w = &p->prewarm[k];
+		if (!w->slabs) continue;
+		fprintf(o, "%s %u:%u (%s", i++ ? "," : "", w->block_size, w->slabs,
+		        hk_pool_name(w->pool));
+		if (w->done < w->slabs) fprintf(o, ", %u slabs mapped", w->done);
+		fprintf(o, ", %" PRIu64 " pages)", w->pages);
+	}
+	fputc('\n', o);
+}
+
 static void proc_text(FILE *o, const struct hk_state *st, const struct hk_proc *p)
 {
 	char lbl[32];
@@ -148,6 +166,7 @@ static void proc_text(FILE *o, const struct hk_state *st, const struct hk_proc *
 		fputc('\n', o);
 	}
 	hk_cs_text(o, p);
+	prewarm_text(o, p);
 
 	fprintf(o,
 	        "SuperSlabs: mapped %" PRIu64 ", reused %" PRIu64 ", unmapped %" PRIu64

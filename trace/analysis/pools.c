@@ -30,6 +30,9 @@ uint32_t hk_event_pool(const struct hk_event *e)
 	case HK_EV_SLAB_PURGE:
 		slot = PURGE_POOL;
 		break;
+	case HK_EV_PREWARM:
+		slot = PREWARM_POOL;
+		break;
 	default:
 		return HK_POOL_UNKNOWN;
 	}

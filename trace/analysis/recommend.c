@@ -53,6 +53,92 @@ static uint64_t class_faults_before(const struct hk_proc *p, int k, uint64_t ts)
 	return n;
 }
 
+/* Appends to buf at *off, never past len. */
+static void append(char *buf, size_t len, size_t *off, const char *fmt, ...)
+{
+	if (*off >= len) return;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf + *off, len - *off, fmt, ap);
+	va_end(ap);
+	if (n > 0) *off += (size_t)n;
+}
+
+#define HK_PREWARM_ENTRIES 16 /* HAKMEM_PREWARM takes at most 16 */
+#define HK_PREWARM_SLABS 4096 /* and at most 4096 slabs an entry */
+
+/* Rule 1's classes: slabs[k] is the class's new total, 0 when it has none. */
+struct prewarm_plan {
+	uint64_t slabs[HK_NUM_CLASSES];
+	int order[HK_NUM_CLASSES], n;    /* the advised classes, most pages first */
+	int kept[HK_NUM_CLASSES], nkept; /* prewarmed, not advised: kept as they ran */
+	int raised;                      /* advised classes the process prewarmed */
+};
+
+/* HAKMEM_PREWARM replaces the whole list, so the setting names every class
+ * the process prewarmed (each takes one of the 16 entries), the advised
+ * ones at their new totals, and new classes in what entries are left. */
+static uint64_t plan_prewarm(const struct hk_proc *p, const int *cand, int ncand,
+                             const uint64_t *need, const uint64_t *pages, struct prewarm_plan *pl)
+{
+	uint64_t moves = 0;
+	int fresh = 0, room = HK_PREWARM_ENTRIES - (int)p->nprewarm;
+	for (int i = 0; i < ncand; i++) {
+		int k = cand[i];
+		uint64_t per = class_pages_per_slab(p, k), cur = p->prewarm[k].slabs;
+		if (!cur && fresh >= room) continue;
+		if (cur >= HK_PREWARM_SLABS) continue; /* no more to give */
+		/* The storm is what the prewarmed slabs left: the total is those
+		 * and the slabs still missing. */
+		uint64_t total = cur + (need[k] + per - 1) / per;
+		pl->slabs[k] = total > HK_PREWARM_SLABS ? HK_PREWARM_SLABS : total;
+		pl->order[pl->n++] = k;
+		if (cur)
+			pl->raised++;
+		else
+			fresh++;
+		moves += pages[k];
+	}
+	for (int k = 0; k < HK_NUM_CLASSES; k++)
+		if (p->prewarm[k].slabs && !pl->slabs[k]) pl->kept[pl->nkept++] = k;
+	return moves;
+}
+
+/* The setting, and the action: "prewarm the 783-byte class and raise
+ * HAKMEM_PREWARM for the 1039-byte class from 250 to 268 slabs". */
+static void prewarm_words(const struct hk_proc *p, const struct prewarm_plan *pl, struct hk_rec *r)
+{
+	size_t off = 0, aoff = 0;
+	append(r->env, sizeof r->env, &off, "HAKMEM_PREWARM=");
+	for (int i = 0; i < pl->n; i++)
+		append(r->env, sizeof r->env, &off, "%s%u:%llu", i ? "," : "",
+		       p->block_size[pl->order[i]], (unsigned long long)pl->slabs[pl->order[i]]);
+	for (int i = 0; i < pl->nkept; i++) {
+		const struct hk_prewarm *w = &p->prewarm[pl->kept[i]];
+		append(r->env, sizeof r->env, &off, ",%u:%u", w->block_size, w->slabs);
+	}
+	int fresh = pl->n - pl->raised, j = 0;
+	if (fresh) append(r->action, sizeof r->action, &aoff, "prewarm the ");
+	for (int i = 0; i < pl->n; i++)
+		if (!p->prewarm[pl->order[i]].slabs)
+			append(r->action, sizeof r->action, &aoff, "%s%u", j++ ? ", " : "",
+			       p->block_size[pl->order[i]]);
+	if (fresh)
+		append(r->action, sizeof r->action, &aoff, "-byte class%s", fresh > 1 ? "es" : "");
+	if (pl->raised)
+		append(r->action, sizeof r->action, &aoff, "%sraise HAKMEM_PREWARM for the ",
+		       fresh ? " and " : "");
+	j = 0;
+	for (int i = 0; i < pl->n; i++) {
+		int k = pl->order[i];
+		if (p->prewarm[k].slabs)
+			append(r->action, sizeof r->action, &aoff,
+			       "%s%u-byte class from %u to %llu slabs", j++ ? ", the " : "",
+			       p->block_size[k], p->prewarm[k].slabs,
+			       (unsigned long long)pl->slabs[k]);
+	}
+}
+
 /* Rule 1: storms of fresh carving -> prewarm those classes. Prewarm
  * faults the same pages at start-up: it moves faults, it saves none.
  * The prewarmed slabs go to the first of the class's allocations, so
@@ -83,53 +169,33 @@ static void rule_prewarm(struct hk_proc *p)
 	/* A class that carved more than half its storm faults before its
 	 * first storm is left out: its prewarmed slabs would be used up
 	 * before the storm. The others get slabs for both. */
-	uint64_t need[HK_NUM_CLASSES] = {0}, moves = 0;
-	int order[HK_NUM_CLASSES], n = 0;
+	uint64_t need[HK_NUM_CLASSES] = {0};
+	int cand[HK_NUM_CLASSES], ncand = 0;
 	for (int k = 0; k < HK_NUM_CLASSES; k++) {
 		if (!pages[k] || !p->block_size[k] || !class_pages_per_slab(p, k)) continue;
 		uint64_t before = class_faults_before(p, k, first_ns[k]);
 		if (before * 2 > pages[k]) continue;
 		need[k] = before + pages[k];
-		moves += pages[k];
-		order[n++] = k;
+		cand[ncand++] = k;
 	}
+	for (int i = 1; i < ncand; i++) /* by pages, descending */
+		for (int j = i; j > 0 && pages[cand[j]] > pages[cand[j - 1]]; j--) {
+			int x = cand[j];
+			cand[j] = cand[j - 1];
+			cand[j - 1] = x;
+		}
+	struct prewarm_plan pl;
+	memset(&pl, 0, sizeof pl);
+	uint64_t moves = plan_prewarm(p, cand, ncand, need, pages, &pl);
 	if (moves > carve) moves = carve;
 	if (moves < HK_RULE_MIN_FAULTS / 2) return;
-	for (int i = 1; i < n; i++) /* by pages, descending */
-		for (int j = i; j > 0 && pages[order[j]] > pages[order[j - 1]]; j--) {
-			int x = order[j];
-			order[j] = order[j - 1];
-			order[j - 1] = x;
-		}
-	if (n > 16) { /* HAKMEM_PREWARM takes at most 16 entries */
-		n = 16;
-		moves = 0;
-		for (int i = 0; i < n; i++)
-			moves += pages[order[i]];
-		if (moves > carve) moves = carve;
-	}
 	struct hk_rec *r = rec_new(p, 1, HK_EFFECT_MOVES);
 	if (!r) return;
 	char quiet[64] = "";
 	if (first->idle_before_ns >= 10000000ull) /* at least 10 ms */
 		snprintf(quiet, sizeof quiet, ", after %.0f ms without faults",
 		         ms(first->idle_before_ns));
-	size_t off = (size_t)snprintf(r->env, sizeof r->env, "HAKMEM_PREWARM=");
-	char classes[160] = "";
-	size_t coff = 0;
-	for (int i = 0; i < n; i++) {
-		int k = order[i];
-		uint64_t per = class_pages_per_slab(p, k);
-		uint64_t slabs = (need[k] + per - 1) / per;
-		if (slabs > 4096) slabs = 4096;
-		if (off < sizeof r->env)
-			off += (size_t)snprintf(r->env + off, sizeof r->env - off, "%s%u:%llu",
-			                        i ? "," : "", p->block_size[k],
-			                        (unsigned long long)slabs);
-		if (coff < sizeof classes)
-			coff += (size_t)snprintf(classes + coff, sizeof classes - coff, "%s%u",
-			                         i ? ", " : "", p->block_size[k]);
-	}
+	prewarm_words(p, &pl, r);
 	r->claimed = moves;
 	char when[64];
 	snprintf(when, sizeof when, "at +%.0f..+%.0f ms", ms(first->begin_ns - p->first_ts),
@@ -137,16 +203,24 @@ static void rule_prewarm(struct hk_proc *p)
 	snprintf(r->claim, sizeof r->claim,
 	         "moves ~%llu faults out of the storm%s %s into start-up",
 	         (unsigned long long)moves, nstorms > 1 ? "s" : "", when);
-	snprintf(r->action, sizeof r->action, "prewarm the %s-byte class%s", classes,
-	         n > 1 ? "es" : "");
-	snprintf(r->why, sizeof r->why,
-	         "%zu fault storm%s (%llu faults %s%s) %s dominated by superslab_carve: first "
-	         "touches of fresh SuperSlab pages carved for these classes. Prewarming carves and "
-	         "faults those slabs at start-up, so about %llu faults leave the storm%s: lower "
-	         "latency there. The process takes as many faults in all (they move to start-up, "
-	         "they are not saved)",
-	         nstorms, nstorms > 1 ? "s" : "", (unsigned long long)storm_faults, when, quiet,
-	         nstorms > 1 ? "were" : "was", (unsigned long long)moves, nstorms > 1 ? "s" : "");
+	size_t off = 0;
+	append(r->why, sizeof r->why, &off,
+	       "%zu fault storm%s (%llu faults %s%s) %s dominated by superslab_carve: first "
+	       "touches of fresh SuperSlab pages carved for these classes. Prewarming carves and "
+	       "faults those slabs at start-up, so about %llu faults leave the storm%s: lower "
+	       "latency there. The process takes as many faults in all (they move to start-up, "
+	       "they are not saved)",
+	       nstorms, nstorms > 1 ? "s" : "", (unsigned long long)storm_faults, when, quiet,
+	       nstorms > 1 ? "were" : "was", (unsigned long long)moves, nstorms > 1 ? "s" : "");
+	if (pl.raised)
+		append(
+		    r->why, sizeof r->why, &off,
+		    ". The storm is what the process's prewarm left: the setting is the slabs it "
+		    "prewarmed plus those still missing");
+	if (pl.nkept)
+		append(r->why, sizeof r->why, &off,
+		       ". HAKMEM_PREWARM replaces the whole list: the classes this rule leaves "
+		       "alone keep the slabs they had");
 }
 
 /* Rules 2 and 3: memory given back and needed again -> keep it resident

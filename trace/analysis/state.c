@@ -244,6 +244,9 @@ static void count_plain(struct hk_proc *p, const struct hk_event *e)
 	case HK_EV_FREE:
 		p->per_call_free++;
 		break;
+	case HK_EV_PREWARM:
+		hk_prewarm_event(p, e);
+		break;
 	default:
 		break;
 	}
