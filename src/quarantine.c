@@ -1,4 +1,5 @@
 #include "quarantine.h"
+#include "asym_fence.h"
 #include "env.h"
 #include "fill.h"
 #include "heap_report.h"
@@ -19,17 +20,48 @@
  * A push takes no lock: the entry is written, then published by a release
  * store of tail, and a checker reads only [head, tail). A checker must not
  * read a block that is leaving (it may be handed out and written), so
- * blocks leave only under the lock, and in batches: once the ring is at
- * its bound (bytes or slots), it pops down to 15/16 of it (at most the
- * caller's max). A locked instruction on every free cost more than the
- * rest of the push: it also waited for the freed block's fill stores to
- * reach the cache. */
+ * blocks leave only while checkers are kept out (quarantine.h
+ * hak_qring_enter), and in batches: once the ring is at its bound (bytes
+ * or slots), it pops down to 15/16 of it (at most the caller's max). A
+ * locked instruction on every free cost more than the rest of the push:
+ * it also waited for the freed block's fill stores to reach the cache. */
 #define SLOT_MASK (HAK_QUARANTINE_SLOTS - 1)
 _Static_assert((HAK_QUARANTINE_SLOTS & SLOT_MASK) == 0, "slot count must be a power of 2");
 
 __thread struct hak_qring *hak_my_ring __attribute__((tls_model("initial-exec")));
 static hak_spin_t rings_lock; /* before any ring's lock */
 static struct hak_qring *rings;
+/* 0 until the first ring; then 1 when hak_asym_fence works (owners keep
+ * checkers out with no lock), 2 when it does not (owners take the lock:
+ * checking is set for good). Under rings_lock. */
+static int asym_state;
+
+/* The checker's side of hak_qring_enter: on return, the owner is not
+ * inside it, and will not enter it without the lock, held until
+ * check_leave. */
+static void check_enter(struct hak_qring *r)
+{
+	hak_spin_lock(&r->lock);
+	if (asym_state != 1) return;
+	atomic_store_explicit(&r->checking, 1, memory_order_relaxed);
+	hak_asym_fence_heavy();
+	while (atomic_load_explicit(&r->owner_busy, memory_order_acquire))
+		hak_cpu_relax();
+}
+
+static void check_leave(struct hak_qring *r)
+{
+	/* Release: the owner that sees 0 starts after the check's reads. */
+	if (asym_state == 1) atomic_store_explicit(&r->checking, 0, memory_order_release);
+	hak_spin_unlock(&r->lock);
+}
+
+int hak_qring_enter_locked(struct hak_qring *r)
+{
+	atomic_store_explicit(&r->owner_busy, 0, memory_order_release);
+	hak_spin_lock(&r->lock);
+	return 1;
+}
 
 /* Up to 32 KiB of blocks a class wait in its stash (2 to 16 blocks): room
  * for a whole batch leaving the ring (16 KiB at the default bound). */
@@ -46,6 +78,9 @@ static struct hak_qring *ring_get(void)
 	if (!hak_my_ring && (hak_my_ring = hak_os_map(sizeof(struct hak_qring)))) {
 		stash_init(hak_my_ring);
 		hak_spin_lock(&rings_lock);
+		if (!asym_state) asym_state = hak_asym_fence_init() ? 1 : 2;
+		atomic_store_explicit(&hak_my_ring->checking, asym_state != 1,
+		                      memory_order_relaxed);
 		hak_my_ring->next = rings;
 		if (rings) rings->prev = hak_my_ring;
 		rings = hak_my_ring;
@@ -59,7 +94,7 @@ static unsigned ring_count(const struct hak_qring *r)
 	return atomic_load_explicit(&r->tail, memory_order_relaxed) - r->head;
 }
 
-/* Under r->lock. */
+/* Owner only, checkers kept out. */
 static struct hak_quarantined ring_pop(struct hak_qring *r)
 {
 	struct hak_quarantined q = r->slot[r->head & SLOT_MASK];
@@ -100,9 +135,9 @@ static unsigned push_full(struct hak_qring *r, struct hak_quarantined q,
 		gone++;
 		if (!stash) out[n++] = *e;
 	}
-	hak_spin_lock(&r->lock);
+	int locked = hak_qring_enter(r);
 	r->head = head + gone;
-	hak_spin_unlock(&r->lock);
+	hak_qring_leave(r, locked);
 	r->bytes = bytes;
 	/* Out of the ring (no checker reads them there now), into the stashes:
 	 * the slots stay as they were until the ring wraps. */
@@ -156,11 +191,11 @@ unsigned hak_quarantine_drain(struct hak_quarantined *out, unsigned max)
 		while (n < max && (b = hak_quarantine_take(c, &rec)))
 			out[n++] = (struct hak_quarantined){b, rec, c, hak_class_stride[c]};
 	}
-	hak_spin_lock(&r->lock);
+	int locked = hak_qring_enter(r);
 	while (ring_count(r) && n < max)
 		out[n++] = ring_pop(r);
 	int empty = !ring_count(r) && n < max;
-	hak_spin_unlock(&r->lock);
+	hak_qring_leave(r, locked);
 	if (empty) {
 		hak_spin_lock(&rings_lock);
 		if (r->prev)
@@ -179,12 +214,12 @@ void hak_quarantine_foreach(void (*fn)(const struct hak_quarantined *q, void *ar
 {
 	hak_spin_lock(&rings_lock);
 	for (struct hak_qring *r = rings; r; r = r->next) {
-		hak_spin_lock(&r->lock);
+		check_enter(r);
 		/* Pushes go on meanwhile, past this tail: never into [head, tail). */
 		unsigned tail = atomic_load_explicit(&r->tail, memory_order_acquire);
 		for (unsigned i = r->head; i != tail; i++)
 			fn(&r->slot[i & SLOT_MASK], arg);
-		hak_spin_unlock(&r->lock);
+		check_leave(r);
 	}
 	hak_spin_unlock(&rings_lock);
 }
@@ -198,17 +233,19 @@ unsigned hak_quarantine_count(void)
 	return hak_my_ring ? ring_count(hak_my_ring) : 0;
 }
 
+/* No owner is inside hak_qring_enter across fork: the child's rings are
+ * whole, as a check would see them. */
 void hak_quarantine_fork_prepare(void)
 {
 	hak_spin_lock(&rings_lock);
 	for (struct hak_qring *r = rings; r; r = r->next)
-		hak_spin_lock(&r->lock);
+		check_enter(r);
 }
 
 void hak_quarantine_fork_parent(void)
 {
 	for (struct hak_qring *r = rings; r; r = r->next)
-		hak_spin_unlock(&r->lock);
+		check_leave(r);
 	hak_spin_unlock(&rings_lock);
 }
 
@@ -216,8 +253,10 @@ void hak_quarantine_fork_parent(void)
  * reused, as any block a vanished thread held. */
 void hak_quarantine_fork_child(void)
 {
-	for (struct hak_qring *r = rings; r; r = r->next)
+	for (struct hak_qring *r = rings; r; r = r->next) {
+		atomic_store_explicit(&r->checking, asym_state != 1, memory_order_relaxed);
 		hak_spin_init(&r->lock);
+	}
 	hak_spin_init(&rings_lock);
 }
 
@@ -308,8 +347,9 @@ static void find_damage(const struct hak_quarantined *q, void *arg)
 	l->count++;
 }
 
-/* Under r->lock, which the owner takes to take a block: every block
- * counted is still quarantined while its fill is read. */
+/* Between check_enter and check_leave, which keep the owner from taking
+ * a block: every block counted is still quarantined while its fill is
+ * read. */
 static void check_stash(struct hak_qring *r, struct damage_list *l)
 {
 	for (unsigned c = 0; c < HAK_NUM_CLASSES; c++) {
@@ -333,9 +373,9 @@ long hak_quarantine_check_all(const char *when)
 	hak_quarantine_foreach(find_damage, l);
 	hak_spin_lock(&rings_lock);
 	for (struct hak_qring *r = rings; r; r = r->next) {
-		hak_spin_lock(&r->lock);
+		check_enter(r);
 		check_stash(r, l);
-		hak_spin_unlock(&r->lock);
+		check_leave(r);
 	}
 	hak_spin_unlock(&rings_lock);
 	/* Reported with no quarantine lock held: a report may malloc and free. */

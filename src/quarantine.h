@@ -37,7 +37,9 @@ struct hak_qstash {
 /* One thread's ring (quarantine.c says how it is shared with checkers).
  * Here so that a push under the bound, the common case, is inline. */
 struct hak_qring {
-	hak_spin_t lock;               /* pops (owner) and the checks */
+	hak_spin_t lock;               /* the checks, and the owner while one is on */
+	_Atomic unsigned owner_busy;   /* the owner is moving head or taking from a stash */
+	_Atomic unsigned checking;     /* a check is on (always, without hak_asym_fence) */
 	struct hak_qring *next, *prev; /* all rings, under the list lock */
 	_Atomic unsigned tail;         /* next slot to fill; only the owner writes it */
 	unsigned head;                 /* oldest; moves only under lock */
@@ -87,11 +89,36 @@ static inline unsigned hak_quarantine_push(struct hak_quarantined q, struct hak_
  * bound, a block over it) comes back as before. */
 HAK_INTERNAL unsigned hak_quarantine_push_stash(struct hak_quarantined q,
                                                 struct hak_quarantined *out, unsigned max);
+/* The owner's side of the exclusion of checkers (quarantine.c): around
+ * every move of head and every take from a stash. A checker sets
+ * checking, runs the heavy side of hak_asym_fence, then waits for
+ * owner_busy to clear: either the owner saw checking and waits on the
+ * lock the checker holds, or the checker sees the owner's move whole. No
+ * locked instruction here: one cost more than the rest of a malloc, for
+ * it waited for the last free's fill stores to reach the cache. */
+HAK_INTERNAL int hak_qring_enter_locked(struct hak_qring *r);
+static inline int hak_qring_enter(struct hak_qring *r)
+{
+	atomic_store_explicit(&r->owner_busy, 1, memory_order_relaxed);
+	/* The store and the load keep their order in the compiler; the
+	 * checker's heavy fence keeps it in the machine. */
+	atomic_signal_fence(memory_order_seq_cst);
+	if (HAK_LIKELY(!atomic_load_explicit(&r->checking, memory_order_acquire))) return 0;
+	return hak_qring_enter_locked(r);
+}
+static inline void hak_qring_leave(struct hak_qring *r, int locked)
+{
+	if (HAK_LIKELY(!locked))
+		atomic_store_explicit(&r->owner_busy, 0, memory_order_release);
+	else
+		hak_spin_unlock(&r->lock);
+}
+
 /* A block of class cls from the calling thread's stash (its newest: all
- * have served their time), with its record, or NULL. Taken under the
- * ring's lock, which a checker holds while it reads the stash: once the
- * program writes into a taken block, no checker is reading it (and no
- * checker reads a block the owner may free on, down to its unmapping). */
+ * have served their time), with its record, or NULL. Taken inside
+ * hak_qring_enter: once the program writes into a taken block, no checker
+ * is reading it (and no checker reads a block the owner may free on, down
+ * to its unmapping). */
 static inline void *hak_quarantine_take(unsigned cls, void **rec)
 {
 	struct hak_qring *r = hak_my_ring;
@@ -100,12 +127,12 @@ static inline void *hak_quarantine_take(unsigned cls, void **rec)
 	unsigned k = atomic_load_explicit(&st->count, memory_order_relaxed);
 	if (!k) return NULL;
 	k--;
-	hak_spin_lock(&r->lock);
+	int locked = hak_qring_enter(r);
 	void *b = atomic_load_explicit(&st->e[k].block, memory_order_relaxed);
 	*rec = st->e[k].rec;
 	atomic_store_explicit(&st->e[k].block, NULL, memory_order_relaxed);
 	atomic_store_explicit(&st->count, k, memory_order_relaxed);
-	hak_spin_unlock(&r->lock);
+	hak_qring_leave(r, locked);
 	/* The next one this class takes: it went cold in the ring. */
 	if (k) __builtin_prefetch(atomic_load_explicit(&st->e[k - 1].block, memory_order_relaxed));
 	return b;
