@@ -125,26 +125,20 @@ static unsigned push_full(struct hak_qring *r, struct hak_quarantined q,
 	size_t low = limit - limit / 16;
 	unsigned n = 0;
 	unsigned keep = HAK_QUARANTINE_SLOTS - HAK_QUARANTINE_SLOTS / 16;
-	/* The entries leaving are counted without the lock (only this thread
-	 * moves head or tail); the lock covers head's move. */
 	unsigned count = ring_count(r), head = r->head, gone = 0;
 	size_t bytes = r->bytes;
+	/* One pass, checkers kept out: no checker sees a block in the ring
+	 * and in a stash at once, or in neither. */
+	int locked = hak_qring_enter(r);
 	while (gone < count && gone < max && (count - gone > keep || bytes + q.bytes > low)) {
 		const struct hak_quarantined *e = &r->slot[(head + gone) & SLOT_MASK];
 		bytes -= e->bytes;
 		gone++;
-		if (!stash) out[n++] = *e;
+		if (!stash || !stash_put(r, e)) out[n++] = *e;
 	}
-	int locked = hak_qring_enter(r);
 	r->head = head + gone;
 	hak_qring_leave(r, locked);
 	r->bytes = bytes;
-	/* Out of the ring (no checker reads them there now), into the stashes:
-	 * the slots stay as they were until the ring wraps. */
-	for (unsigned i = 0; stash && i < gone; i++) {
-		const struct hak_quarantined *e = &r->slot[(head + i) & SLOT_MASK];
-		if (!stash_put(r, e)) out[n++] = *e;
-	}
 	if (ring_count(r) >= HAK_QUARANTINE_SLOTS) {
 		if (n < max) out[n++] = q;
 		return n;
