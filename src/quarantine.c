@@ -119,8 +119,9 @@ static int stash_put(struct hak_qring *r, const struct hak_quarantined *q)
 /* At the bound: one lock, a batch out (down to 15/16 of it), then the
  * push. With stash set, the batch goes to the stashes where they have
  * room; out gets the rest. */
-static unsigned push_full(struct hak_qring *r, struct hak_quarantined q,
-                          struct hak_quarantined *out, unsigned max, size_t limit, int stash)
+static inline __attribute__((always_inline)) unsigned
+push_full(struct hak_qring *r, struct hak_quarantined q, struct hak_quarantined *out, unsigned max,
+          size_t limit, int stash)
 {
 	size_t low = limit - limit / 16;
 	unsigned n = 0;
@@ -150,9 +151,10 @@ static unsigned push_full(struct hak_qring *r, struct hak_quarantined q,
 	return n;
 }
 
-/* No ring yet, a zero bound, a block over the bound, or a full ring. */
-static unsigned push_slow(struct hak_quarantined q, struct hak_quarantined *out, unsigned max,
-                          int stash)
+/* No ring yet, a zero bound, a block over the bound, or a full ring.
+ * Inline in both callers, so that each loop knows where its batch goes. */
+static inline __attribute__((always_inline)) unsigned
+push_slow(struct hak_quarantined q, struct hak_quarantined *out, unsigned max, int stash)
 {
 	size_t limit = (size_t)hak_env.quarantine_kb << 10;
 	struct hak_qring *r;
