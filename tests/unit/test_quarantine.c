@@ -7,6 +7,16 @@
 #include "env.h"
 #include "quarantine.h"
 
+#include <errno.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
 static struct hak_quarantined q(uintptr_t addr, uint32_t bytes)
 {
 	return (struct hak_quarantined){.block = (void *)addr, .cls = 3, .bytes = bytes};
@@ -135,6 +145,99 @@ static void full_stash_sends_the_rest_back(void **state)
 	assert_null(hak_my_ring);
 }
 
+/* ---- a check keeps the owner out of its stash (hak_qring_enter) ---- */
+
+struct owner_run {
+	_Atomic int ready, go, done, finish;
+	void *got;
+	int seen, done_during_check;
+};
+
+static void *stash_owner(void *arg)
+{
+	struct owner_run *o = arg;
+	struct hak_quarantined out[8];
+	/* 16 blocks fill the 1 KiB bound; the 17th sends 2 to the stash. */
+	for (uintptr_t i = 0; i < 17; i++)
+		hak_quarantine_push_stash(q(0x4000 + i * 16, 64), out, 8);
+	atomic_store(&o->ready, 1);
+	while (!atomic_load(&o->go))
+		sched_yield();
+	void *rec;
+	o->got = hak_quarantine_take(3, &rec);
+	atomic_store(&o->done, 1);
+	while (!atomic_load(&o->finish))
+		sched_yield();
+	drain_all();
+	return NULL;
+}
+
+/* Called under the owner's ring's check: lets the owner take, and looks
+ * whether the take ended while the check still held the ring. */
+static void check_holding(const struct hak_quarantined *e, void *arg)
+{
+	struct owner_run *o = arg;
+	(void)e;
+	if (o->seen++) return;
+	atomic_store(&o->go, 1);
+	usleep(50 * 1000);
+	o->done_during_check = atomic_load(&o->done);
+}
+
+/* 0 when a take that starts during a check waits for the check's end. */
+static int take_waits_for_check(void)
+{
+	struct owner_run o = {0};
+	pthread_t t;
+	drain_all();
+	hak_env.quarantine_kb = 1;
+	if (pthread_create(&t, NULL, stash_owner, &o)) return 1;
+	while (!atomic_load(&o.ready))
+		sched_yield();
+	hak_quarantine_foreach(check_holding, &o);
+	int bad = o.seen == 0 || o.done_during_check;
+	while (!atomic_load(&o.done))
+		sched_yield();
+	bad |= o.got != (void *)0x4010;
+	atomic_store(&o.finish, 1);
+	pthread_join(t, NULL);
+	return bad;
+}
+
+static void owner_waits_for_a_check(void **state)
+{
+	(void)state;
+	assert_int_equal(take_waits_for_check(), 0);
+}
+
+/* A sandbox that refuses membarrier after start-up (a seccomp filter):
+ * the check falls back to waiting out the store buffers, and still keeps
+ * the owner out. In a child, whose filter stays with it. */
+static void owner_waits_without_membarrier(void **state)
+{
+	(void)state;
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct sock_filter f[] = {
+		    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_membarrier, 0, 1),
+		    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+		    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		};
+		struct sock_fprog prog = {sizeof f / sizeof *f, f};
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+		    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog))
+			_exit(2);
+		if (syscall(__NR_membarrier, 0, 0, 0) != -1) _exit(3); /* the filter works */
+		_exit(take_waits_for_check());
+	}
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -143,6 +246,8 @@ int main(void)
 	    cmocka_unit_test(slot_bound_holds),
 	    cmocka_unit_test(stash_holds_what_left_the_ring),
 	    cmocka_unit_test(full_stash_sends_the_rest_back),
+	    cmocka_unit_test(owner_waits_for_a_check),
+	    cmocka_unit_test(owner_waits_without_membarrier),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
