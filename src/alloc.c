@@ -199,6 +199,31 @@ static __attribute__((noinline)) void *malloc_general(size_t n, void *ret, void 
 {
 	return malloc_impl(n, (struct hak_caller){ret, frame});
 }
+
+/* Full mode's malloc of class c when the stash had no block for it (or
+ * refused the one it had): the bin, as alloc_tracked goes on. */
+static __attribute__((noinline)) void *malloc_full_bin(unsigned c, size_t n, void *ret, void *frame)
+{
+	struct got_block g = alloc_class(c, n);
+	return track_class(g.p, g.cls, n, (struct hak_caller){ret, frame});
+}
+
+/* Full mode's slab malloc: malloc_impl's path (alloc_tracked: the stash,
+ * then the bin) without the general path's frame; the rest as any malloc.
+ * A call of its own, so that fast mode's inline path keeps no register
+ * for it. */
+static __attribute__((noinline)) void *malloc_full(size_t n, void *ret, void *frame)
+{
+	if (HAK_UNLIKELY(hak_in_report) || HAK_UNLIKELY(n > HAK_MID_MAX))
+		return malloc_general(n, ret, frame);
+	unsigned c = hak_size_class(n);
+	void *p = hak_track_reuse(c, n, ret, frame);
+	if (HAK_UNLIKELY(p == NULL)) p = malloc_full_bin(c, n, ret, frame);
+#if defined(HAKMEM_ASAN)
+	if (p) HAK_ASAN_UNPOISON(p, n);
+#endif
+	return p;
+}
 #endif
 
 HAK_API void *hak_malloc(size_t n)
@@ -209,7 +234,9 @@ HAK_API void *hak_malloc(size_t n)
 		void *p = malloc_fast(hak_size_class(n), n);
 		if (HAK_LIKELY(p != NULL)) return p;
 	}
-	return malloc_general(n, __builtin_return_address(0), __builtin_frame_address(0));
+	/* One call for the rest, so fast mode's path sets up no frame. */
+	return (full_entry() ? malloc_full : malloc_general)(n, __builtin_return_address(0),
+	                                                     __builtin_frame_address(0));
 #else
 	return malloc_impl(n, HAK_CALLER_HERE);
 #endif

@@ -29,6 +29,18 @@ static inline int fast_entry(void)
 	return 1;
 }
 
+/* HAKMEM_CHECK=full with no per-call tracepoint, tested once fast_entry
+ * has failed: its malloc tries the quarantine's stash first, without the
+ * general path (alloc.c malloc_full). */
+static inline int full_entry(void)
+{
+	if (HAK_UNLIKELY(HAK_RELAXED_LOAD(hak_check_level) != HAK_CHECK_FULL)) return 0;
+#if defined(HAKMEM_TRACE_HOOKS)
+	if (HAK_UNLIKELY(hak_tp_per_call)) return 0;
+#endif
+	return 1;
+}
+
 /* Fast mode's malloc of a slab class: the thread cache's checked pop
  * (tcache.h). NULL when the bin is empty, or its head's header or link is
  * wrong: malloc_impl then refills, or finds the same fault again and

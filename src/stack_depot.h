@@ -104,7 +104,8 @@ static inline int hak_stack_walks_on(void *frame, uintptr_t lo, uintptr_t hi)
 	       (uintptr_t)fp[1] >= 4096;
 }
 
-static inline uint32_t hak_stack_capture(void *ret, void *frame, uintptr_t lo, uintptr_t hi)
+static inline __attribute__((always_inline)) uint32_t hak_stack_capture(void *ret, void *frame,
+                                                                        uintptr_t lo, uintptr_t hi)
 {
 	uint64_t h;
 	if (HAK_UNLIKELY(hak_env.backtrace_unwind))
