@@ -53,19 +53,6 @@ static inline __attribute__((always_inline)) void *malloc_fast(unsigned c, size_
 	return p;
 }
 
-/* hak_hdr_live of each class, and 0x100, which no header byte equals, for
- * any other number (HAK_NO_CLASS: a free slab): one compare for both. */
-#define LIVE4(c, hdr) [c] = (hdr), [c + 1] = (hdr) + 1, [c + 2] = (hdr) + 2, [c + 3] = (hdr) + 3
-#define LIVE16(c, hdr)                                                                             \
-	LIVE4(c, hdr), LIVE4(c + 4, hdr + 4), LIVE4(c + 8, hdr + 8), LIVE4(c + 12, hdr + 12)
-static const uint16_t live_header[256] = {
-    LIVE16(0, HAK_HDR_TINY), LIVE16(HAK_TINY_CLASSES, HAK_HDR_MID),
-    LIVE4(HAK_SMALLMID_FIRST, HAK_HDR_SMALLMID), [HAK_NUM_CLASSES... 255] = 0x100};
-#undef LIVE4
-#undef LIVE16
-_Static_assert(HAK_TINY_CLASSES == 16 && HAK_MID_CLASSES == 16 && HAK_SMALLMID_CLASSES == 4,
-               "live_header lists 16 Tiny, 16 Mid and 4 Small-Mid classes");
-
 /* ptr_track fast level, inline for the common case: p is the start of a
  * carved block of a registered SuperSlab and its header says live, of the
  * slab's class. Anything else returns 0, having written nothing, and goes
@@ -94,7 +81,7 @@ static inline __attribute__((always_inline)) int free_fast_checked(void *p)
 	if (HAK_UNLIKELY(idx * s->stride != off || idx >= HAK_RELAXED_LOAD(s->carved))) return 0;
 	/* A carved block's start: its header is mapped. */
 	uint8_t h = HAK_RELAXED_LOAD(u[-1]);
-	if (HAK_UNLIKELY(h != live_header[cls])) return 0;
+	if (HAK_UNLIKELY(h != hak_live_header[cls])) return 0;
 	HAK_RELAXED_STORE(u[-1], (uint8_t)(h ^ HAK_HDR_FREED_BIT));
 	HAK_ASAN_POISON(p, hak_class_usable(cls));
 	hak_tcache_push_keyed(p, cls);

@@ -273,7 +273,8 @@ void *hak_track_reuse(unsigned cls, size_t n, void *ret, void *frame)
 	void *r;
 	uint8_t *b = hak_quarantine_take(cls, &r);
 	if (!b) return NULL;
-	uint8_t h = HAK_RELAXED_LOAD(b[-1]), freed = hak_hdr_freed(cls);
+	uint8_t h = HAK_RELAXED_LOAD(b[-1]),
+	        freed = (uint8_t)(hak_live_header[cls] ^ HAK_HDR_FREED_BIT);
 	if (HAK_UNLIKELY(h != freed)) {
 		if (reuse_refused(b, cls)) return NULL;
 		h = freed;
@@ -324,14 +325,14 @@ quarantine_full(uint8_t *b, struct hak_track_rec *rec, unsigned cls, uint32_t st
  * filled, and goes into quarantine. */
 static inline __attribute__((always_inline)) struct hak_track_verdict
 freed_to_quarantine(uint8_t *b, unsigned cls, struct hak_track_rec *rec, uint32_t stride, void *ret,
-                    void *frame)
+                    void *frame, uint8_t freed)
 {
 	if (rec) {
 		rec->free_stack = capture(ret, frame);
 		rec->state = TRACK_FREED;
 	}
-	fill_freed(b, hak_class_usable(cls));
-	HAK_RELAXED_STORE(b[-1], hak_hdr_freed(cls));
+	fill_freed(b, stride - 1);
+	HAK_RELAXED_STORE(b[-1], freed);
 	struct hak_quarantined q = {b, rec, cls, stride};
 	if (HAK_UNLIKELY(!hak_quarantine_try_push(q))) return quarantine_full(b, rec, cls, stride);
 	return nothing;
@@ -346,14 +347,23 @@ static inline __attribute__((always_inline)) int
 free_full_fast(void *p, unsigned how, void *ret, void *frame, struct hak_track_verdict *v)
 {
 	unsigned kind = hak_registry_kind(p);
-	if (HAK_UNLIKELY(!kind)) return 0;
-	struct hak_superslab *ss;
-	struct hak_slab *s = hak_addr_slab(p, kind, &ss);
-	unsigned cls = s->cls;
-	uint8_t *b = p, *data = hak_slab_data(ss, s);
-	if (HAK_UNLIKELY(HAK_RELAXED_LOAD(s->state) == SLAB_FREE || cls >= HAK_NUM_CLASSES ||
-	                 b < data))
+	uint8_t *b = p, *data;
+	struct hak_slab *s;
+	/* Each pool's geometry as constants, as in fast mode's free
+	 * (alloc_fast.h): the slab's fields load while the registry is read. */
+	if (HAK_LIKELY(kind == HAK_POOL_TINY + 1))
+		s = hak_addr_slab_base(p, HAK_POOL_TINY + 1, &data);
+	else if (kind == HAK_POOL_MID + 1)
+		s = hak_addr_slab_base(p, HAK_POOL_MID + 1, &data);
+	else if (kind == HAK_POOL_SMALLMID + 1)
+		s = hak_addr_slab_base(p, HAK_POOL_SMALLMID + 1, &data);
+	else
 		return 0;
+	unsigned cls = s->cls;
+	data += s->data_offset;
+	/* p below data wraps off past 2^63, which no index * stride equals;
+	 * a free slab's class (HAK_NO_CLASS) has no live header (the header
+	 * compare below). */
 	size_t off = (size_t)(b - data), idx = hak_slab_div(s, off);
 	uint32_t stride = s->stride, carved = HAK_RELAXED_LOAD(s->carved);
 	struct hak_track_rec *t = hak_track_table(s);
@@ -367,17 +377,18 @@ free_full_fast(void *p, unsigned how, void *ret, void *frame, struct hak_track_v
 	__builtin_prefetch(b + stride - 1);
 	__builtin_prefetch(b + stride - 1 - 64);
 	__builtin_prefetch(b + stride - 1 - 128);
-	uint8_t live = hak_hdr_live(cls), freed = hak_hdr_freed(cls);
+	unsigned live = hak_live_header[cls];
 	if (HAK_UNLIKELY(HAK_RELAXED_LOAD(b[-1]) != live || rec->state != TRACK_LIVE ||
 	                 rec->free_stack != how))
 		return 0;
-	size_t usable = hak_class_usable(cls);
+	size_t usable = stride - 1;
 	if (HAK_UNLIKELY(canary_differs(b, rec->requested, usable))) return 0;
-	if (idx + 1 < carved) {
-		uint8_t h = HAK_RELAXED_LOAD(b[stride - 1]);
-		if (HAK_UNLIKELY(h != live && h != freed)) return 0;
-	}
-	*v = freed_to_quarantine(b, cls, rec, stride, ret, frame);
+	/* The next header, live or freed: one compare without the freed bit. */
+	if (idx + 1 < carved &&
+	    HAK_UNLIKELY((HAK_RELAXED_LOAD(b[stride - 1]) & (uint8_t)~HAK_HDR_FREED_BIT) != live))
+		return 0;
+	*v = freed_to_quarantine(b, cls, rec, stride, ret, frame,
+	                         (uint8_t)(live ^ HAK_HDR_FREED_BIT));
 	return 1;
 }
 
@@ -403,7 +414,8 @@ static __attribute__((noinline)) struct hak_track_verdict free_checked(void *p, 
 	}
 	if (hak_check_level == HAK_CHECK_FULL) {
 		check_canary(in.block, &in, ret);
-		return freed_to_quarantine(in.block, in.cls, in.rec, in.slab->stride, ret, frame);
+		return freed_to_quarantine(in.block, in.cls, in.rec, in.slab->stride, ret, frame,
+		                           hak_hdr_freed(in.cls));
 	}
 	return (struct hak_track_verdict){in.block, HAK_RELEASE_SLAB, in.cls};
 }

@@ -63,6 +63,19 @@ static inline uint8_t hak_hdr_freed(unsigned c)
 	return hak_hdr_live(c) ^ HAK_HDR_FREED_BIT;
 }
 
+/* hak_hdr_live of each class, and 0x100, which no header byte equals, for
+ * any other number (HAK_NO_CLASS: a free slab): one compare for both. */
+#define LIVE4(c, hdr) [c] = (hdr), [c + 1] = (hdr) + 1, [c + 2] = (hdr) + 2, [c + 3] = (hdr) + 3
+#define LIVE16(c, hdr)                                                                             \
+	LIVE4(c, hdr), LIVE4(c + 4, hdr + 4), LIVE4(c + 8, hdr + 8), LIVE4(c + 12, hdr + 12)
+static const uint16_t hak_live_header[256] = {
+    LIVE16(0, HAK_HDR_TINY), LIVE16(HAK_TINY_CLASSES, HAK_HDR_MID),
+    LIVE4(HAK_SMALLMID_FIRST, HAK_HDR_SMALLMID), [HAK_NUM_CLASSES... 255] = 0x100};
+#undef LIVE4
+#undef LIVE16
+_Static_assert(HAK_TINY_CLASSES == 16 && HAK_MID_CLASSES == 16 && HAK_SMALLMID_CLASSES == 4,
+               "hak_live_header lists 16 Tiny, 16 Mid and 4 Small-Mid classes");
+
 /* Thread-cache sizes are budgets in bytes, turned into block counts per
  * class (docs/architecture.md, "Thread cache bins"): the nearest whole
  * number of blocks to `bytes`, clamped to [lo, hi]. */
