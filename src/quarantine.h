@@ -54,7 +54,7 @@ HAK_INTERNAL extern __thread struct hak_qring *hak_my_ring
 /* Each thread keeps its own quarantine, bounded by HAKMEM_QUARANTINE_KB.
  * Adds a block, with no lock while under the bound. A push that finds the
  * quarantine at its bound (bytes or slots) pushes the oldest blocks out
- * down to 15/16 of it, in one batch under the ring's lock, copied to out
+ * down to 15/16 of it, in one batch with checkers kept out, copied to out
  * (at most max of them). Returns how many. With a zero bound (or a block
  * bigger than it) the block itself comes straight back. */
 HAK_INTERNAL unsigned hak_quarantine_push_slow(struct hak_quarantined q,
@@ -147,7 +147,8 @@ HAK_INTERNAL void hak_quarantine_foreach(void (*fn)(const struct hak_quarantined
 /* The calling thread's quarantine. */
 HAK_INTERNAL size_t hak_quarantine_bytes(void);
 HAK_INTERNAL unsigned hak_quarantine_count(void);
-/* fork: every ring's lock, taken first (before ptr_track's). */
+/* fork: every ring held as a check holds it, first (before ptr_track's
+ * locks): no owner is inside hak_qring_enter across fork. */
 HAK_INTERNAL void hak_quarantine_fork_prepare(void);
 HAK_INTERNAL void hak_quarantine_fork_parent(void);
 HAK_INTERNAL void hak_quarantine_fork_child(void);
