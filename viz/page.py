@@ -225,6 +225,20 @@ def recommendations_table(proc):
     return table(headers, rows, numeric=(2,), class_="recs")
 
 
+def active_prewarm(proc):
+    """What HAKMEM_PREWARM did before tracing began: a prewarm setting
+    above replaces that whole list, so the reader sees what it was."""
+    entries = proc.raw.get("prewarm") or []
+    if not entries:
+        return None
+    listed = ", ".join("%s:%s" % (e["size"], e["slabs"]) for e in entries)
+    pages = sum(e.get("pages", 0) for e in entries)
+    return tag("p", "Prewarm at start-up, before tracing: ", code(listed),
+               " (%s pages faulted then). A HAKMEM_PREWARM setting above "
+               "replaces this list: it names every class to prewarm, "
+               "with its total." % num(pages), class_="note")
+
+
 def effect_cell(rec, total):
     """'saves 1,440 / 16% of all', or 'moves 3,640 / to start-up, none
     saved': a prewarm does not lower the process's faults."""
@@ -342,6 +356,7 @@ def process_section(proc, single):
             class_="row2"),
         tag("h3", "Recommendations"),
         recommendations_table(proc),
+        active_prewarm(proc),
         tag("h3", "Fault storms"),
         storms_table(proc),
         tag("h3", "Heap errors"),

@@ -320,6 +320,27 @@ class Wording(unittest.TestCase):
                     self.assertIn("No timeline chart", words)
                     self.assertIn("No lifecycle chart", words)
 
+    def test_active_prewarm(self):
+        """The prewarm a process ran with is named beside the advice (a
+        HAKMEM_PREWARM recommendation replaces it); none, no line."""
+        data = fixture("rich.json")
+        data["processes"][0]["prewarm"] = [
+            {"size": 1039, "class": 35, "pool": "small-mid", "slabs": 250,
+             "done": 250, "pages": 3984},
+            {"size": 64, "class": 3, "pool": "tiny", "slabs": 2, "done": 2,
+             "pages": 64}]
+        path = write_json(data, "prewarm.json")
+        text = render_file([path], "words-prewarm.html")
+        self.check_words(data, text)
+        notes = ["".join(p.itertext()) for p in parse_page(self, text).iter("p")]
+        line = [n for n in notes if n.startswith("Prewarm at start-up")]
+        self.assertEqual(len(line), 1, notes)
+        self.assertTrue(line[0].startswith("Prewarm at start-up, before tracing: "
+                                           "1039:250, 64:2 (4,048 pages faulted then)."),
+                        line[0])
+        text = render_file([os.path.join(FIXTURES, "rich.json")], "words-noprewarm.html")
+        self.assertNotIn("Prewarm at start-up", text)
+
     def test_more_call_sites(self):
         """20 call sites: the table lists 15, and the rest are counted in
         words, from the analysis's count (it lists 50 at most)."""
