@@ -9,6 +9,7 @@
 #if defined(HAKMEM_CHECKS)
 #include "check.h"
 #include "registry.h"
+#include "slab_lookup.h"
 #include "slab.h"
 #include "tcache.h"
 #include "trace_hooks.h"
@@ -59,22 +60,10 @@ static inline __attribute__((always_inline)) void *malloc_fast(unsigned c, size_
  * to hak_track_free_as, which says why. The caller knows the level is fast. */
 static inline __attribute__((always_inline)) int free_fast_checked(void *p)
 {
-	unsigned kind = hak_registry_kind(p);
 	uint8_t *u = p, *data;
-	struct hak_slab *s;
-	/* Each pool's geometry as constants: the slab's address then depends
-	 * on p alone, so its fields load while the registry is still read
-	 * (the branch is predicted), not after it. */
-	if (HAK_LIKELY(kind == HAK_POOL_TINY + 1))
-		s = hak_addr_slab_base(p, HAK_POOL_TINY + 1, &data);
-	else if (kind == HAK_POOL_MID + 1)
-		s = hak_addr_slab_base(p, HAK_POOL_MID + 1, &data);
-	else if (kind == HAK_POOL_SMALLMID + 1)
-		s = hak_addr_slab_base(p, HAK_POOL_SMALLMID + 1, &data);
-	else
-		return 0;
+	struct hak_slab *s = hak_ptr_slab(p, &data);
+	if (HAK_UNLIKELY(!s)) return 0;
 	unsigned cls = s->cls;
-	data += s->data_offset;
 	/* p below data wraps off past 2^63, which no index * stride (< 2^40)
 	 * equals: the boundary test rejects it, with no compare of its own. */
 	size_t off = (size_t)(u - data), idx = hak_slab_div(s, off);

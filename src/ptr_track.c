@@ -9,6 +9,7 @@
 #include "pool.h"
 #include "quarantine.h"
 #include "registry.h"
+#include "slab_lookup.h"
 #include "slab.h"
 #include "stack_depot.h"
 #include "tcache.h"
@@ -346,21 +347,10 @@ freed_to_quarantine(uint8_t *b, unsigned cls, struct hak_track_rec *rec, uint32_
 static inline __attribute__((always_inline)) int
 free_full_fast(void *p, unsigned how, void *ret, void *frame, struct hak_track_verdict *v)
 {
-	unsigned kind = hak_registry_kind(p);
 	uint8_t *b = p, *data;
-	struct hak_slab *s;
-	/* Each pool's geometry as constants, as in fast mode's free
-	 * (alloc_fast.h): the slab's fields load while the registry is read. */
-	if (HAK_LIKELY(kind == HAK_POOL_TINY + 1))
-		s = hak_addr_slab_base(p, HAK_POOL_TINY + 1, &data);
-	else if (kind == HAK_POOL_MID + 1)
-		s = hak_addr_slab_base(p, HAK_POOL_MID + 1, &data);
-	else if (kind == HAK_POOL_SMALLMID + 1)
-		s = hak_addr_slab_base(p, HAK_POOL_SMALLMID + 1, &data);
-	else
-		return 0;
+	struct hak_slab *s = hak_ptr_slab(p, &data);
+	if (HAK_UNLIKELY(!s)) return 0;
 	unsigned cls = s->cls;
-	data += s->data_offset;
 	/* p below data wraps off past 2^63, which no index * stride equals;
 	 * a free slab's class (HAK_NO_CLASS) has no live header (the header
 	 * compare below). */
