@@ -13,28 +13,17 @@
 #include <cmocka.h>
 
 #include "analysis.h"
+#include "model_state.h"
 #include "callsite.h"
 
 #define PID 77
 
-static struct hk_trace trace = {.host = "h", .name = "t"};
-
-static struct hk_state *new_state(void)
+/* as if the trace had call-site events (their decoding needs babeltrace2) */
+static struct hk_state *new_cs_state(void)
 {
-	struct hk_state *st = hk_state_new();
-	st->params.storm_window_ns = 10 * 1000000ull;
-	st->params.storm_threshold = 4.0;
-	st->params.storm_min_faults = 256;
-	st->params.churn_window_ns = 100 * 1000000ull;
-	/* as if the trace had call-site events (their decoding needs babeltrace2) */
+	struct hk_state *st = new_state();
 	st->cs = hk_xcalloc(1, sizeof *st->cs);
 	return st;
-}
-
-static void free_state(struct hk_state *st)
-{
-	st->traces = NULL;
-	hk_state_free(st);
 }
 
 static void refill(struct hk_state *st, uint64_t ts_ms, uint64_t perf, uint64_t pages,
@@ -67,7 +56,7 @@ static void define(struct hk_proc *p, uint64_t id, uint64_t frame)
 static void test_charged_and_grouped(void **state)
 {
 	(void)state;
-	struct hk_state *st = new_state();
+	struct hk_state *st = new_cs_state();
 	refill(st, 0, 100, 3, 0xa); /* a thread's first event: the baseline */
 	refill(st, 1, 110, 10, 0xa);
 	refill(st, 2, 115, 5, 0xb);
@@ -96,7 +85,7 @@ static void test_charged_and_grouped(void **state)
 static void test_same_frames_one_site(void **state)
 {
 	(void)state;
-	struct hk_state *st = new_state();
+	struct hk_state *st = new_cs_state();
 	refill(st, 0, 100, 1, 0xa);
 	refill(st, 1, 104, 4, 0xa);
 	refill(st, 2, 110, 6, 0xb);
@@ -117,7 +106,7 @@ static void test_same_frames_one_site(void **state)
 static void test_storm_sites(void **state)
 {
 	(void)state;
-	struct hk_state *st = new_state();
+	struct hk_state *st = new_cs_state();
 	uint64_t perf = 0;
 	for (int ms = 0; ms <= 3000; ms += 10)
 		refill(st, (uint64_t)ms, perf += 2, 2, 0xb);
@@ -173,7 +162,7 @@ static uint64_t group_faults(const struct hk_proc *p, const char *name)
 static void test_large_spans_by_site(void **state)
 {
 	(void)state;
-	struct hk_state *st = new_state();
+	struct hk_state *st = new_cs_state();
 	const int64_t t1 = PID, t2 = PID + 1;
 	large_event(st, HK_EV_TICK, t1, 0, 100, 0, 0, 0); /* baseline */
 	large_event(st, HK_EV_LARGE_MMAP, t1, 1, 100, 0xa000000, 100, 0xa);

@@ -14,26 +14,9 @@
 #include <cmocka.h>
 
 #include "analysis.h"
+#include "model_state.h"
 
 #define PID 4242
-
-static struct hk_trace trace = {.host = "h", .name = "t"};
-
-static struct hk_state *new_state(void)
-{
-	struct hk_state *st = hk_state_new();
-	st->params.storm_window_ns = 10 * 1000000ull;
-	st->params.storm_threshold = 4.0;
-	st->params.storm_min_faults = 256;
-	st->params.churn_window_ns = 100 * 1000000ull;
-	return st;
-}
-
-static void free_state(struct hk_state *st)
-{
-	st->traces = NULL; /* the static trace is not theirs to free */
-	hk_state_free(st);
-}
 
 static struct hk_event ev(enum hk_evtype type, uint64_t ts_ms, int64_t tid, const char *name,
                           uint64_t perf)
