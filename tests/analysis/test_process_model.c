@@ -3,7 +3,7 @@
  * (storms.c), prewarm slabs sized by the pool each refill names
  * (recommend.c, pools.c) and the selection and folding of processes
  * (select.c). The
- * recorded-trace cases in analysis_test.py (exec, select) hold the same
+ * recorded-trace cases in cases_input.py (exec, select) hold the same
  * rules against real LTTng traces. */
 #include <setjmp.h>
 #include <stdarg.h>
