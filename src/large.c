@@ -222,7 +222,7 @@ void *hak_large_alloc(size_t n, size_t align)
 void *hak_large_alloc_grown(void *old, size_t n)
 {
 	size_t span = hak_large_hdr(old)->map_size;
-	return large_alloc(n, HAK_LARGE_HDR, span + span / HAK_LARGE_GROWTH);
+	return large_alloc(n, HAK_LARGE_HDR, span * HAK_LARGE_GROWTH);
 }
 
 void hak_large_free(void *p)
@@ -311,7 +311,7 @@ static void *grow_down(void *p, size_t n, size_t need)
 	pthread_mutex_unlock(&large_lock);
 	if (!nb) return NULL;
 	size_t span = (size_t)(base - nb) + old;
-	size_t keep = hak_align_up(old + old / HAK_LARGE_GROWTH, HAK_PAGE);
+	size_t keep = old * HAK_LARGE_GROWTH;
 	keep = keep < need ? need : keep > span ? span : keep;
 #if defined(HAKMEM_CHECKS)
 	if (HAK_CHECKING_FULL()) hak_large_check_reused(nb, (size_t)(base - nb));
@@ -345,11 +345,12 @@ void *hak_large_resize(void *p, size_t n)
 	size_t offset = (size_t)((uint8_t *)p - h->base);
 	if (n > PTRDIFF_MAX || n > SIZE_MAX - offset - HAK_PAGE) return NULL;
 	size_t need = hak_align_up(offset + n, HAK_PAGE);
-	/* A tail of at most 1/HAK_LARGE_GROWTH stays: the room a growing
-	 * block was given (hak_large_alloc_grown) is kept for its next step. */
+	/* The room a growing block was given (hak_large_alloc_grown,
+	 * grow_down) stays for its next steps: growth inside it, and a small
+	 * shrink, keep the span. */
 	if (need == h->map_size ||
-	    (need < h->map_size &&
-	     (!h->region || h->map_size - need <= h->map_size / HAK_LARGE_GROWTH))) {
+	    (need < h->map_size && (!h->region || n >= HAK_RELAXED_LOAD(h->requested) ||
+	                            h->map_size - need <= h->map_size / HAK_LARGE_SHRINK_KEEP))) {
 		HAK_RELAXED_STORE(h->requested, n); /* the heap check reads it unlocked */
 		return p;
 	}

@@ -42,17 +42,21 @@ static inline size_t hak_large_usable(void *p)
 /* align is a power of two; <= 64 means no constraint beyond 64. */
 HAK_INTERNAL void *hak_large_alloc(size_t n, size_t align);
 HAK_INTERNAL void hak_large_free(void *p);
-/* A realloc that must move a block to grow it gives the new one a span a
- * 1/HAK_LARGE_GROWTH bigger than the old one at least, as tcmalloc does:
- * a buffer grown by small steps is then copied a logarithmic number of
- * times, not at every step. */
-#define HAK_LARGE_GROWTH 4
+/* A realloc that must move a block to grow it gives the new one a span
+ * HAK_LARGE_GROWTH times the old one at least, as a vector doubles: a
+ * buffer grown by small steps is then copied a logarithmic number of
+ * times, and all its copies add up to about its final size. Room taken
+ * from fresh pages costs nothing until it is touched. */
+#define HAK_LARGE_GROWTH 2
 /* A new block of n bytes for old's contents to move to (the caller copies
  * and frees old): with the room above; NULL with errno ENOMEM. */
 HAK_INTERNAL void *hak_large_alloc_grown(void *old, size_t n);
+/* A shrink below the block's last request gives the tail back only when
+ * that frees more than 1/HAK_LARGE_SHRINK_KEEP of the span; growth inside
+ * the room never gives it back. */
+#define HAK_LARGE_SHRINK_KEEP 4
 /* Resizes in place, down over the free span before it, or by mremap (the
- * block may move then); NULL when the caller must copy. A shrink
- * that would free less than 1/HAK_LARGE_GROWTH of the span stays as it is. */
+ * block may move then); NULL when the caller must copy. */
 HAK_INTERNAL void *hak_large_resize(void *p, size_t n);
 /* 1 when p is the user pointer of a live large block (hash lookup). */
 HAK_INTERNAL int hak_large_owns(const void *p);

@@ -2,7 +2,8 @@
  * growth in place into a free neighbour and into a region's untouched
  * end, growth down over the free span before a block (when freed spans
  * stay resident), the room a moved block gets (growth by small steps
- * copies a logarithmic number of times), mremap growth of blocks with a
+ * copies a logarithmic number of times, and buffers growing in turns copy
+ * less than twice their final size), mremap growth of blocks with a
  * mapping of their own, and the POSIX edges: realloc(NULL, n),
  * realloc(p, 0), a failed realloc (NULL, ENOMEM, the block intact), and
  * 16-byte alignment of every result.
@@ -119,6 +120,32 @@ static void steps_copy_rarely(void)
 	free(buf[1]);
 }
 
+/* Eight buffers growing in turns by 8 KiB, each in the others' way: a
+ * moved buffer gets twice its span, so all the copies of one add up to
+ * less than twice its final size (with a quarter more room they came to
+ * nearly five times). */
+static void turns_copy_little(void)
+{
+	enum { N = 8 };
+	uint8_t *buf[N];
+	size_t n = 40000, copied = 0;
+	for (unsigned i = 0; i < N; i++) {
+		buf[i] = malloc(n);
+		fill(buf[i], n, 11 + i);
+	}
+	for (; n + 8192 <= 4 * MIB; n += 8192)
+		for (unsigned i = 0; i < N; i++) {
+			uint8_t *q = grow(buf[i], n, n + 8192, 11 + i);
+			if (q != buf[i]) copied += n;
+			buf[i] = q;
+			fill(q, n + 8192, 11 + i);
+		}
+	EXPECT(copied < 2 * N * n, "%zu MiB copied growing %u buffers to %zu KiB", copied / MIB, N,
+	       n / 1024);
+	for (unsigned i = 0; i < N; i++)
+		free(buf[i]);
+}
+
 static void own_mappings_by_mremap(void)
 {
 	uint8_t *m = malloc(20 * MIB);
@@ -154,6 +181,7 @@ int main(void)
 	in_place_into_free_neighbours();
 	down_over_a_free_span(!cache || strcmp(cache, "0") != 0);
 	steps_copy_rarely();
+	turns_copy_little();
 	own_mappings_by_mremap();
 	posix_edges();
 	if (failed) return 1;

@@ -240,11 +240,12 @@ static void resize_in_place(void **state)
 
 /* A block that cannot grow up moves down over the resident free span just
  * before it: contents and header come along, the live set follows, and
- * the block keeps a quarter more than it had as room. */
+ * the block keeps twice what it had as room. */
 static void resize_moves_down(void **state)
 {
 	(void)state;
-	uint8_t *a = hak_large_alloc(100000, HAK_LARGE_HDR);
+	/* a's pages and b's hold b's room, with 5 pages to spare. */
+	uint8_t *a = hak_large_alloc(220000, HAK_LARGE_HDR);
 	uint8_t *b = hak_large_alloc(200000, HAK_LARGE_HDR);
 	void *c = hak_large_alloc(50000, HAK_LARGE_HDR); /* b cannot grow up */
 	assert_ptr_equal(hak_large_hdr(b)->base,
@@ -262,7 +263,7 @@ static void resize_moves_down(void **state)
 	assert_int_equal(q[-1], HAK_HDR_LARGE);
 	assert_ptr_equal(h->base + HAK_LARGE_HDR, q);
 	assert_int_equal(h->requested, 250000);
-	assert_int_equal(h->map_size, hak_align_up(old + old / HAK_LARGE_GROWTH, HAK_PAGE));
+	assert_int_equal(h->map_size, old * HAK_LARGE_GROWTH);
 	assert_true(hak_large_owns(q));
 	assert_false(hak_large_owns(b));
 	struct hak_stats st = stats_now();
@@ -276,9 +277,11 @@ static void resize_moves_down(void **state)
 	hak_large_trim(1);
 }
 
-/* A block that must move to grow gets a quarter more than it had
- * (hak_large_alloc_grown), which a shrink by less than that keeps, so
- * growth by small steps copies a logarithmic number of times. */
+/* A block that must move to grow gets twice the span it had
+ * (hak_large_alloc_grown). Growth inside that room keeps the span, however
+ * much room is left, as does a shrink by less than a quarter; a bigger
+ * shrink gives the tail back. Growth by small steps then copies a
+ * logarithmic number of times. */
 static void growth_keeps_room(void **state)
 {
 	(void)state;
@@ -288,13 +291,19 @@ static void growth_keeps_room(void **state)
 	assert_non_null(q);
 	struct hak_large_hdr *h = hak_large_hdr(q);
 	assert_int_equal(h->requested, 210000);
-	assert_int_equal(h->map_size, hak_align_up(old + old / HAK_LARGE_GROWTH, HAK_PAGE));
+	assert_int_equal(h->map_size, old * HAK_LARGE_GROWTH);
 	hak_large_free(p);
 	size_t map = h->map_size;
+	/* Growing inside the room: half of it is still free, and stays. */
+	assert_ptr_equal(hak_large_resize(q, 250000), q);
+	assert_int_equal(h->map_size, map);
+	assert_int_equal(h->requested, 250000);
 	assert_ptr_equal(hak_large_resize(q, hak_large_usable(q)), q);
-	assert_ptr_equal(hak_large_resize(q, 220000), q);
+	assert_int_equal(h->map_size, map);
+	size_t small = hak_large_usable(q) - map / HAK_LARGE_SHRINK_KEEP + HAK_PAGE;
+	assert_ptr_equal(hak_large_resize(q, small), q);
 	assert_int_equal(h->map_size, map); /* a small shrink keeps the room */
-	assert_int_equal(h->requested, 220000);
+	assert_int_equal(h->requested, small);
 	assert_ptr_equal(hak_large_resize(q, 100000), q);
 	assert_true(h->map_size < 100000 + HAK_LARGE_HDR + HAK_PAGE); /* a big one does not */
 	hak_large_free(q);
