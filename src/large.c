@@ -169,8 +169,9 @@ static uint8_t *span_get(size_t need, unsigned *region, struct hak_ph_log *log)
 	return base;
 }
 
-/* n bytes in a span of at least min_span bytes (room to grow into). */
-static void *large_alloc(size_t n, size_t align, size_t min_span)
+/* n bytes in a span of at least min_span bytes (room to grow into), of
+ * which the first copy bytes are about to be written (a realloc's copy). */
+static void *large_alloc(size_t n, size_t align, size_t min_span, size_t copy)
 {
 	if (align < HAK_LARGE_HDR) align = HAK_LARGE_HDR;
 	size_t slack = align == HAK_LARGE_HDR ? HAK_LARGE_HDR : align + HAK_LARGE_HDR;
@@ -192,6 +193,12 @@ static void *large_alloc(size_t n, size_t align, size_t min_span)
 	if (!base) return NULL;
 	int fresh = log.n > 0;
 	log_emit(&log);
+	if (fresh && copy) {
+		/* The pages the copy fills fault in one call, not one by one:
+		 * an exception each costs more, the more so in a VM. */
+		size_t touch = hak_align_up(HAK_LARGE_HDR + copy, HAK_PAGE);
+		hak_os_populate(base, touch < need ? touch : need);
+	}
 	if (!fresh) {
 		HAK_STAT_ADD(large_reused, 1);
 #if defined(HAKMEM_CHECKS)
@@ -216,13 +223,13 @@ static void *large_alloc(size_t n, size_t align, size_t min_span)
 
 void *hak_large_alloc(size_t n, size_t align)
 {
-	return large_alloc(n, align, 0);
+	return large_alloc(n, align, 0, 0);
 }
 
 void *hak_large_alloc_grown(void *old, size_t n)
 {
 	size_t span = hak_large_hdr(old)->map_size;
-	return large_alloc(n, HAK_LARGE_HDR, span * HAK_LARGE_GROWTH);
+	return large_alloc(n, HAK_LARGE_HDR, span * HAK_LARGE_GROWTH, hak_large_usable(old));
 }
 
 void hak_large_free(void *p)

@@ -108,6 +108,15 @@ void hak_os_purge(void *p, size_t size)
 	if (size) madvise(p, size, MADV_DONTNEED);
 }
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
+#endif
+
+void hak_os_populate(void *p, size_t size)
+{
+	if (size) madvise(p, size, MADV_POPULATE_WRITE); /* older kernels: EINVAL, no harm */
+}
+
 uint64_t hak_now_ns(void)
 {
 	struct timespec ts;

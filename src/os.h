@@ -10,6 +10,9 @@ HAK_INTERNAL void *hak_os_map(size_t size);
 HAK_INTERNAL void hak_os_unmap(void *p, size_t size);
 /* Gives pages back; they read as zero and fault again on next touch. */
 HAK_INTERNAL void hak_os_purge(void *p, size_t size);
+/* Faults pages in for writing, in one call: for pages about to be
+ * written whole, which would otherwise fault one at a time. */
+HAK_INTERNAL void hak_os_populate(void *p, size_t size);
 HAK_INTERNAL uint64_t hak_now_ns(void);
 
 #if defined(HAKMEM_FAULT_INJECTION)

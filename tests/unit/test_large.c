@@ -6,6 +6,8 @@
 #include "env.h"
 #include "large.h"
 
+#include <string.h>
+
 #define MIB ((size_t)1 << 20)
 
 static int setup(void **state)
@@ -326,6 +328,32 @@ static void growth_keeps_room(void **state)
 	hak_large_trim(1);
 }
 
+/* A block moved to fresh pages to grow has the pages its contents are
+ * copied into faulted in at once, before the copy; its room is left
+ * untouched (it costs no memory until used). */
+static void grown_copy_pages_populated(void **state)
+{
+	(void)state;
+	hak_large_trim(1); /* every free span released: the next ones are fresh */
+	uint8_t *p = hak_large_alloc(300000, HAK_LARGE_HDR);
+	fill(p, 300000, 9);
+	void *next = hak_large_alloc(50000, HAK_LARGE_HDR); /* p cannot grow in place */
+	uint8_t *q = hak_large_alloc_grown(p, 310000);
+	assert_non_null(q);
+	struct hak_large_hdr *h = hak_large_hdr(q);
+	size_t copy = hak_align_up(HAK_LARGE_HDR + hak_large_usable(p), HAK_PAGE) / HAK_PAGE;
+	size_t span = h->map_size / HAK_PAGE;
+	assert_true(span > copy);
+	assert_int_equal(resident_pages(h->base, copy * HAK_PAGE), copy);
+	assert_int_equal(resident_pages(h->base + copy * HAK_PAGE, (span - copy) * HAK_PAGE), 0);
+	memcpy(q, p, 300000);
+	check_fill(q, 300000, 9);
+	hak_large_free(p);
+	hak_large_free(next);
+	hak_large_free(q);
+	hak_large_trim(1);
+}
+
 /* From HAK_LARGE_OWN_MAP up a block has a mapping of its own, and mremap
  * resizes it: contents kept, the live set and the counts follow. */
 static void resize_by_mremap(void **state)
@@ -454,6 +482,7 @@ int main(void)
 	    cmocka_unit_test_setup(cache_limit, setup),
 	    cmocka_unit_test_setup(cache_purge_delay, setup),
 	    cmocka_unit_test_setup(resize_in_place, setup),
+	    cmocka_unit_test_setup(grown_copy_pages_populated, setup),
 	    cmocka_unit_test_setup(resize_moves_down, setup),
 	    cmocka_unit_test_setup(growth_keeps_room, setup),
 	    cmocka_unit_test_setup(resize_by_mremap, setup),
