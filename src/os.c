@@ -114,7 +114,12 @@ void hak_os_purge(void *p, size_t size)
 
 void hak_os_populate(void *p, size_t size)
 {
-	if (size) madvise(p, size, MADV_POPULATE_WRITE); /* older kernels: EINVAL, no harm */
+	if (!size) return;
+	/* Older kernels answer EINVAL: no harm, but a realloc that succeeds
+	 * must not leave errno changed. */
+	int saved = errno;
+	madvise(p, size, MADV_POPULATE_WRITE);
+	errno = saved;
 }
 
 uint64_t hak_now_ns(void)

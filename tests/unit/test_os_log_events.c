@@ -49,6 +49,22 @@ static void map_failures_set_enomem(void **state)
 	assert_int_equal(errno, ENOMEM);
 }
 
+/* Populating faults the pages in; where the kernel refuses (an unmapped
+ * range here, an older kernel's EINVAL elsewhere) errno is left as it was:
+ * a realloc that succeeds must not change it. */
+static void populate_faults_in_and_keeps_errno(void **state)
+{
+	(void)state;
+	uint8_t *p = hak_os_map(8 * HAK_PAGE);
+	assert_non_null(p);
+	hak_os_populate(p, 4 * HAK_PAGE);
+	assert_int_equal(resident_pages(p, 8 * HAK_PAGE), 4);
+	hak_os_unmap(p, 8 * HAK_PAGE);
+	errno = 0;
+	hak_os_populate(p, 4 * HAK_PAGE); /* unmapped now: madvise fails with ENOMEM */
+	assert_int_equal(errno, 0);
+}
+
 /* Purged pages read as zero and are no longer resident; the pages around
  * them keep their contents. */
 static void purge_gives_pages_back(void **state)
@@ -219,6 +235,7 @@ int main(void)
 	    cmocka_unit_test(map_aligned),
 	    cmocka_unit_test(map_failures_set_enomem),
 	    cmocka_unit_test(purge_gives_pages_back),
+	    cmocka_unit_test(populate_faults_in_and_keeps_errno),
 	    cmocka_unit_test(now_is_monotonic_nanoseconds),
 	    cmocka_unit_test(log_goes_to_the_set_fd),
 	    cmocka_unit_test(log_truncates_long_messages),
