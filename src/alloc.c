@@ -370,11 +370,14 @@ static __attribute__((noinline)) void free_general(void *p, unsigned kind, void 
 
 HAK_API void hak_free(void *p)
 {
-	if (HAK_UNLIKELY(p == NULL)) return;
 #if defined(HAKMEM_CHECKS)
+	/* NULL fails the inline checks (the registry has no grain 0), so
+	 * fast mode tests it off its way. */
 	if (HAK_LIKELY(fast_entry()) && HAK_LIKELY(free_fast_checked(p))) return;
+	if (HAK_UNLIKELY(p == NULL)) return;
 	free_general(p, HAK_ALLOC_MALLOC, __builtin_return_address(0), __builtin_frame_address(0));
 #else
+	if (HAK_UNLIKELY(p == NULL)) return;
 	free_plain(p);
 #endif
 }

@@ -20,14 +20,10 @@
  * the general paths (malloc_impl, free_general), which check again. */
 static inline int fast_entry(void)
 {
-	/* The level first: full mode leaves after one compare. Relaxed: a
+	/* Level and per-call flag in one compare (check.h). Relaxed: a
 	 * thread's first malloc reads it while another thread's hak_init may
 	 * write it (env.c). */
-	if (HAK_UNLIKELY(HAK_RELAXED_LOAD(hak_check_level) != HAK_CHECK_FAST)) return 0;
-#if defined(HAKMEM_TRACE_HOOKS)
-	if (HAK_UNLIKELY(hak_tp_per_call)) return 0;
-#endif
-	return 1;
+	return HAK_LIKELY(HAK_RELAXED_LOAD(hak_entry_gate.word) == HAK_GATE_ONLY(HAK_CHECK_FAST));
 }
 
 /* HAKMEM_CHECK=full with no per-call tracepoint, tested once fast_entry
@@ -35,11 +31,7 @@ static inline int fast_entry(void)
  * general path (alloc.c malloc_full). */
 static inline int full_entry(void)
 {
-	if (HAK_UNLIKELY(HAK_RELAXED_LOAD(hak_check_level) != HAK_CHECK_FULL)) return 0;
-#if defined(HAKMEM_TRACE_HOOKS)
-	if (HAK_UNLIKELY(hak_tp_per_call)) return 0;
-#endif
-	return 1;
+	return HAK_RELAXED_LOAD(hak_entry_gate.word) == HAK_GATE_ONLY(HAK_CHECK_FULL);
 }
 
 /* Fast mode's malloc of a slab class: the thread cache's checked pop
@@ -60,17 +52,18 @@ static inline __attribute__((always_inline)) void *malloc_fast(unsigned c, size_
  * to hak_track_free_as, which says why. The caller knows the level is fast. */
 static inline __attribute__((always_inline)) int free_fast_checked(void *p)
 {
-	uint8_t *u = p, *data;
-	struct hak_slab *s = hak_ptr_slab(p, &data);
+	uint8_t *u = p;
+	size_t off;
+	struct hak_slab *s = hak_ptr_slab_off(p, &off);
 	if (HAK_UNLIKELY(!s)) return 0;
 	unsigned cls = s->cls;
-	/* p below data wraps off past 2^63, which no index * stride (< 2^40)
-	 * equals: the boundary test rejects it, with no compare of its own. */
-	size_t off = (size_t)(u - data), idx = hak_slab_div(s, off);
-	if (HAK_UNLIKELY(idx * s->stride != off || idx >= HAK_RELAXED_LOAD(s->carved))) return 0;
+	/* p below block 0 wraps off past 2^63, which no carved index * stride
+	 * (< 2^32) equals: one compare proves boundary and carve. */
+	size_t idx = hak_slab_carved_index(s, off);
+	if (HAK_UNLIKELY(idx >= HAK_RELAXED_LOAD(s->carved))) return 0;
 	/* A carved block's start: its header is mapped. */
 	uint8_t h = HAK_RELAXED_LOAD(u[-1]);
-	if (HAK_UNLIKELY(h != hak_live_header[cls])) return 0;
+	if (HAK_UNLIKELY(h != HAK_RELAXED_LOAD(s->live_hdr))) return 0;
 	HAK_RELAXED_STORE(u[-1], (uint8_t)(h ^ HAK_HDR_FREED_BIT));
 	HAK_ASAN_POISON(p, hak_class_usable(cls));
 	hak_tcache_push_keyed(p, cls);

@@ -10,7 +10,7 @@
 
 /* The ASan flavour keeps fast (double frees are not ASan's to see) but
  * cannot run full: its fills would trip ASan on our own poison. */
-int hak_check_level = HAK_CHECK_FAST;
+union hak_entry_gate hak_entry_gate = {.f = {.level = HAK_CHECK_FAST}};
 
 uintptr_t hak_link_key = 0x9e3779b97f4a7c15ull;
 

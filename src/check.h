@@ -15,7 +15,22 @@ enum hak_alloc_kind { HAK_ALLOC_MALLOC = 0, HAK_ALLOC_NEW = 1, HAK_ALLOC_NEW_ARR
 enum hak_on_error { HAK_ON_ERROR_ABORT = 0, HAK_ON_ERROR_REPORT = 1, HAK_ON_ERROR_IGNORE = 2 };
 
 #if defined(HAKMEM_CHECKS)
-HAK_INTERNAL extern int hak_check_level;
+/* The check level and, beside it, whether per-call tracepoints fire
+ * (trace_hooks.h hak_tp_per_call): the entry points test both with one
+ * 64-bit compare (alloc_fast.h fast_entry). Read and written under their
+ * old names. */
+union hak_entry_gate {
+	struct {
+		int level;
+		int per_call;
+	} f;
+	uint64_t word;
+};
+HAK_INTERNAL extern union hak_entry_gate hak_entry_gate;
+#define hak_check_level (hak_entry_gate.f.level)
+/* The gate's word at a level with no per-call tracepoint. */
+#define HAK_GATE_ONLY(level) ((uint64_t)(level))
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the gate's level is its low half");
 /* Picks the per-process key of full mode's free-list links (start-up). */
 HAK_INTERNAL void hak_track_init_key(void);
 /* Set while this thread prints a report (heap_report.c, stack_print.c). A

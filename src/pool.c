@@ -67,7 +67,7 @@ static void ss_to_warm(struct hak_pool *pl, struct hak_superslab *ss, uint64_t n
 			slist_remove(s->on_purged ? &pl->empty_purged : &pl->empty, s);
 		s->on_purged = 0;
 		HAK_RELAXED_STORE(s->state, SLAB_FREE);
-		s->cls = HAK_NO_CLASS;
+		hak_slab_set_class(s, HAK_NO_CLASS);
 	}
 	if (ss->free_slots) with_free_remove(pl, ss);
 	ss->free_slots = ss->nslabs == 32 ? 0xffffffffu : (1u << ss->nslabs) - 1;

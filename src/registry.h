@@ -16,17 +16,16 @@
 HAK_INTERNAL extern _Atomic(uint8_t *) hak_registry_root[1u << HAK_REG_ROOT_BITS];
 
 /* Pool kind + 1 of the SuperSlab covering p, or 0. */
-static inline unsigned hak_registry_kind(const void *p)
+static inline __attribute__((always_inline)) unsigned hak_registry_kind(const void *p)
 {
 	uintptr_t a = (uintptr_t)p;
-	if (HAK_UNLIKELY(a >> HAK_REG_ADDR_BITS)) return 0;
-	uintptr_t grain = a >> HAK_REG_GRAIN_SHIFT;
-	uint8_t *leaf = atomic_load_explicit(&hak_registry_root[grain >> HAK_REG_LEAF_BITS],
-	                                     memory_order_acquire);
+	/* The root index tests the 47 bits too: one shift for both. */
+	uintptr_t r = a >> (HAK_REG_GRAIN_SHIFT + HAK_REG_LEAF_BITS);
+	if (HAK_UNLIKELY(r >= (1u << HAK_REG_ROOT_BITS))) return 0;
+	uint8_t *leaf = atomic_load_explicit(&hak_registry_root[r], memory_order_acquire);
 	if (!leaf) return 0;
-	return atomic_load_explicit(
-	    (_Atomic uint8_t *)&leaf[grain & ((1u << HAK_REG_LEAF_BITS) - 1)],
-	    memory_order_acquire);
+	uintptr_t g = (a >> HAK_REG_GRAIN_SHIFT) & ((1u << HAK_REG_LEAF_BITS) - 1);
+	return atomic_load_explicit((_Atomic uint8_t *)&leaf[g], memory_order_acquire);
 }
 
 /* Registers [base, base+size) as a SuperSlab of the pool kind. Returns -1

@@ -71,6 +71,11 @@ static inline uint8_t hak_hdr_freed(unsigned c)
 static const uint16_t hak_live_header[256] = {
     LIVE16(0, HAK_HDR_TINY), LIVE16(HAK_TINY_CLASSES, HAK_HDR_MID),
     LIVE4(HAK_SMALLMID_FIRST, HAK_HDR_SMALLMID), [HAK_NUM_CLASSES... 255] = 0x100};
+/* hak_hdr_freed of each class: the checked pop's one compare. */
+static const uint8_t hak_freed_header[HAK_NUM_CLASSES] = {
+    LIVE16(0, (HAK_HDR_TINY ^ HAK_HDR_FREED_BIT)),
+    LIVE16(HAK_TINY_CLASSES, (HAK_HDR_MID ^ HAK_HDR_FREED_BIT)),
+    LIVE4(HAK_SMALLMID_FIRST, (HAK_HDR_SMALLMID ^ HAK_HDR_FREED_BIT))};
 #undef LIVE4
 #undef LIVE16
 _Static_assert(HAK_TINY_CLASSES == 16 && HAK_MID_CLASSES == 16 && HAK_SMALLMID_CLASSES == 4,

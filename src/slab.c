@@ -10,10 +10,18 @@
 
 void hak_slab_format(struct hak_superslab *ss, struct hak_slab *s, unsigned cls)
 {
-	s->cls = (uint8_t)cls;
+	hak_slab_set_class(s, cls);
 	s->stride = hak_class_stride[cls];
 	s->recip = (((uint64_t)1 << 40) + s->stride - 1) / s->stride;
-	s->capacity = (uint32_t)((hak_ss_slab_size(ss) - s->data_offset) / s->stride);
+	/* stride = odd << tz; odd's inverse mod 2^32 by Newton's iteration
+	 * (each step doubles the bits that are right: 3, 6, ... 48). */
+	unsigned tz = (unsigned)__builtin_ctz(s->stride);
+	uint32_t odd = s->stride >> tz, inv = odd;
+	for (int i = 0; i < 4; i++)
+		inv *= 2 - odd * inv;
+	s->stride_tz = (uint8_t)tz;
+	s->odd_inv = inv;
+	s->capacity = (uint16_t)((hak_ss_slab_size(ss) - s->data_offset) / s->stride);
 	HAK_RELAXED_STORE(s->carved, 0);
 	s->used = 0;
 	s->freelist = NULL;

@@ -59,12 +59,24 @@ static inline uintptr_t hak_block_link(const void *p)
 	return *(const uintptr_t *)p;
 }
 
+/* 1 unless v is a 16-aligned address of p's own 1 MiB grain G, past its
+ * first byte. v rotated right by 4 (its low 4 bits go to the top) is then
+ * in [G/16 + 1, G/16 + 2^16 - 1]: one compare for the three tests, from
+ * p >> 4, which the link's key needs anyway. v == 0 (the end of a list)
+ * fails it too. */
+static inline int hak_link_off_grain(const void *p, uintptr_t v)
+{
+	const uintptr_t span = ((uintptr_t)1 << (HAK_REG_GRAIN_SHIFT - 4)) - 1;
+	return ((((uintptr_t)p >> 4) | span) - ((v >> 4) | (v << 60))) >= span;
+}
+
 static inline int hak_link_suspect(const void *p, uintptr_t v)
 {
 	const uintptr_t grain = ((uintptr_t)1 << HAK_REG_GRAIN_SHIFT) - 1;
-	if ((v & (HAK_ALIGN - 1)) || !(v & grain)) return 1;
 	/* p is a checked block: v in p's own 1 MiB grain needs no lookup. */
-	return ((v ^ (uintptr_t)p) >> HAK_REG_GRAIN_SHIFT) && !hak_registry_kind((void *)v);
+	if (HAK_LIKELY(!hak_link_off_grain(p, v))) return 0;
+	if ((v & (HAK_ALIGN - 1)) || !(v & grain)) return 1;
+	return !hak_registry_kind((void *)v);
 }
 
 /* The checked link of p, for callers that already know the level is on

@@ -27,4 +27,17 @@ static inline __attribute__((always_inline)) struct hak_slab *hak_ptr_slab(const
 	return s;
 }
 
+/* As hak_ptr_slab, with in *off p's offset from the slab's block 0
+ * (hak_addr_slab_off): fast mode's inline free. */
+static inline __attribute__((always_inline)) struct hak_slab *hak_ptr_slab_off(const void *p,
+                                                                               size_t *off)
+{
+	unsigned kind = hak_registry_kind(p);
+	if (HAK_LIKELY(kind == HAK_POOL_TINY + 1))
+		return hak_addr_slab_off(p, HAK_POOL_TINY + 1, off);
+	if (kind == HAK_POOL_MID + 1) return hak_addr_slab_off(p, HAK_POOL_MID + 1, off);
+	if (kind == HAK_POOL_SMALLMID + 1) return hak_addr_slab_off(p, HAK_POOL_SMALLMID + 1, off);
+	return NULL;
+}
+
 #endif

@@ -24,7 +24,7 @@ struct hak_superslab *hak_superslab_map(unsigned pool, unsigned ss_shift, unsign
 	for (unsigned i = 0; i < ss->nslabs; i++) {
 		struct hak_slab *s = &ss->slabs[i];
 		s->index = (uint8_t)i;
-		s->cls = HAK_NO_CLASS;
+		hak_slab_set_class(s, HAK_NO_CLASS);
 		HAK_RELAXED_STORE(s->state, SLAB_FREE);
 		/* Slab 0 shares its first page with this header. */
 		s->data_offset = i == 0 ? HAK_PAGE : HAK_ALIGN;

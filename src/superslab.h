@@ -19,24 +19,30 @@ enum hak_slab_state {
 };
 
 struct hak_slab {
-	/* Read by every checked free (slab_lookup.h, ptr_track.c): the first
-	 * 32 bytes, so that they share one cache line for three slabs in
-	 * four (a 112-byte stride puts one start in four 48 bytes into a
-	 * line). Spread over 68 bytes they took two lines on every free. */
+	/* Read by every checked free (slab_lookup.h, alloc_fast.h,
+	 * ptr_track.c): the first 32 bytes, so that they share one cache line
+	 * for three slabs in four (a 112-byte stride puts one start in four
+	 * 48 bytes into a line). Spread over 68 bytes they took two lines on
+	 * every free. */
 	uint8_t cls; /* HAK_NO_CLASS while SLAB_FREE */
+	/* hak_hdr_live(cls), or 0 (no header) while the slab has no class:
+	 * fast mode's free compares the header with it (hak_slab_set_class). */
+	uint8_t live_hdr;
+	uint16_t data_offset; /* block 0's user pointer, from the slab's start */
+	uint16_t stride;
+	uint8_t stride_tz; /* stride = odd << stride_tz (hak_slab_carved_index) */
 	uint8_t state;
+	uint32_t carved;  /* blocks carved so far (bump) */
+	uint32_t odd_inv; /* odd * odd_inv = 1 mod 2^32 (hak_slab_carved_index) */
+	uint64_t recip;   /* ceil(2^40 / stride): block index without a division */
+	void *track;      /* ptr_track full mode: per-block records, mmap'd on first use */
+	hak_spin_t lock;  /* guards freelist/carved/used; state+owner need the pool lock too */
 	uint8_t index;
 	uint8_t purged; /* pages below refault_below were given back: touching them is a refault */
-	uint32_t stride;
-	uint32_t carved;      /* blocks carved so far (bump) */
-	uint32_t data_offset; /* block 0's user pointer, from the slab's start */
-	uint64_t recip;       /* ceil(2^40 / stride): block index without a division */
-	void *track;          /* ptr_track full mode: per-block records, mmap'd on first use */
-	hak_spin_t lock;      /* guards freelist/carved/used; state+owner need the pool lock too */
 	uint8_t on_purged; /* which empty list holds it: pool.empty_purged rather than pool.empty */
 	uint8_t returned; /* on its partial list with freed blocks: counted in pool.with_returned */
 	uint8_t pending;  /* on pool.pending (slab lock) */
-	uint32_t capacity;
+	uint16_t capacity;
 	uint32_t used;          /* blocks out: in use, in a thread cache or on remote */
 	uint32_t touched_pages; /* high-water mark of pages touched, from the slab's start */
 	uint32_t refault_below; /* the high-water mark before the last purge */
@@ -93,11 +99,35 @@ static inline size_t hak_ss_slab_size(const struct hak_superslab *ss)
 	return (size_t)1 << ss->slab_shift;
 }
 
+/* The class of slab s, and the live header its blocks carry. */
+static inline void hak_slab_set_class(struct hak_slab *s, unsigned cls)
+{
+	s->cls = (uint8_t)cls;
+	HAK_RELAXED_STORE(s->live_hdr, cls < HAK_NUM_CLASSES ? hak_hdr_live(cls) : 0);
+}
+
 /* off / stride, exact for every offset inside a slab (off < 2^18,
  * stride < 2^16, so off * stride < 2^40). */
 static inline size_t hak_slab_div(const struct hak_slab *s, size_t off)
 {
 	return (size_t)((off * s->recip) >> 40);
+}
+
+/* The index of the block starting off bytes past the slab's data when it
+ * is carved; else some number >= s->carved. Mod 2^32, off * odd_inv is
+ * the exact quotient off / odd when odd divides off; rotated right by
+ * stride_tz, that is off / stride when off is a multiple of stride, and
+ * otherwise at least 2^(32 - 6 - 16) = 1024 (low bits rotated to the top,
+ * or a non-multiple of odd, which the inverse sends past 2^32 / odd). A
+ * slab holds under 2^18 bytes and 4096 blocks, and an offset below block
+ * 0 (at most 4096 bytes) wraps to at least 2^32 - 4096: so one compare
+ * with carved proves the boundary and the carve, where division by the
+ * reciprocal needed a multiply back and two. */
+static inline size_t hak_slab_carved_index(const struct hak_slab *s, size_t off)
+{
+	uint32_t x = (uint32_t)off * s->odd_inv;
+	unsigned t = s->stride_tz;
+	return (x >> t) | (x << ((32 - t) & 31));
 }
 
 /* Block index of p in its slab, or -1 when p is not a block start. */
@@ -148,6 +178,31 @@ static inline struct hak_slab *hak_addr_slab_base(const void *p, unsigned kind, 
 	uintptr_t a = (uintptr_t)p, ss = a & ss_mask[kind - 1], slab = a & slab_mask[kind - 1];
 	*base = (uint8_t *)slab;
 	return &((struct hak_superslab *)ss)->slabs[(slab - ss) >> slab_shift[kind - 1]];
+}
+
+/* As hak_addr_slab_base, with in *off p's offset from the slab's block 0
+ * (wrapped past 2^63 below it): the slab's index and p's place in it are
+ * one mask each, with no slab base or SuperSlab offset in between. */
+static inline struct hak_slab *hak_addr_slab_off(const void *p, unsigned kind, size_t *off)
+{
+#define HAK_SS_MASK_ROW(k, nm, first, count, ssb, slb, hdr) [k] = ~(((uintptr_t)1 << ssb) - 1),
+#define HAK_SLAB_IN_ROW(k, nm, first, count, ssb, slb, hdr) [k] = ((uintptr_t)1 << slb) - 1,
+#define HAK_SLAB_SHIFT_ROW(k, nm, first, count, ssb, slb, hdr) [k] = slb,
+#define HAK_SLAB_COUNT_ROW(k, nm, first, count, ssb, slb, hdr)                                     \
+	[k] = ((uintptr_t)1 << (ssb - slb)) - 1,
+	static const uintptr_t ss_mask[HAK_NUM_POOLS] = {HAK_POOLS(HAK_SS_MASK_ROW)};
+	static const uintptr_t slab_in[HAK_NUM_POOLS] = {HAK_POOLS(HAK_SLAB_IN_ROW)};
+	static const uint8_t slab_shift[HAK_NUM_POOLS] = {HAK_POOLS(HAK_SLAB_SHIFT_ROW)};
+	static const uintptr_t slab_last[HAK_NUM_POOLS] = {HAK_POOLS(HAK_SLAB_COUNT_ROW)};
+#undef HAK_SS_MASK_ROW
+#undef HAK_SLAB_IN_ROW
+#undef HAK_SLAB_SHIFT_ROW
+#undef HAK_SLAB_COUNT_ROW
+	uintptr_t a = (uintptr_t)p;
+	struct hak_superslab *ss = (struct hak_superslab *)(a & ss_mask[kind - 1]);
+	struct hak_slab *s = &ss->slabs[(a >> slab_shift[kind - 1]) & slab_last[kind - 1]];
+	*off = (a & slab_in[kind - 1]) - s->data_offset;
+	return s;
 }
 
 /* The slab holding block p of class cls. */

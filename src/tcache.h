@@ -63,12 +63,19 @@ static inline void *hak_tcache_pop(unsigned cls)
 static inline __attribute__((always_inline)) void *hak_tcache_pop_checked(unsigned cls)
 {
 	struct hak_bin *b = &hak_tc.bins[cls];
+	/* The bin's address in one register, computed once: else the
+	 * compiler keeps the class and the TLS offset apart, and the link
+	 * test runs out of registers. */
+	__asm__("" : "+r"(b));
 	uint8_t *p = b->head;
 	if (HAK_UNLIKELY(p == NULL)) return NULL;
 	uint8_t h = HAK_RELAXED_LOAD(p[-1]);
-	if (HAK_UNLIKELY(hak_hdr_class[h ^ HAK_HDR_FREED_BIT] != cls)) return NULL;
+	if (HAK_UNLIKELY(h != hak_freed_header[cls])) return NULL;
 	uintptr_t next = *(const uintptr_t *)p ^ hak_link_key ^ ((uintptr_t)p >> 4);
-	if (HAK_UNLIKELY(next && hak_link_suspect(p, next))) return NULL;
+	/* The end of a list and a link out of p's grain are both off the
+	 * inline test: tested again out of its way. */
+	if (HAK_UNLIKELY(hak_link_off_grain(p, next)) && next && hak_link_suspect(p, next))
+		return NULL;
 	HAK_RELAXED_STORE(p[-1], (uint8_t)(h ^ HAK_HDR_FREED_BIT));
 	b->head = (void *)next;
 	b->count--;

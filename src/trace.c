@@ -19,7 +19,6 @@
 #include <unistd.h>
 
 const struct hakmem_tp_ops *hak_tp;
-int hak_tp_per_call;
 
 /* process_stats also goes out every this many SuperSlab maps, so a fault
  * storm shows up in the samples even without perf counters. */

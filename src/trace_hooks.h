@@ -10,9 +10,11 @@
 
 #if defined(HAKMEM_TRACE_HOOKS)
 #include "../trace/hakmem_tp_abi.h"
+#include "check.h"
 
 HAK_INTERNAL extern const struct hakmem_tp_ops *hak_tp;
-HAK_INTERNAL extern int hak_tp_per_call;
+/* Per-call events on: beside the check level, in one word (check.h). */
+#define hak_tp_per_call (hak_entry_gate.f.per_call)
 
 /* Emits one event. LTTng allocates on a thread's first event; an event
  * that allocation causes is queued and emitted right after the one in

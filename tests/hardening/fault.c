@@ -49,7 +49,9 @@
 
 /* Internal, hidden but linkable from the archive (src/os.h). */
 void hak_fault_mmap_set(long first, long count);
-extern int hak_check_level;
+/* The check level is the low half of src/check.h's entry gate. */
+extern int hak_entry_gate;
+#define hak_check_level hak_entry_gate
 
 /* ---- mmap log: the archive's mmap calls bind to this definition ---- */
 
