@@ -49,9 +49,17 @@
 
 /* Internal, hidden but linkable from the archive (src/os.h). */
 void hak_fault_mmap_set(long first, long count);
-/* The check level is the low half of src/check.h's entry gate. */
-extern int hak_entry_gate;
-#define hak_check_level hak_entry_gate
+/* The check level, in src/check.h's entry gate (declared there only with
+ * HAKMEM_CHECKS, which this program is not built with): the same tag and
+ * members, so the same type. */
+extern union hak_entry_gate {
+	struct {
+		int level;
+		int per_call;
+	} f;
+	uint64_t word;
+} hak_entry_gate;
+#define hak_check_level (hak_entry_gate.f.level)
 
 /* ---- mmap log: the archive's mmap calls bind to this definition ---- */
 
