@@ -3,8 +3,8 @@
 #include "hakmem.h"
 #include "alloc_fast.h"
 #include "alloc_kind.h"
+#include "alloc_paths.h"
 #include "asan_hooks.h"
-#include "callsite.h"
 #include "heap_report.h"
 #include "large.h"
 #include "lifecycle.h"
@@ -18,12 +18,6 @@
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
-
-/* A block and the class it came from. */
-struct got_block {
-	void *p;
-	unsigned cls;
-};
 
 /* The bin of class c is empty. The process's first malloc gets here before
  * hak_init() has read HAKMEM_SMALLMID, with c taken from the table as it
@@ -95,42 +89,6 @@ static inline __attribute__((always_inline)) struct got_block alloc_class(unsign
 static inline void free_class(void *p, unsigned c)
 {
 	hak_tcache_push(p, c);
-}
-
-/* Who called the malloc family: the program's return address and frame,
- * for ptr_track's stack depot. Empty in the release library, where an
- * empty struct (GNU C) takes no register: passing it costs nothing. */
-struct hak_caller {
-#if defined(HAKMEM_CHECKS)
-	void *ret, *frame;
-#endif
-};
-
-/* The caller of the entry point this is written in. */
-#if defined(HAKMEM_CHECKS)
-#define HAK_CALLER_HERE                                                                            \
-	((struct hak_caller){__builtin_return_address(0), __builtin_frame_address(0)})
-#else
-#define HAK_CALLER_HERE ((struct hak_caller){})
-#endif
-
-/* ptr_track sees every block leave and come back, with its caller. */
-static inline void *track_class(void *p, unsigned cls, size_t n, struct hak_caller caller)
-{
-#if defined(HAKMEM_CHECKS)
-	if (HAK_CHECKING() && p) return hak_track_on_alloc(p, cls, n, caller.ret, caller.frame);
-#endif
-	(void)cls, (void)n, (void)caller;
-	return p;
-}
-
-static inline void *track_large(void *p, size_t n, struct hak_caller caller)
-{
-#if defined(HAKMEM_CHECKS)
-	if (HAK_CHECKING() && p) return hak_track_on_alloc_large(p, n, caller.ret, caller.frame);
-#endif
-	(void)n, (void)caller;
-	return p;
 }
 
 /* A slab block of class c for an n-byte request, seen by ptr_track. Full
@@ -382,7 +340,7 @@ HAK_API void hak_free(void *p)
 #endif
 }
 
-static size_t usable_size(void *p)
+size_t hak_usable_size_of(void *p)
 {
 #if defined(HAKMEM_CHECKS)
 	if (HAK_CHECKING()) {
@@ -411,7 +369,7 @@ static size_t usable_size(void *p)
 HAK_API size_t hak_malloc_usable_size(void *p)
 {
 	if (!p) return 0;
-	size_t u = usable_size(p);
+	size_t u = hak_usable_size_of(p);
 	/* glibc lets the program use all of it: the ASan flavour must too. */
 	HAK_ASAN_UNPOISON(p, u);
 	return u;
@@ -429,200 +387,22 @@ HAK_API void *hak_calloc(size_t nmemb, size_t size)
 	return p;
 }
 
-static void *aligned_alloc_impl(size_t align, size_t n, struct hak_caller caller)
+void *hak_alloc_for(size_t n, struct hak_caller caller)
 {
-	if (align <= HAK_ALIGN) return malloc_impl(n, caller);
-	if (n > PTRDIFF_MAX - align) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	size_t need = n + align - HAK_ALIGN;
-	if (align <= HAK_PAGE && need <= HAK_MID_MAX) {
-		struct got_block g = alloc_class(hak_size_class(need), need);
-		uint8_t *b = g.p;
-		if (!b) return NULL;
-		uint8_t *p = (uint8_t *)hak_align_up((uintptr_t)b, align);
-		(void)track_class(b, g.cls, (size_t)(p - b) + n, caller);
-		if (p != b) {
-			*(uintptr_t *)(p - 16) = (uintptr_t)b ^ HAK_ALIGNED_KEY;
-			p[-1] = HAK_HDR_ALIGNED;
-		}
-		HAK_ASAN_UNPOISON(p, n);
-		return p;
-	}
-	hak_init();
-	void *p = hak_large_alloc(n, align);
-	if (p) HAK_ASAN_UNPOISON(p, n);
-	return track_large(p, n, caller);
+	return malloc_impl(n, caller);
 }
 
-static int is_pow2(size_t x)
+struct got_block hak_alloc_class_for(unsigned c, size_t n)
 {
-	return x && !(x & (x - 1));
-}
-
-HAK_API void *hak_memalign(size_t align, size_t n)
-{
-	/* glibc: a non-power-of-two alignment is rounded up. */
-	if (align > ((size_t)1 << (sizeof(size_t) * 8 - 1))) {
-		errno = EINVAL;
-		return NULL;
-	}
-	if (!is_pow2(align)) {
-		size_t a = 1;
-		while (a < align)
-			a <<= 1;
-		align = a;
-	}
-	return aligned_alloc_impl(align, n, HAK_CALLER_HERE);
-}
-
-HAK_API int hak_posix_memalign(void **out, size_t align, size_t n)
-{
-	if (!is_pow2(align) || align % sizeof(void *)) return EINVAL;
-	int saved = errno;
-	void *p = aligned_alloc_impl(align, n, HAK_CALLER_HERE);
-	if (!p) {
-		errno = saved;
-		return ENOMEM;
-	}
-	*out = p;
-	return 0;
-}
-
-HAK_API void *hak_aligned_alloc(size_t align, size_t n)
-{
-	if (!is_pow2(align)) {
-		errno = EINVAL;
-		return NULL;
-	}
-	return aligned_alloc_impl(align, n, HAK_CALLER_HERE);
-}
-
-HAK_API void *hak_valloc(size_t n)
-{
-	return aligned_alloc_impl(HAK_PAGE, n, HAK_CALLER_HERE);
-}
-
-HAK_API void *hak_pvalloc(size_t n)
-{
-	if (n > PTRDIFF_MAX - HAK_PAGE) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	n = n ? hak_align_up(n, HAK_PAGE) : HAK_PAGE;
-	return aligned_alloc_impl(HAK_PAGE, n, HAK_CALLER_HERE);
-}
-
-/* ASan flavour: only the first n bytes of a resized block are addressable. */
-static inline void asan_resized(void *p, size_t usable, size_t n)
-{
-	HAK_ASAN_POISON(p, usable);
-	HAK_ASAN_UNPOISON(p, n);
-	(void)p, (void)usable, (void)n;
-}
-
-/* A large block moved to a bigger span with growth room; under ASan its
- * first n bytes are addressable before the old contents are copied in. */
-static void *large_grown(void *old, size_t n)
-{
-	void *q = hak_large_alloc_grown(old, n);
-	if (q) HAK_ASAN_UNPOISON(q, n);
-	return q;
+	return alloc_class(c, n);
 }
 
 #if defined(HAKMEM_CHECKS)
-/* realloc under ptr_track: the old pointer is proven live first. */
-static void *realloc_checked(void *p, size_t n, struct hak_caller caller)
+void hak_free_tracked(void *p, unsigned kind, void *ret, void *frame)
 {
-	struct hak_ptr_info in;
-	hak_init(); /* a bad pointer's report follows the settings, even as the first call */
-	if (hak_track_check_live(p, &in, caller.ret, caller.frame))
-		return NULL; /* reported; the bad pointer is left alone */
-	if (!in.large && n <= in.usable && (n > in.usable / 2 || hak_size_class(n) == in.cls)) {
-		hak_track_resized(p, &in, n);
-		asan_resized(p, in.usable, n);
-		return p;
-	}
-	if (in.large && HAK_CHECKING_FULL())
-		hak_track_large_canary(p, &in, caller.ret); /* reports an overrun, then goes on */
-	if (in.large && (n > HAK_MID_MAX || n > in.usable / 2)) {
-		void *q = hak_large_resize(p, n);
-		if (q) {
-			asan_resized(q, hak_large_usable(q), n);
-			return track_large(q, n, caller); /* a new canary after the new size */
-		}
-	}
-	HAK_ASAN_UNPOISON(p, in.usable);
-	size_t keep = in.usable;
-	if (in.large && HAK_CHECKING_FULL()) keep = hak_large_hdr(p)->requested;
-	if (in.rec && in.rec->state == TRACK_LIVE)
-		keep = in.rec->requested - (size_t)((uint8_t *)p - in.block);
-	void *q = in.large && n > in.usable ? track_large(large_grown(p, n), n, caller)
-	                                    : malloc_impl(n, caller);
-	if (!q) return NULL;
-	memcpy(q, p, n < keep ? n : keep);
-	free_tracked(p, HAK_ALLOC_MALLOC, caller.ret, caller.frame);
-	return q;
+	free_tracked(p, kind, ret, frame);
 }
 #endif
-
-HAK_API void *hak_realloc(void *p, size_t n)
-{
-	if (!p) return malloc_impl(n, HAK_CALLER_HERE);
-	if (n == 0) {
-		hak_free(p); /* glibc: realloc(p, 0) frees and returns NULL */
-		return NULL;
-	}
-#if defined(HAKMEM_CHECKS)
-	if (HAK_CHECKING()) return realloc_checked(p, n, HAK_CALLER_HERE);
-#endif
-	uint8_t h = ((uint8_t *)p)[-1];
-	unsigned c = hak_hdr_class[h];
-	size_t usable;
-	int large = 0;
-	if (c < HAK_NUM_CLASSES) {
-		usable = hak_class_usable(c);
-		/* Fits: stay, unless shrinking would waste more than half. */
-		if (n <= usable && (n > usable / 2 || hak_size_class(n) == c)) {
-			asan_resized(p, usable, n);
-			return p;
-		}
-	} else if (h == HAK_HDR_LARGE && hak_large_hdr(p)->magic == HAK_LARGE_MAGIC) {
-		usable = hak_large_usable(p);
-		large = 1;
-		if (n > HAK_MID_MAX || n > usable / 2) {
-			void *q = hak_large_resize(p, n);
-			if (q) {
-				asan_resized(q, hak_large_usable(q), n);
-				return q;
-			}
-		}
-	} else {
-		usable = usable_size(p);
-		if (!usable) return NULL; /* not ours: leave it alone */
-		if (n <= usable) {
-			asan_resized(p, usable, n);
-			return p;
-		}
-	}
-	HAK_ASAN_UNPOISON(p, usable);
-	void *q = large && n > usable ? large_grown(p, n) : malloc_impl(n, HAK_CALLER_HERE);
-	if (!q) return NULL; /* the old block stays valid, as POSIX asks */
-	memcpy(q, p, n < usable ? n : usable);
-	hak_free(p);
-	return q;
-}
-
-HAK_API void *hak_reallocarray(void *p, size_t nmemb, size_t size)
-{
-	size_t n;
-	if (__builtin_mul_overflow(nmemb, size, &n)) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	return hak_realloc(p, n);
-}
 
 HAK_API void hak_thread_flush(void)
 {
@@ -640,21 +420,6 @@ HAK_API int hak_malloc_trim(size_t pad)
 	return 1;
 }
 
-#if defined(HAKMEM_TRACE_HOOKS)
-/* callsite.c leaves hakmem's own frames out of a call site: by the
- * library's range, or, when hakmem is linked into the program, by these
- * entry points. Handed over before every other constructor (priority
- * 101), so that no traced malloc comes first. */
-__attribute__((constructor(101))) static void give_entry_points(void)
-{
-	void *const fns[] = {
-	    (void *)hak_malloc,        (void *)hak_calloc,   (void *)hak_realloc,
-	    (void *)hak_reallocarray,  (void *)hak_memalign, (void *)hak_posix_memalign,
-	    (void *)hak_aligned_alloc, (void *)hak_valloc,   (void *)hak_pvalloc};
-	hak_callsite_own_entries(fns, sizeof fns / sizeof *fns);
-}
-#endif
-
 #if defined(HAKMEM_CHECKS)
 /* C++ operator new and delete (cxx_new.c): the malloc family's paths, with
  * the stack taken from the program's call to new or delete, and delete
@@ -664,32 +429,18 @@ void *hak_malloc_from(size_t n, void *ret, void *frame)
 	return malloc_impl(n, (struct hak_caller){ret, frame});
 }
 
-void *hak_aligned_from(size_t align, size_t n, void *ret, void *frame)
-{
-	return aligned_alloc_impl(align, n, (struct hak_caller){ret, frame});
-}
-
 void hak_free_from(void *p, unsigned kind, void *ret, void *frame)
 {
 	if (p != NULL) free_general(p, kind, ret, frame);
 }
 #endif
 
+HAK_OWN_ENTRY_POINTS((void *)hak_malloc, (void *)hak_calloc)
+
 #if defined(HAKMEM_OVERRIDE)
-/* The libc names are aliases of the hak_* functions: one body, no extra
- * call on the fast path. */
-#define HAK_ALIAS(name, target)                                                                    \
-	extern __typeof(target) name __attribute__((alias(#target), visibility("default")))
 HAK_ALIAS(malloc, hak_malloc);
 HAK_ALIAS(free, hak_free);
 HAK_ALIAS(calloc, hak_calloc);
-HAK_ALIAS(realloc, hak_realloc);
-HAK_ALIAS(reallocarray, hak_reallocarray);
-HAK_ALIAS(memalign, hak_memalign);
-HAK_ALIAS(posix_memalign, hak_posix_memalign);
-HAK_ALIAS(aligned_alloc, hak_aligned_alloc);
-HAK_ALIAS(valloc, hak_valloc);
-HAK_ALIAS(pvalloc, hak_pvalloc);
 HAK_ALIAS(malloc_usable_size, hak_malloc_usable_size);
 HAK_ALIAS(cfree, hak_free);
 HAK_ALIAS(malloc_trim, hak_malloc_trim);

@@ -10,7 +10,8 @@ or changed one at a time.
 
 A call to the C library's malloc family (free, malloc, ...) is a call to
 the C library, whichever allocator answers it: in the preloaded library
-those names are alloc.c's aliases, and they are left out.
+those names are aliases in alloc.c, realloc.c and aligned_alloc.c, and
+they are left out.
 
 usage: src_calls.py [--source DIR] [--check] [--allow FILE] [--forbid RULE]...
                     [--longest N] OBJECT...
