@@ -142,6 +142,8 @@ static int tcache_ready(struct hak_tcache *tc)
 
 /* ---- refill and flush ---- */
 
+static int budget_trim(struct hak_tcache *tc);
+
 void *hak_tcache_refill(struct hak_tcache *tc, unsigned cls)
 {
 	if (!tcache_ready(tc)) return direct_alloc(cls);
@@ -200,6 +202,8 @@ void *hak_tcache_refill(struct hak_tcache *tc, unsigned cls)
 		b->head = hak_block_next(head);
 		b->count = t.got - 1;
 		if (b->count > b->max) b->max = b->count; /* a whole freelist, within the cap */
+		/* More than a batch: a whole freelist, up to a cap's worth. */
+		if (t.got > want) budget_trim(tc);
 	}
 	return head;
 }
@@ -281,6 +285,41 @@ static void flush_bin(struct hak_bin *b, unsigned cls, uint32_t keep)
 	return_chain(chain, cls);
 }
 
+/* The per-thread budget (HAK_TCACHE_BUDGET_BYTES): the bins' bytes are
+ * summed only here, on the slow paths, so the push and pop count nothing.
+ * Over the budget, the bins holding the most bytes give their older half
+ * back and halve their bound (not below two batches), until the bins hold
+ * 3/4 of it: every class that a thread both frees and allocates drifts up
+ * (bench/ring), and the bounds stop the drift from coming back unseen.
+ * Returns 1 when the thread was over its budget. */
+static int budget_trim(struct hak_tcache *tc)
+{
+	uint64_t total = 0;
+	for (unsigned c = 0; c < HAK_NUM_CLASSES; c++)
+		total += (uint64_t)tc->bins[c].count * hak_class_stride[c];
+	if (HAK_LIKELY(total <= HAK_TCACHE_BUDGET_BYTES)) return 0;
+	/* Bounded: a bin cut short by ptr_track may not give back its count. */
+	for (unsigned round = 0; round < 4 * HAK_NUM_CLASSES; round++) {
+		if (total <= HAK_TCACHE_BUDGET_BYTES / 4 * 3) break;
+		unsigned big = 0;
+		uint64_t most = 0;
+		for (unsigned c = 0; c < HAK_NUM_CLASSES; c++) {
+			uint64_t bytes = (uint64_t)tc->bins[c].count * hak_class_stride[c];
+			if (bytes > most) {
+				most = bytes;
+				big = c;
+			}
+		}
+		if (!most) break;
+		struct hak_bin *b = &tc->bins[big];
+		flush_bin(b, big, b->count / 2);
+		total -= most - (uint64_t)b->count * hak_class_stride[big];
+		uint32_t floor = 2u * tc->batch[big];
+		b->max = b->max / 2 > floor ? b->max / 2 : floor;
+	}
+	return 1;
+}
+
 void hak_tcache_free_slow(struct hak_tcache *tc, void *p, unsigned cls)
 {
 	if (!tcache_ready(tc)) {
@@ -298,6 +337,9 @@ void hak_tcache_free_slow(struct hak_tcache *tc, void *p, unsigned cls)
 			 * and the bin shrinks to one refill's batch. */
 			b->max = tc->batch[cls];
 			flush_bin(b, cls, 0);
+		} else if (budget_trim(tc)) {
+			/* Over the budget: no growing; the trim may have made room. */
+			if (b->count >= b->max) flush_bin(b, cls, b->max / 2);
 		} else if (b->max < cap) {
 			/* A program that frees in bursts grows its bins, up to the
 			 * cap, rather than flushing and refilling on every burst. */

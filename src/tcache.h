@@ -157,6 +157,12 @@ HAK_INTERNAL void hak_tcache_free_batch(const struct hak_quarantined *q, unsigne
  * bins were sized in blocks), a little more with the Small-Mid bins. */
 #define HAK_TCACHE_MAX_BYTES (5200u << 10)
 #define HAK_TCACHE_MAX_BYTES_SMALLMID (5850u << 10)
+/* What one thread's bins may hold together, checked where a bin overflows
+ * or a refill takes a whole freelist (never on the push or pop). Bins that
+ * a thread both frees and allocates random-walk toward their caps; 1 MiB
+ * still holds four bins at their 256 KiB cap (a burst of 64 frees of
+ * 4 KiB blocks is one), and over it the fullest bins flush back to 3/4. */
+#define HAK_TCACHE_BUDGET_BYTES (1u << 20)
 HAK_INTERNAL uint32_t hak_bin_initial(unsigned cls);
 HAK_INTERNAL uint32_t hak_bin_cap(unsigned cls);
 /* Returns every cached block of the calling thread to its slab. */

@@ -247,6 +247,46 @@ static void bins_sized_in_bytes(void **state)
 }
 
 /* Allocate a mix, free it all, flush: every class is back where it was. */
+/* A thread that frees and allocates many classes fills their bins; the
+ * bins together stay near HAK_TCACHE_BUDGET_BYTES (1.3 MiB), where each
+ * would grow to its cap (about 6 MiB before the budget). */
+static uint64_t bin_bytes(void)
+{
+	uint64_t total = 0;
+	for (unsigned c = 0; c < HAK_NUM_CLASSES; c++)
+		total += (uint64_t)tc->bins[c].count * hak_class_stride[c];
+	return total;
+}
+
+static void bins_stay_within_the_budget(void **state)
+{
+	(void)state;
+	enum { CLASSES = HAK_SMALLMID_FIRST, PER = 260 };
+	static void *p[CLASSES][PER];
+	hak_thread_flush();
+	uint64_t h0[CLASSES];
+	for (unsigned c = 0; c < CLASSES; c++)
+		h0[c] = held(c);
+	for (unsigned c = 0; c < CLASSES; c++)
+		for (unsigned i = 0; i < hak_bin_cap(c); i++)
+			p[c][i] = hak_malloc(hak_class_usable(c));
+	/* Round robin, as such a thread frees: every bin fills at once. */
+	uint64_t most = 0;
+	for (unsigned i = 0; i < PER; i++)
+		for (unsigned c = 0; c < CLASSES; c++) {
+			if (i >= hak_bin_cap(c)) continue;
+			hak_free(p[c][i]);
+			uint64_t b = bin_bytes();
+			if (b > most) most = b;
+		}
+	print_message("bins peaked at %llu KiB\n", (unsigned long long)(most >> 10));
+	/* Between two checks the bins below their bound still fill. */
+	assert_true(most <= HAK_TCACHE_BUDGET_BYTES / 2 * 3);
+	hak_thread_flush();
+	for (unsigned c = 0; c < CLASSES; c++)
+		assert_int_equal(held(c), h0[c]);
+}
+
 static void thread_flush_returns_everything(void **state)
 {
 	(void)state;
@@ -529,6 +569,7 @@ int main(void)
 	    cmocka_unit_test(overflow_flush_keeps_newest),
 	    cmocka_unit_test(bin_without_refills_shrinks),
 	    cmocka_unit_test(bins_sized_in_bytes),
+	    cmocka_unit_test(bins_stay_within_the_budget),
 	    cmocka_unit_test(thread_flush_returns_everything),
 	    cmocka_unit_test(thread_exit_returns_caches),
 	    cmocka_unit_test(blocks_freed_by_another_thread),
