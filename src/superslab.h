@@ -141,6 +141,24 @@ static inline long hak_slab_block_index(struct hak_superslab *ss, struct hak_sla
 	return (long)i;
 }
 
+/* Each pool's address geometry, from geometry.h's rows: the SuperSlab
+ * mask, the mask of an address's place in its slab, the slab shift and the
+ * last slab index. The lookups below index them by a constant pool, so
+ * they fold away; hak_superslab_lookup's pool may vary. */
+#define HAK_SS_MASK_ROW(k, nm, first, count, ssb, slb, hdr) [k] = ~(((uintptr_t)1 << ssb) - 1),
+#define HAK_SLAB_IN_ROW(k, nm, first, count, ssb, slb, hdr) [k] = ((uintptr_t)1 << slb) - 1,
+#define HAK_SLAB_SHIFT_ROW(k, nm, first, count, ssb, slb, hdr) [k] = slb,
+#define HAK_SLAB_LAST_ROW(k, nm, first, count, ssb, slb, hdr)                                      \
+	[k] = ((uintptr_t)1 << (ssb - slb)) - 1,
+static const uintptr_t hak_pool_ss_mask[HAK_NUM_POOLS] = {HAK_POOLS(HAK_SS_MASK_ROW)};
+static const uintptr_t hak_pool_slab_in[HAK_NUM_POOLS] = {HAK_POOLS(HAK_SLAB_IN_ROW)};
+static const uint8_t hak_pool_slab_shift[HAK_NUM_POOLS] = {HAK_POOLS(HAK_SLAB_SHIFT_ROW)};
+static const uintptr_t hak_pool_slab_last[HAK_NUM_POOLS] = {HAK_POOLS(HAK_SLAB_LAST_ROW)};
+#undef HAK_SS_MASK_ROW
+#undef HAK_SLAB_IN_ROW
+#undef HAK_SLAB_SHIFT_ROW
+#undef HAK_SLAB_LAST_ROW
+
 /* The SuperSlab and slab of pool `pool` holding address p: one mask and
  * one shift, both from the geometry. p must be inside a SuperSlab of that
  * pool: a block of one of its classes, or an address the registry vouches
@@ -148,36 +166,20 @@ static inline long hak_slab_block_index(struct hak_superslab *ss, struct hak_sla
 static inline struct hak_slab *hak_superslab_lookup(const void *p, unsigned pool,
                                                     struct hak_superslab **ssp)
 {
-#define HAK_SS_SHIFT_ROW(k, nm, first, count, ssb, slb, hdr) [k] = ssb,
-#define HAK_SLAB_SHIFT_ROW(k, nm, first, count, ssb, slb, hdr) [k] = slb,
-	static const uint8_t ss_shift[HAK_NUM_POOLS] = {HAK_POOLS(HAK_SS_SHIFT_ROW)};
-	static const uint8_t slab_shift[HAK_NUM_POOLS] = {HAK_POOLS(HAK_SLAB_SHIFT_ROW)};
-#undef HAK_SS_SHIFT_ROW
-#undef HAK_SLAB_SHIFT_ROW
-	struct hak_superslab *ss =
-	    (struct hak_superslab *)((uintptr_t)p & ~(((uintptr_t)1 << ss_shift[pool]) - 1));
+	struct hak_superslab *ss = (struct hak_superslab *)((uintptr_t)p & hak_pool_ss_mask[pool]);
 	*ssp = ss;
-	return &ss->slabs[((uintptr_t)p - (uintptr_t)ss) >> slab_shift[pool]];
+	return &ss->slabs[((uintptr_t)p - (uintptr_t)ss) >> hak_pool_slab_shift[pool]];
 }
 
 /* The slab holding an address the registry vouches for (kind from
  * hak_registry_kind(p), nonzero: the pool + 1), and in *base the start of
- * that slab (hak_slab_base without reading the slab). With kind a
- * constant, the tables fold away. */
+ * that slab (hak_slab_base without reading the slab). */
 static inline struct hak_slab *hak_addr_slab_base(const void *p, unsigned kind, uint8_t **base)
 {
-#define HAK_SS_MASK_ROW(k, nm, first, count, ssb, slb, hdr) [k] = ~(((uintptr_t)1 << ssb) - 1),
-#define HAK_SLAB_MASK_ROW(k, nm, first, count, ssb, slb, hdr) [k] = ~(((uintptr_t)1 << slb) - 1),
-#define HAK_SLAB_SHIFT_ROW(k, nm, first, count, ssb, slb, hdr) [k] = slb,
-	static const uintptr_t ss_mask[HAK_NUM_POOLS] = {HAK_POOLS(HAK_SS_MASK_ROW)};
-	static const uintptr_t slab_mask[HAK_NUM_POOLS] = {HAK_POOLS(HAK_SLAB_MASK_ROW)};
-	static const uint8_t slab_shift[HAK_NUM_POOLS] = {HAK_POOLS(HAK_SLAB_SHIFT_ROW)};
-#undef HAK_SS_MASK_ROW
-#undef HAK_SLAB_MASK_ROW
-#undef HAK_SLAB_SHIFT_ROW
-	uintptr_t a = (uintptr_t)p, ss = a & ss_mask[kind - 1], slab = a & slab_mask[kind - 1];
+	uintptr_t a = (uintptr_t)p, ss = a & hak_pool_ss_mask[kind - 1],
+	          slab = a & ~hak_pool_slab_in[kind - 1];
 	*base = (uint8_t *)slab;
-	return &((struct hak_superslab *)ss)->slabs[(slab - ss) >> slab_shift[kind - 1]];
+	return &((struct hak_superslab *)ss)->slabs[(slab - ss) >> hak_pool_slab_shift[kind - 1]];
 }
 
 /* As hak_addr_slab_base, with in *off p's offset from the slab's block 0
@@ -185,23 +187,11 @@ static inline struct hak_slab *hak_addr_slab_base(const void *p, unsigned kind, 
  * one mask each, with no slab base or SuperSlab offset in between. */
 static inline struct hak_slab *hak_addr_slab_off(const void *p, unsigned kind, size_t *off)
 {
-#define HAK_SS_MASK_ROW(k, nm, first, count, ssb, slb, hdr) [k] = ~(((uintptr_t)1 << ssb) - 1),
-#define HAK_SLAB_IN_ROW(k, nm, first, count, ssb, slb, hdr) [k] = ((uintptr_t)1 << slb) - 1,
-#define HAK_SLAB_SHIFT_ROW(k, nm, first, count, ssb, slb, hdr) [k] = slb,
-#define HAK_SLAB_COUNT_ROW(k, nm, first, count, ssb, slb, hdr)                                     \
-	[k] = ((uintptr_t)1 << (ssb - slb)) - 1,
-	static const uintptr_t ss_mask[HAK_NUM_POOLS] = {HAK_POOLS(HAK_SS_MASK_ROW)};
-	static const uintptr_t slab_in[HAK_NUM_POOLS] = {HAK_POOLS(HAK_SLAB_IN_ROW)};
-	static const uint8_t slab_shift[HAK_NUM_POOLS] = {HAK_POOLS(HAK_SLAB_SHIFT_ROW)};
-	static const uintptr_t slab_last[HAK_NUM_POOLS] = {HAK_POOLS(HAK_SLAB_COUNT_ROW)};
-#undef HAK_SS_MASK_ROW
-#undef HAK_SLAB_IN_ROW
-#undef HAK_SLAB_SHIFT_ROW
-#undef HAK_SLAB_COUNT_ROW
 	uintptr_t a = (uintptr_t)p;
-	struct hak_superslab *ss = (struct hak_superslab *)(a & ss_mask[kind - 1]);
-	struct hak_slab *s = &ss->slabs[(a >> slab_shift[kind - 1]) & slab_last[kind - 1]];
-	*off = (a & slab_in[kind - 1]) - s->data_offset;
+	struct hak_superslab *ss = (struct hak_superslab *)(a & hak_pool_ss_mask[kind - 1]);
+	struct hak_slab *s =
+	    &ss->slabs[(a >> hak_pool_slab_shift[kind - 1]) & hak_pool_slab_last[kind - 1]];
+	*off = (a & hak_pool_slab_in[kind - 1]) - s->data_offset;
 	return s;
 }
 
