@@ -11,8 +11,6 @@ import subprocess
 SKIP = 77
 
 
-
-
 class Fail(Exception):
     pass
 

@@ -26,31 +26,13 @@ import shutil
 import subprocess
 import sys
 
-SKIP = 77
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
+from analysis_lib import SKIP, Fail, check, run  # noqa: E402
+
 TRUTH = {"load_index": 50.0, "cache_fill": 100.0 / 3, "read_records": 100.0 / 6}
 SOURCE = {"load_index": ("csprog.c", "malloc(256)"), "cache_fill": ("csfill.c", "malloc(block)"),
           "read_records": ("csprog.c", "malloc(1000)")}
-
-
-class Fail(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Fail(what)
-    print("ok:", what)
-
-
-def run(cmd, env=None, timeout=300):
-    e = dict(os.environ)
-    e.update(env or {})
-    p = subprocess.run(cmd, env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
-                       errors="replace", timeout=timeout)
-    if p.returncode != 0:
-        raise Fail("%s exited %d\nstdout: %s\nstderr: %s" % (" ".join(cmd), p.returncode, p.stdout[-2000:],
-                                                            p.stderr[-2000:]))
-    return p
 
 
 def malloc_line(src_dir, name):
