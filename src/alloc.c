@@ -244,8 +244,11 @@ static __attribute__((noinline)) void free_special(void *p)
 /* free without checks: the release library, and HAKMEM_CHECK=off. */
 static inline __attribute__((always_inline)) void free_plain(void *p)
 {
-	unsigned c = hak_hdr_class[((uint8_t *)p)[-1]];
+	uint8_t h = ((uint8_t *)p)[-1];
+	if (hak_tcache_push_run(p, h)) return;
+	unsigned c = hak_hdr_class[h];
 	if (HAK_LIKELY(c < HAK_NUM_CLASSES)) {
+		hak_tcache_count_run(h, c);
 		HAK_ASAN_POISON(p, hak_class_usable(c));
 		free_class(p, c);
 		return;

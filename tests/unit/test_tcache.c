@@ -561,6 +561,73 @@ static void checked_pop_refuses_without_writing(void **state)
 #endif
 }
 
+/* Whether free takes the release path (free_plain): HAKMEM_CHECK=off. */
+static int plain_frees(void)
+{
+#if defined(HAKMEM_CHECKS)
+	return hak_check_level == HAK_CHECK_OFF;
+#else
+	return 1;
+#endif
+}
+
+/* n blocks of the 64-byte class freed in a row: a run, on the release
+ * path. */
+static void free_a_run(void **p, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		p[i] = hak_malloc(64);
+	for (unsigned i = 0; i < n; i++)
+		hak_free(p[i]);
+	if (plain_frees()) assert_true(tc->run_len >= HAK_FREE_RUN);
+}
+
+/* The release free's runs (tcache.h hak_tcache_push_run): once a run of
+ * one class holds, a block of another class, an aligned block or a large
+ * one still goes where its own header says, and ends the run. */
+static void free_runs_end_at_another_header(void **state)
+{
+	(void)state;
+	const unsigned a = hak_size_class(64), b = hak_size_class(4000);
+	void *run[HAK_FREE_RUN + 4];
+	void *other = hak_malloc(4000), *aligned = hak_aligned_alloc(256, 64);
+	void *large = hak_malloc(1u << 20);
+	assert_non_null(other);
+	assert_non_null(aligned);
+	assert_non_null(large);
+	assert_int_equal((uintptr_t)aligned % 256, 0);
+
+	free_a_run(run, HAK_FREE_RUN + 4);
+	uint32_t na = tc->bins[a].count, nb = tc->bins[b].count;
+	hak_free(other);
+	assert_int_equal(tc->bins[a].count, na);
+	assert_int_equal(tc->bins[b].count, nb + 1);
+	assert_ptr_equal(hak_tcache_head(b), other);
+	if (plain_frees()) assert_int_equal(tc->run_len, 0);
+
+	/* The aligned block's header is not a class's: it goes back as the
+	 * slab block that holds it, never as itself. */
+	free_a_run(run, HAK_FREE_RUN + 4);
+	na = tc->bins[a].count;
+	hak_free(aligned);
+	assert_ptr_not_equal(hak_tcache_head(a), aligned);
+	assert_ptr_equal(hak_tcache_head(a), run[HAK_FREE_RUN + 3]);
+	assert_int_equal(tc->bins[a].count, na);
+
+	free_a_run(run, HAK_FREE_RUN + 4);
+	na = tc->bins[a].count;
+	hak_free(large);
+	assert_ptr_equal(hak_tcache_head(a), run[HAK_FREE_RUN + 3]);
+	assert_int_equal(tc->bins[a].count, na);
+
+	/* And the run's own class still comes back newest first. */
+	assert_ptr_equal(hak_malloc(64), run[HAK_FREE_RUN + 3]);
+	assert_ptr_equal(hak_malloc(4000), other);
+	hak_free(other);
+	hak_free(run[HAK_FREE_RUN + 3]);
+	hak_thread_flush();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -577,6 +644,7 @@ int main(void)
 	    cmocka_unit_test(refill_moves_to_a_new_slab_when_spent),
 	    cmocka_unit_test(pop_takes_the_newest),
 	    cmocka_unit_test(checked_pop_refuses_without_writing),
+	    cmocka_unit_test(free_runs_end_at_another_header),
 	};
 	return cmocka_run_group_tests(tests, group_setup, NULL);
 }
