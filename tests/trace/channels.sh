@@ -72,8 +72,11 @@ check(f["allocator"] + f["other"] == f["total"], "allocator %d + other %d == tot
 check(f["total"] == ch["total"], "total %d == the threads' counted deltas %d" % (f["total"], ch["total"]))
 check(f["total"] > 0 and f["allocator"] > 0, "faults measured")
 check(ch["ticks"]["thread_exit"] >= 4, "an exit tick from each of the 4 worker threads (%d)" % ch["ticks"]["thread_exit"])
-check(ch["events"].get("hakmem:refill plain", 0) > ch["events"].get("hakmem:refill counted", 0),
-      "most refills are on the channel without the counter")
+# Both halves of the refill filter (new_pages) see refills; which half has
+# more is the workload's, not the channels' (a short larson run on a fast
+# machine carves most of its refills: 1182 against 1042).
+check(ch["events"].get("hakmem:refill plain", 0) > 0 and ch["events"].get("hakmem:refill counted", 0) > 0,
+      "refills on both channels (those that touched new pages on the counted one)")
 check(sc["match"], "event counts match process_stats: %s" % sc.get("counters"))
 check(not any("perf_thread_page_fault" in n for n in p["notes"]), "no note about events without the context: %s" % p["notes"])
 sys.exit(0 if ok else 1)
