@@ -71,6 +71,7 @@ static void ss_to_warm(struct hak_pool *pl, struct hak_superslab *ss, uint64_t n
 	}
 	if (ss->free_slots) with_free_remove(pl, ss);
 	ss->free_slots = ss->nslabs == 32 ? 0xffffffffu : (1u << ss->nslabs) - 1;
+	ss->home = NULL;
 	sslist_remove(&pl->active, ss);
 	lru_forget(pl, ss);
 	ss->warm = 1;
@@ -288,10 +289,31 @@ static struct hak_slab *take_empty(struct hak_pool *pl, unsigned cls, struct hak
 	return pick;
 }
 
-static struct hak_slab *take_free_slot(struct hak_pool *pl, unsigned cls)
+/* A SuperSlab's free slots go to one thread, its home, while it has any:
+ * threads that carve fresh slabs at once then fault in different 2 MiB
+ * regions, each under its own page-table lock, rather than all in one
+ * (docs/architecture.md, "Homes"). The owner's home,
+ * else a SuperSlab with no home, which becomes the owner's; NULL when
+ * every one with a free slot is another thread's. owner NULL (prewarm)
+ * takes only those with no home, and claims none. */
+static struct hak_superslab *home_with_free(struct hak_pool *pl, const void *owner)
 {
-	struct hak_superslab *ss = pl->with_free;
+	struct hak_superslab *open = NULL;
+	for (struct hak_superslab *ss = pl->with_free; ss; ss = ss->free_next) {
+		if (ss->home == owner) return ss;
+		if (!open && !ss->home) open = ss;
+	}
+	return open;
+}
+
+/* A free slot of the owner's home (home_with_free), or with any_home set
+ * (no memory for a SuperSlab of its own), of any SuperSlab. */
+static struct hak_slab *take_free_slot(struct hak_pool *pl, unsigned cls, const void *owner,
+                                       int any_home)
+{
+	struct hak_superslab *ss = any_home ? pl->with_free : home_with_free(pl, owner);
 	if (!ss) return NULL;
+	if (!ss->home) ss->home = owner;
 	unsigned i = (unsigned)__builtin_ctz(ss->free_slots);
 	ss->free_slots &= ~(1u << i);
 	if (!ss->free_slots) with_free_remove(pl, ss);
@@ -304,14 +326,15 @@ static struct hak_slab *take_free_slot(struct hak_pool *pl, unsigned cls)
 /* Partial (unless fresh_only: prewarm must not take back what it filed),
  * empty, free slot, warm SuperSlab, mmap. */
 static struct hak_slab *pool_find_slab(struct hak_pool *pl, unsigned cls, unsigned reason,
-                                       int fresh_only, struct hak_event_buf *ev)
+                                       int fresh_only, const void *owner, struct hak_event_buf *ev)
 {
 	struct hak_slab *s = fresh_only ? NULL : partial_list(pl, cls)->tail;
 	if (s)
 		partial_remove(pl, s);
-	else if (!(s = take_empty(pl, cls, ev)) && !(s = take_free_slot(pl, cls)) &&
+	else if (!(s = take_empty(pl, cls, ev)) && !(s = take_free_slot(pl, cls, owner, 0)) &&
 	         (ss_from_warm(pl, ev) || ss_map_new(pl, reason, ev)))
-		s = take_free_slot(pl, cls);
+		s = take_free_slot(pl, cls, owner, 0);
+	if (!s) s = take_free_slot(pl, cls, owner, 1);
 	if (s) lru_touch(pl, cls, hak_slab_ss(s));
 	return s;
 }
@@ -324,7 +347,7 @@ struct hak_slab *hak_pool_acquire(unsigned cls, void *owner)
 	pthread_mutex_lock(&pl->lock);
 	pending_drain(pl, &ev);
 	pool_maintain(pl, hak_now_ns(), 0, &ev);
-	struct hak_slab *s = pool_find_slab(pl, cls, HAK_MMAP_REASON_REFILL, 0, &ev);
+	struct hak_slab *s = pool_find_slab(pl, cls, HAK_MMAP_REASON_REFILL, 0, owner, &ev);
 	if (s) {
 		hak_spin_lock(&s->lock);
 		HAK_RELAXED_STORE(s->state, SLAB_OWNED);
@@ -400,7 +423,7 @@ unsigned hak_pool_prewarm(unsigned cls, unsigned slabs, uint64_t *pages)
 		struct hak_event_buf ev;
 		ev.n = 0;
 		pthread_mutex_lock(&pl->lock);
-		struct hak_slab *s = pool_find_slab(pl, cls, HAK_MMAP_REASON_PREWARM, 1, &ev);
+		struct hak_slab *s = pool_find_slab(pl, cls, HAK_MMAP_REASON_PREWARM, 1, NULL, &ev);
 		if (s) {
 			struct hak_superslab *ss = hak_slab_ss(s);
 			size_t npages = hak_ss_slab_size(ss) / HAK_PAGE;
@@ -462,6 +485,19 @@ uint32_t hak_pool_waiting_blocks(unsigned cls)
 }
 #endif
 
+/* A thread's homes (home_with_free) become anyone's when it exits, or
+ * (owner NULL) in a fork's child, whose other threads are gone. */
+void hak_pool_forget_home(const void *owner)
+{
+	for (unsigned k = 0; k < HAK_NUM_POOLS; k++) {
+		struct hak_pool *pl = &hak_pools[k];
+		pthread_mutex_lock(&pl->lock);
+		for (struct hak_superslab *ss = pl->with_free; ss; ss = ss->free_next)
+			if (!owner || ss->home == owner) ss->home = NULL;
+		pthread_mutex_unlock(&pl->lock);
+	}
+}
+
 /* ---- fork ---- */
 
 static void lock_all_slabs(struct hak_ss_list *l, int lock)
@@ -497,4 +533,5 @@ void hak_pools_reinit_locks(void)
 		lock_all_slabs(&hak_pools[k].active, 0);
 		pthread_mutex_init(&hak_pools[k].lock, NULL);
 	}
+	hak_pool_forget_home(NULL);
 }

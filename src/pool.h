@@ -70,6 +70,9 @@ HAK_INTERNAL struct hak_slab *hak_pool_acquire(unsigned cls, void *owner);
 /* The owner is done with s: it goes to the partial or empty list, or
  * waits as full until a free makes room. */
 HAK_INTERNAL void hak_pool_release(struct hak_slab *s);
+/* The thread cache owner's SuperSlabs are no longer its home (thread exit;
+ * NULL: every thread's, in a fork's child). */
+HAK_INTERNAL void hak_pool_forget_home(const void *owner);
 /* Returns a chain of n blocks to slab s (any thread). */
 HAK_INTERNAL void hak_pool_return_blocks(struct hak_slab *s, void *head, void *tail, uint32_t n);
 /* Maps, formats and faults in slabs of class cls, left on its partial list.

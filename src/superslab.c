@@ -4,10 +4,42 @@
 #include "os.h"
 #include "registry.h"
 
+/* Each pool maps its SuperSlabs a run at a time: 1, then 2, 4, 8 and 16
+ * at once. Every mmap and trim write-locks the mapping that the heap's
+ * page faults read, so one per SuperSlab stalled every thread faulting in
+ * fresh pages (coldstart, 4 threads). Only the pool's lock (held by the
+ * caller) guards a run; what is not handed out is address space, not
+ * memory. */
+#define HAK_SS_RUN_MAX 16u
+static struct ss_run {
+	uint8_t *next, *end;
+	unsigned len; /* SuperSlabs in the next run */
+} ss_runs[HAK_NUM_POOLS];
+
+static void *ss_address(unsigned pool, size_t size)
+{
+	struct ss_run *r = &ss_runs[pool];
+	if (r->next == r->end) {
+		unsigned n = r->len ? r->len : 1;
+		uint8_t *p = n > 1 ? hak_os_map_aligned(n * size, size) : NULL;
+		if (!p) {
+			n = 1;
+			p = hak_os_map_aligned(size, size);
+			if (!p) return NULL;
+		}
+		r->next = p;
+		r->end = p + n * size;
+		r->len = !r->len ? 2 : r->len * 2 > HAK_SS_RUN_MAX ? HAK_SS_RUN_MAX : r->len * 2;
+	}
+	void *p = r->next;
+	r->next += size;
+	return p;
+}
+
 struct hak_superslab *hak_superslab_map(unsigned pool, unsigned ss_shift, unsigned slab_shift)
 {
 	size_t size = (size_t)1 << ss_shift;
-	struct hak_superslab *ss = hak_os_map_aligned(size, size);
+	struct hak_superslab *ss = ss_address(pool, size);
 	if (!ss) return NULL;
 	if (hak_registry_add(ss, size, pool)) {
 		hak_os_unmap(ss, size);

@@ -73,6 +73,7 @@ struct hak_superslab {
 	uint64_t warm_since_ns;
 	struct hak_superslab *next, *prev;           /* pool's active or warm list */
 	struct hak_superslab *free_next, *free_prev; /* pool's has-a-free-slot list */
+	const void *home; /* the thread cache its free slots go to first (pool.c) */
 	struct hak_slab slabs[HAK_MAX_SLABS_PER_SS];
 };
 

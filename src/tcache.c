@@ -76,6 +76,7 @@ static void tcache_teardown(void *arg)
 			tc->cur[c] = NULL;
 		}
 	}
+	hak_pool_forget_home(tc);
 	hak_counters_thread_end(&tc->ctr);
 	pthread_mutex_lock(&list_lock);
 	if (tc->prev)

@@ -525,14 +525,15 @@ static int scenario(const char *name)
 		step("first-tiny", OP_MALLOC, 0, 16, NULL);
 		n = enomem_seen;
 	} else if (!strcmp(name, "later-superslab")) {
-		/* Fill the first Tiny SuperSlab, then fail the next map. */
+		/* Fill the first Tiny SuperSlab, then fail the next map: the run
+		 * of two SuperSlabs, and the one it falls back to. */
 		step("first-tiny", OP_MALLOC, 0, 1000, NULL);
 		struct hak_stats st;
 		hak_stats_get(&st);
 		uint64_t before = st.superslabs_mapped;
 		/* fast mode only: in full mode every new slab maps its record
 		 * table first (the sweep covers that). */
-		hak_fault_mmap_set(1, 1);
+		hak_fault_mmap_set(1, 2);
 		for (int i = 0; i < 2100 && !problems; i++) {
 			step("tiny-fill", OP_MALLOC, 0, 1000, NULL);
 			if (enomem_seen) break;
