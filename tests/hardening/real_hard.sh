@@ -105,8 +105,12 @@ scenario_pytests() {
 	local rc=0
 	# -j2: each test in a child process (the preload is inherited); the
 	# order of the output varies, so only the verdicts are compared.
+	# test_find_periodic_pattern draws random strings and fails, under
+	# any allocator, when it draws p = text = '' (CPython gh-105639, fixed
+	# after Debian's 3.11): it failed one CI run under full mode.
 	env ${PRELOAD:+LD_PRELOAD="$PRELOAD"} PYTHONMALLOC=malloc PYTHONHASHSEED=0 timeout 600 \
-		/usr/bin/python3 -m test -j2 --timeout 300 $PYTESTS >pytest.log 2>&1 || rc=$?
+		/usr/bin/python3 -m test -j2 --timeout 300 -i test_find_periodic_pattern \
+		$PYTESTS >pytest.log 2>&1 || rc=$?
 	echo "[python3 -m test exit $rc]" >&3
 	grep -E '^(== )?Tests result:' pytest.log | head -1
 	grep -E '^(All )?[0-9]+ tests? (OK|failed|skipped|omitted)' pytest.log || true
