@@ -7,6 +7,9 @@
 #include "pool.h"
 #include "superslab.h"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 static char owner_a, owner_b, owner_c;
 
 static unsigned mid_class(void)
@@ -117,6 +120,32 @@ static void superslabs_come_in_runs(void **state)
 	}
 }
 
+/* In a fork's child only the forking thread lives on: every home is
+ * anyone's there, and the parent's stay as they were. */
+static void fork_child_forgets_homes(void **state)
+{
+	(void)state;
+	struct hak_slab *a = fresh(&owner_a);
+	struct hak_superslab *home = ss_of(a);
+	assert_ptr_equal(home->home, &owner_a);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int homes = 0;
+		for (struct hak_superslab *ss = hak_pools[HAK_POOL_MID].with_free; ss;
+		     ss = ss->free_next)
+			homes += ss->home != NULL;
+		_exit(homes == 0 && home->home == NULL ? 0 : 1);
+	}
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_ptr_equal(home->home, &owner_a);
+	hak_pool_release(a);
+	hak_pool_forget_home(&owner_a);
+}
+
 static int group_setup(void **state)
 {
 	(void)state;
@@ -131,6 +160,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(two_owners_carve_in_two_superslabs),
 	    cmocka_unit_test(superslabs_come_in_runs),
+	    cmocka_unit_test(fork_child_forgets_homes),
 	};
 	return cmocka_run_group_tests(tests, group_setup, NULL);
 }
