@@ -86,11 +86,6 @@ static inline __attribute__((always_inline)) struct got_block alloc_class(unsign
 	return alloc_miss(c, n);
 }
 
-static inline void free_class(void *p, unsigned c)
-{
-	hak_tcache_push(p, c);
-}
-
 /* A slab block of class c for an n-byte request, seen by ptr_track. Full
  * mode first reuses a block that served its time in the quarantine: its
  * fill is checked once, as it leaves, with its record at hand. */
@@ -233,8 +228,7 @@ static __attribute__((noinline)) void free_special(void *p)
 	unsigned c;
 	uint8_t *b;
 	if (h == HAK_HDR_ALIGNED && (b = aligned_block(p, &c))) {
-		HAK_ASAN_POISON(b, hak_class_usable(c));
-		free_class(b, c);
+		hak_tcache_free_block(b, c);
 		return;
 	}
 	/* Not ours, or already freed: never write to it. ptr_track reports
@@ -249,8 +243,7 @@ static inline __attribute__((always_inline)) void free_plain(void *p)
 	unsigned c = hak_hdr_class[h];
 	if (HAK_LIKELY(c < HAK_NUM_CLASSES)) {
 		hak_tcache_count_run(h, c);
-		HAK_ASAN_POISON(p, hak_class_usable(c));
-		free_class(p, c);
+		hak_tcache_free_block(p, c);
 		return;
 	}
 	free_special(p);

@@ -29,7 +29,8 @@ static void *ss_address(unsigned pool, size_t size)
 		}
 		r->next = p;
 		r->end = p + n * size;
-		r->len = !r->len ? 2 : r->len * 2 > HAK_SS_RUN_MAX ? HAK_SS_RUN_MAX : r->len * 2;
+		unsigned grown = r->len ? 2 * r->len : 2;
+		r->len = grown < HAK_SS_RUN_MAX ? grown : HAK_SS_RUN_MAX;
 	}
 	void *p = r->next;
 	r->next += size;

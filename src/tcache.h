@@ -120,6 +120,31 @@ static inline void hak_tcache_push(void *p, unsigned cls)
 	hak_tcache_free_slow(&hak_tc, p, cls);
 }
 
+#if defined(HAKMEM_CHECKS)
+/* The push of fast mode (alloc.c), which has tested the level already:
+ * the link is keyed without asking again. */
+static inline void hak_tcache_push_keyed(void *p, unsigned cls)
+{
+	struct hak_bin *b = &hak_tc.bins[cls];
+	if (HAK_LIKELY(b->count < b->max)) {
+		hak_block_set_next_keyed(p, b->head);
+		b->head = p;
+		b->count++;
+		return;
+	}
+	hak_tcache_free_slow(&hak_tc, p, cls);
+}
+#endif
+
+/* A block of a known class freed (the release free, its runs, and what
+ * ptr_track and the quarantine let go): poisoned again in the ASan
+ * flavour, then pushed. */
+static inline void hak_tcache_free_block(void *p, unsigned cls)
+{
+	HAK_ASAN_POISON(p, hak_class_usable(cls));
+	hak_tcache_push(p, cls);
+}
+
 /* The release free (alloc.c free_plain) takes a block's class from its
  * header byte, a line of the block that a program freeing at random has
  * let go cold: the push waits for it. After HAK_FREE_RUN frees in a row of
@@ -133,8 +158,7 @@ static inline int hak_tcache_push_run(void *p, uint8_t h)
 	struct hak_tcache *tc = &hak_tc;
 	if (tc->run_len >= HAK_FREE_RUN) {
 		if (HAK_LIKELY(h == tc->run_hdr)) {
-			HAK_ASAN_POISON(p, hak_class_usable(tc->run_cls));
-			hak_tcache_push(p, tc->run_cls);
+			hak_tcache_free_block(p, tc->run_cls);
 			return 1;
 		}
 		tc->run_len = 0;
@@ -152,30 +176,6 @@ static inline void hak_tcache_count_run(uint8_t h, unsigned c)
 	tc->run_len = (uint8_t)((tc->run_len + 1u) & same);
 	tc->run_hdr = (uint8_t)h;
 	tc->run_cls = (uint8_t)c;
-}
-
-#if defined(HAKMEM_CHECKS)
-/* The push of fast mode (alloc.c), which has tested the level already:
- * the link is keyed without asking again. */
-static inline void hak_tcache_push_keyed(void *p, unsigned cls)
-{
-	struct hak_bin *b = &hak_tc.bins[cls];
-	if (HAK_LIKELY(b->count < b->max)) {
-		hak_block_set_next_keyed(p, b->head);
-		b->head = p;
-		b->count++;
-		return;
-	}
-	hak_tcache_free_slow(&hak_tc, p, cls);
-}
-#endif
-
-/* A block the checks let go (ptr_track, the quarantine): poisoned again in
- * the ASan flavour, then pushed. */
-static inline void hak_tcache_free_block(void *p, unsigned cls)
-{
-	HAK_ASAN_POISON(p, hak_class_usable(cls));
-	hak_tcache_push(p, cls);
 }
 
 #if defined(HAKMEM_CHECKS)
