@@ -29,17 +29,9 @@ import shutil
 import subprocess
 import sys
 
-SKIP = 77
-
-
-class Fail(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Fail(what)
-    print("ok:", what)
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.realpath(__file__)), "..", "analysis"))
+from analysis_lib import SKIP, Fail, check  # noqa: E402
 
 
 def run(cmd, env=None, timeout=240):
