@@ -224,9 +224,8 @@ void hak_env_load(void)
 	load_long("HAKMEM_PURGE_DELAY_MS", -1, 3600000,
 	          "milliseconds from 0 to 3600000, or -1 to never purge", &hak_env.purge_delay_ms);
 
-	x = hak_env.large_cache_mb;
-	load_long("HAKMEM_LARGE_CACHE_MB", 0, 1 << 20, "megabytes from 0 to 1048576", &x);
-	hak_env.large_cache_mb = (unsigned)x;
+	load_long("HAKMEM_LARGE_CACHE_MB", -1, 1 << 20,
+	          "megabytes from 0 to 1048576, or -1 for no limit", &hak_env.large_cache_mb);
 
 	load_checks();
 

@@ -16,7 +16,7 @@ struct hak_env {
 	int smallmid;             /* HAKMEM_SMALLMID: 256 B..1 KiB in their own pool */
 	unsigned warm_superslabs; /* HAKMEM_WARM_SUPERSLABS: kept mapped per pool */
 	long purge_delay_ms;      /* HAKMEM_PURGE_DELAY_MS: -1 never purges */
-	unsigned large_cache_mb;  /* HAKMEM_LARGE_CACHE_MB */
+	long large_cache_mb;      /* HAKMEM_LARGE_CACHE_MB; -1: no limit */
 	int on_error;             /* HAKMEM_ON_ERROR: enum hak_on_error */
 	int check_at_exit;        /* HAKMEM_CHECK_AT_EXIT: hak_heap_check() at exit */
 	int leaks;                /* HAKMEM_LEAKS: full mode lists live blocks at exit */

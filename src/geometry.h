@@ -43,10 +43,13 @@
 #define HAK_HDR_SMALLMID 0xb0u
 #define HAK_HDR_FREED_BIT 0x40u
 
-/* HAKMEM_LARGE_CACHE_MB's default: megabytes of freed large spans the
- * page heap keeps resident. The trace analysis's rule 5 builds its advice
- * on it, so both read it from here. */
-#define HAK_LARGE_CACHE_MB_DEFAULT 64u
+/* HAKMEM_LARGE_CACHE_MB's default: -1, no limit on the freed large spans
+ * the page heap keeps resident; the purge delay alone gives them back.
+ * A fixed limit under a program's steady footprint gave spans back only
+ * for the next allocations to fault them in again (docs/benchmarks.md,
+ * "The large cache"). The trace analysis's rule 5 advises it, so both
+ * read it from here. */
+#define HAK_LARGE_CACHE_MB_DEFAULT (-1)
 
 enum hak_pool_kind {
 	HAK_POOL_TINY = 0,

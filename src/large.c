@@ -113,14 +113,14 @@ static void note_own(struct hak_ph_log *log, uint8_t kind, uint8_t *addr, size_t
 	log->n++;
 }
 
-/* Resident free spans past the purge delay or over HAKMEM_LARGE_CACHE_MB
- * are given back, a few at a time, by the large operations that follow:
- * lazily, as the pools purge their slabs. */
+/* Resident free spans past the purge delay, or over HAKMEM_LARGE_CACHE_MB
+ * when it sets a limit, are given back, a few at a time, by the large
+ * operations that follow: lazily, as the pools purge their slabs. */
 static void maintain(struct hak_ph_log *log)
 {
-	long delay = hak_env.purge_delay_ms;
+	long delay = hak_env.purge_delay_ms, mb = hak_env.large_cache_mb;
 	hak_ph_purge(&heap, hak_now_ns(), delay < 0 ? -1 : (int64_t)delay * 1000000,
-	             (size_t)hak_env.large_cache_mb << 20, 0, log);
+	             mb < 0 ? SIZE_MAX : (size_t)mb << 20, 0, log);
 }
 
 /* ---- allocation ---- */

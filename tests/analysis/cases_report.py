@@ -201,7 +201,7 @@ def case_large(c):
     base = {"HAKMEM_LARGE_CACHE_MB": "0", "HAKMEM_PURGE_DELAY_MS": "0"}
     path, _ = c.record("large-nodelay", [c.workload, "large"], env=base)
     r = rec(main_proc(c.report_json([path]), c.wl_name), 5)
-    check(r is not None and re.match(r"^HAKMEM_LARGE_CACHE_MB=\d+ HAKMEM_PURGE_DELAY_MS=\d+$", r["env"]),
+    check(r is not None and re.match(r"^HAKMEM_LARGE_CACHE_MB=-1 HAKMEM_PURGE_DELAY_MS=\d+$", r["env"]),
           "rule 5 with no purge delay names a delay too: %s" % (r and r["env"]))
     check_claim(c, [c.workload, "large"], base, r)
 

@@ -256,6 +256,8 @@ static void load_good_values(void **state)
 	assert_int_equal(hak_env.purge_delay_ms, -1);
 	assert_string_equal(load_with(&cap, "HAKMEM_LARGE_CACHE_MB", "1048576"), "");
 	assert_int_equal(hak_env.large_cache_mb, 1048576);
+	assert_string_equal(load_with(&cap, "HAKMEM_LARGE_CACHE_MB", "-1"), "");
+	assert_int_equal(hak_env.large_cache_mb, -1);
 	assert_string_equal(load_with(&cap, "HAKMEM_PREWARM", "64:4,1024:1"), "");
 	assert_int_equal(hak_env.nprewarm, 2);
 	assert_int_equal(hak_env.prewarm[1].size, 1024);
@@ -301,6 +303,7 @@ static void load_bad_values_warn_and_keep_default(void **state)
 	expect_one_warning("HAKMEM_PURGE_DELAY_MS", "3600001");
 	expect_one_warning("HAKMEM_PURGE_DELAY_MS", "10ms");
 	expect_one_warning("HAKMEM_LARGE_CACHE_MB", "1048577");
+	expect_one_warning("HAKMEM_LARGE_CACHE_MB", "-2");
 	expect_one_warning("HAKMEM_LARGE_CACHE_MB", "99999999999999999999999");
 	expect_one_warning("HAKMEM_PREWARM", "64:4,");
 	expect_one_warning("HAKMEM_PREWARM", "64");

@@ -195,6 +195,32 @@ static void cache_limit(void **state)
 	assert_int_equal(st2.mapped_bytes, st0.mapped_bytes);
 }
 
+/* With no limit (the default), a round of large blocks freed together
+ * stays resident however big, and the next round reuses every span: a
+ * fixed 64 MiB gave 16 of these 80 MiB back, to fault in again. */
+static void default_cache_keeps_a_round(void **state)
+{
+	(void)state;
+	enum { ROUND = 20 };
+	void *b[ROUND];
+	hak_env.large_cache_mb = HAK_LARGE_CACHE_MB_DEFAULT;
+	for (unsigned round = 0; round < 2; round++) {
+		struct hak_stats st0 = stats_now();
+		for (unsigned i = 0; i < ROUND; i++)
+			b[i] = hak_large_alloc(4 * MIB - HAK_PAGE, HAK_LARGE_HDR);
+		struct hak_stats st1 = stats_now();
+		if (round) {
+			assert_int_equal(st1.large_mapped, st0.large_mapped);
+			assert_int_equal(st1.large_reused, st0.large_reused + ROUND);
+		}
+		for (unsigned i = 0; i < ROUND; i++)
+			hak_large_free(b[i]);
+		assert_int_equal(stats_now().large_unmapped, st1.large_unmapped);
+	}
+	hak_env.large_cache_mb = 64;
+	hak_large_trim(1);
+}
+
 /* With the purge delay passed, a free also evicts what sat too long. */
 static void cache_purge_delay(void **state)
 {
@@ -480,6 +506,7 @@ int main(void)
 	    cmocka_unit_test_setup(cache_reuses_spans, setup),
 	    cmocka_unit_test_setup(freed_spans_split, setup),
 	    cmocka_unit_test_setup(cache_limit, setup),
+	    cmocka_unit_test_setup(default_cache_keeps_a_round, setup),
 	    cmocka_unit_test_setup(cache_purge_delay, setup),
 	    cmocka_unit_test_setup(resize_in_place, setup),
 	    cmocka_unit_test_setup(grown_copy_pages_populated, setup),

@@ -310,18 +310,17 @@ static void rule_resident(struct hk_state *st, struct hk_proc *p)
 	         (unsigned long long)kept_remap);
 }
 
-/* Rule 5: large spans unmapped and mapped again -> a bigger span cache.
- * The cache also gives a span back once the purge delay has passed since
- * its free, so the setting names a delay too unless the trace shows one
- * long enough for the re-maps. */
+/* Rule 5: large spans unmapped and mapped again -> no limit on the span
+ * cache (HAK_LARGE_CACHE_MB_DEFAULT, -1). A trace does not say what limit
+ * the run had, so the setting lifts it rather than naming a size that
+ * might be smaller. The cache also gives a span back once the purge delay
+ * has passed since its free, so the setting names a delay too unless the
+ * trace shows one long enough for the re-maps. */
 static void rule_large_cache(struct hk_state *st, struct hk_proc *p)
 {
 	uint64_t large = p->alloc_cause[HK_CAUSE_LARGE];
 	if (!p->large_churn || large < HK_RULE_MIN_FAULTS) return;
 	uint64_t mb = (p->large_churn_peak_bytes + (1u << 20) - 1) >> 20;
-	uint64_t want = HAK_LARGE_CACHE_MB_DEFAULT;
-	while (want < HAK_LARGE_CACHE_MB_DEFAULT + mb)
-		want *= 2;
 	struct hk_rec *r = rec_new(p, 5, HK_EFFECT_SAVES);
 	if (!r) return;
 	r->claimed = large < p->large_churn_pages ? large : p->large_churn_pages;
@@ -331,16 +330,16 @@ static void rule_large_cache(struct hk_state *st, struct hk_proc *p)
 	double cur_ms = known ? ms(p->purge_delay_min_ns) : 0;
 	char delay[224] = "";
 	if (known && cur_ms >= gap_ms) {
-		snprintf(r->env, sizeof r->env, "HAKMEM_LARGE_CACHE_MB=%llu",
-		         (unsigned long long)want);
+		snprintf(r->env, sizeof r->env, "HAKMEM_LARGE_CACHE_MB=%d",
+		         HAK_LARGE_CACHE_MB_DEFAULT);
 	} else {
 		/* unknown: the default (1000) or the re-maps' need, whichever is longer */
 		uint64_t d = (uint64_t)ceil(gap_ms);
 		if (!known && d < 1000) d = 1000;
 		if (d < 10) d = 10;
 		snprintf(r->env, sizeof r->env,
-		         "HAKMEM_LARGE_CACHE_MB=%llu HAKMEM_PURGE_DELAY_MS=%llu",
-		         (unsigned long long)want, (unsigned long long)d);
+		         "HAKMEM_LARGE_CACHE_MB=%d HAKMEM_PURGE_DELAY_MS=%llu",
+		         HAK_LARGE_CACHE_MB_DEFAULT, (unsigned long long)d);
 		if (known)
 			snprintf(
 			    delay, sizeof delay,
@@ -355,11 +354,14 @@ static void rule_large_cache(struct hk_state *st, struct hk_proc *p)
 			    "is 1000).",
 			    (unsigned long long)d);
 	}
-	snprintf(r->action, sizeof r->action, "cache more freed large spans");
+	snprintf(r->action, sizeof r->action,
+	         "keep freed large spans until the purge delay, with no size limit");
 	snprintf(r->why, sizeof r->why,
 	         "%llu large spans were mapped within %.0f ms of a large unmap (up to %llu MiB "
 	         "unmapped and needed again at once, %.1f ms after the unmap: 90th percentile); "
-	         "each fresh span faults in every page it uses. Saves at most %llu faults.%s",
+	         "each fresh span faults in every page it uses. A limit on the cache (-1, none, "
+	         "is the default) gives spans back that the program needs again. Saves at most "
+	         "%llu faults.%s",
 	         (unsigned long long)p->large_churn, ms(st->params.churn_window_ns),
 	         (unsigned long long)mb, gap_ms / 1.25, (unsigned long long)r->claimed, delay);
 }
