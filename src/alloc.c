@@ -240,9 +240,20 @@ static inline __attribute__((always_inline)) void free_plain(void *p)
 {
 	uint8_t h = ((uint8_t *)p)[-1];
 	if (hak_tcache_push_run(p, h)) return;
+	/* A live Tiny or Mid block (headers 0x90..0xaf) takes its class from
+	 * its SuperSlab's map, a line that stays hot, not from the header,
+	 * which a program freeing at random has let go cold: only this branch
+	 * waits for the header, and the CPU predicts it. A bin chosen by the
+	 * header held every later access to the thread cache until the header
+	 * came (docs/benchmarks.md, "The release free reads no cold line"). */
+	if (HAK_LIKELY((uint8_t)(h - HAK_HDR_MID) < 2 * 16)) {
+		unsigned c = hak_unit_class(p);
+		hak_tcache_count_run(h, c);
+		hak_tcache_free_block(p, c);
+		return;
+	}
 	unsigned c = hak_hdr_class[h];
 	if (HAK_LIKELY(c < HAK_NUM_CLASSES)) {
-		hak_tcache_count_run(h, c);
 		hak_tcache_free_block(p, c);
 		return;
 	}

@@ -75,7 +75,20 @@ struct hak_superslab {
 	struct hak_superslab *free_next, *free_prev; /* pool's has-a-free-slot list */
 	const void *home; /* the thread cache its free slots go to first (pool.c) */
 	struct hak_slab slabs[HAK_MAX_SLABS_PER_SS];
+	/* The class of each 64 KiB unit's slab (HAK_NO_CLASS while it has
+	 * none), for the release free: hak_unit_class. */
+	_Alignas(64) uint8_t unit_cls[HAK_MAX_SLABS_PER_SS];
 };
+
+/* unit_cls's grain: the smallest slab, so a slab is whole units. */
+#define HAK_UNIT_SHIFT 16
+_Static_assert(HAK_SLAB_SHIFT_TINY >= HAK_UNIT_SHIFT && HAK_SLAB_SHIFT_MID >= HAK_UNIT_SHIFT &&
+                   HAK_SLAB_SHIFT_SMALLMID >= HAK_UNIT_SHIFT,
+               "a slab is whole units");
+_Static_assert(((size_t)1 << (HAK_SS_SHIFT_TINY - HAK_UNIT_SHIFT)) <= HAK_MAX_SLABS_PER_SS &&
+                   ((size_t)1 << (HAK_SS_SHIFT_MID - HAK_UNIT_SHIFT)) <= HAK_MAX_SLABS_PER_SS &&
+                   ((size_t)1 << (HAK_SS_SHIFT_SMALLMID - HAK_UNIT_SHIFT)) <= HAK_MAX_SLABS_PER_SS,
+               "unit_cls holds every unit");
 
 _Static_assert(sizeof(struct hak_superslab) < HAK_PAGE - 16, "SuperSlab header must fit a page");
 
@@ -103,8 +116,25 @@ static inline size_t hak_ss_slab_size(const struct hak_superslab *ss)
 /* The class of slab s, and the live header its blocks carry. */
 static inline void hak_slab_set_class(struct hak_slab *s, unsigned cls)
 {
+	struct hak_superslab *ss = hak_slab_ss(s);
+	unsigned units = 1u << (ss->slab_shift - HAK_UNIT_SHIFT);
 	s->cls = (uint8_t)cls;
 	HAK_RELAXED_STORE(s->live_hdr, cls < HAK_NUM_CLASSES ? hak_hdr_live(cls) : 0);
+	for (unsigned u = s->index * units; u < (s->index + 1u) * units; u++)
+		HAK_RELAXED_STORE(ss->unit_cls[u], (uint8_t)cls);
+}
+
+/* The class of a live Tiny or Mid block from its SuperSlab's map, without
+ * reading the block: both pools' SuperSlabs are 2 MiB, size-aligned. The
+ * caller knows p is one (its header says so). */
+_Static_assert(HAK_SS_SHIFT_TINY == HAK_SS_SHIFT_MID, "Tiny and Mid SuperSlabs share one mask");
+static inline unsigned hak_unit_class(const void *p)
+{
+	uintptr_t a = (uintptr_t)p;
+	const struct hak_superslab *ss =
+	    (const struct hak_superslab *)(a & ~(((uintptr_t)1 << HAK_SS_SHIFT_TINY) - 1));
+	return HAK_RELAXED_LOAD(ss->unit_cls[(a >> HAK_UNIT_SHIFT) &
+	                                     ((1u << (HAK_SS_SHIFT_TINY - HAK_UNIT_SHIFT)) - 1)]);
 }
 
 /* off / stride, exact for every offset inside a slab (off < 2^18,

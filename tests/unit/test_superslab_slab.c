@@ -92,6 +92,44 @@ static void smallmid_superslab_geometry(void **state)
 
 /* Capacity is the most blocks that fit: the last block's usable bytes
  * end inside the slab, and one more block would not. */
+/* The SuperSlab's unit map (hak_unit_class, the release free's class)
+ * follows every slab's class: mapped with none, formatted, formatted
+ * again for another class, and given up; every 64 KiB unit of a 256 KiB
+ * Mid slab, and no unit of its neighbours. */
+static void unit_map_follows_slab_class(void **state)
+{
+	(void)state;
+	struct hak_superslab *ss = map_tiny();
+	struct hak_superslab *mid =
+	    hak_superslab_map(HAK_POOL_MID, HAK_SS_SHIFT_MID, HAK_SLAB_SHIFT_MID);
+	assert_non_null(mid);
+	for (unsigned u = 0; u < HAK_MAX_SLABS_PER_SS; u++) {
+		assert_int_equal(hak_unit_class((uint8_t *)ss + ((size_t)u << HAK_UNIT_SHIFT)),
+		                 HAK_NO_CLASS);
+		assert_int_equal(hak_unit_class((uint8_t *)mid + ((size_t)u << HAK_UNIT_SHIFT)),
+		                 HAK_NO_CLASS);
+	}
+	const unsigned tiny = hak_size_class(64), mid_a = hak_size_class(4000),
+	               mid_b = hak_size_class(9000);
+	hak_slab_format(ss, &ss->slabs[5], tiny);
+	hak_slab_format(mid, &mid->slabs[2], mid_a);
+	for (unsigned k = 0; k < 2; k++) {
+		unsigned want = k ? mid_b : mid_a;
+		for (unsigned u = 0; u < HAK_MAX_SLABS_PER_SS; u++) {
+			uint8_t *t = (uint8_t *)ss + ((size_t)u << HAK_UNIT_SHIFT) + 4099;
+			uint8_t *m = (uint8_t *)mid + ((size_t)u << HAK_UNIT_SHIFT) + 4099;
+			assert_int_equal(hak_unit_class(t), u == 5 ? tiny : HAK_NO_CLASS);
+			/* Units 8..11 are Mid slab 2. */
+			assert_int_equal(hak_unit_class(m), u / 4 == 2 ? want : HAK_NO_CLASS);
+		}
+		hak_slab_format(mid, &mid->slabs[2], mid_b);
+	}
+	hak_slab_set_class(&mid->slabs[2], HAK_NO_CLASS);
+	assert_int_equal(hak_unit_class((uint8_t *)mid + (9u << HAK_UNIT_SHIFT)), HAK_NO_CLASS);
+	hak_superslab_unmap(mid);
+	hak_superslab_unmap(ss);
+}
+
 static void format_capacity(void **state)
 {
 	(void)state;
@@ -446,6 +484,7 @@ int main(void)
 	    cmocka_unit_test(map_gives_aligned_registered_superslab),
 	    cmocka_unit_test(mid_superslab_geometry),
 	    cmocka_unit_test(smallmid_superslab_geometry),
+	    cmocka_unit_test(unit_map_follows_slab_class),
 	    cmocka_unit_test(format_capacity),
 	    cmocka_unit_test(take_carves_with_headers_and_counts_pages),
 	    cmocka_unit_test(new_pages_match_residency_for_all_classes),

@@ -628,6 +628,43 @@ static void free_runs_end_at_another_header(void **state)
 	hak_thread_flush();
 }
 
+/* On the release path, frees of mixed classes that make no run take their
+ * class from the SuperSlab's unit map: each block reaches its own bin,
+ * Tiny and Mid alike, and an aligned pointer inside a block still goes
+ * back as that block. */
+static void mixed_frees_reach_their_bins(void **state)
+{
+	(void)state;
+	const unsigned c[3] = {hak_size_class(48), hak_size_class(3000), hak_size_class(700)};
+	enum { N = 8 };
+	void *p[N][3];
+	for (unsigned i = 0; i < N; i++)
+		for (unsigned k = 0; k < 3; k++)
+			assert_non_null(p[i][k] = hak_malloc(k == 0 ? 48 : k == 1 ? 3000 : 700));
+	void *aligned = hak_aligned_alloc(256, 16);
+	assert_non_null(aligned);
+	assert_int_equal((uintptr_t)aligned % 256, 0);
+	for (unsigned i = 0; i < N; i++)
+		for (unsigned k = 0; k < 3; k++) {
+			uint32_t n = tc->bins[c[k]].count;
+			hak_free(p[i][k]);
+			assert_ptr_equal(hak_tcache_head(c[k]), p[i][k]);
+			assert_int_equal(tc->bins[c[k]].count, n + 1);
+			if (plain_frees()) assert_true(tc->run_len < HAK_FREE_RUN);
+		}
+	/* Not pushed as itself: the three bins keep their heads. */
+	hak_free(aligned);
+	for (unsigned k = 0; k < 3; k++)
+		assert_ptr_equal(hak_tcache_head(c[k]), p[N - 1][k]);
+	for (unsigned i = N; i-- > 0;)
+		for (unsigned k = 0; k < 3; k++)
+			assert_ptr_equal(hak_malloc(k == 0 ? 48 : k == 1 ? 3000 : 700), p[i][k]);
+	for (unsigned i = 0; i < N; i++)
+		for (unsigned k = 0; k < 3; k++)
+			hak_free(p[i][k]);
+	hak_thread_flush();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -645,6 +682,7 @@ int main(void)
 	    cmocka_unit_test(pop_takes_the_newest),
 	    cmocka_unit_test(checked_pop_refuses_without_writing),
 	    cmocka_unit_test(free_runs_end_at_another_header),
+	    cmocka_unit_test(mixed_frees_reach_their_bins),
 	};
 	return cmocka_run_group_tests(tests, group_setup, NULL);
 }
