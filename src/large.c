@@ -113,6 +113,10 @@ static void note_own(struct hak_ph_log *log, uint8_t kind, uint8_t *addr, size_t
 	log->n++;
 }
 
+/* When the oldest resident free span was freed (UINT64_MAX: none), for
+ * hak_large_maintain_idle's check without the lock; written under it. */
+static uint64_t oldest_free_ns = UINT64_MAX;
+
 /* Resident free spans past the purge delay, or over HAKMEM_LARGE_CACHE_MB
  * when it sets a limit, are given back, a few at a time, by the large
  * operations that follow: lazily, as the pools purge their slabs. */
@@ -121,6 +125,21 @@ static void maintain(struct hak_ph_log *log)
 	long delay = hak_env.purge_delay_ms, mb = hak_env.large_cache_mb;
 	hak_ph_purge(&heap, hak_now_ns(), delay < 0 ? -1 : (int64_t)delay * 1000000,
 	             mb < 0 ? SIZE_MAX : (size_t)mb << 20, 0, log);
+	HAK_RELAXED_STORE(oldest_free_ns, heap.age_head ? heap.age_head->freed_ns : UINT64_MAX);
+}
+
+void hak_large_maintain_idle(uint64_t now)
+{
+	uint64_t oldest = HAK_RELAXED_LOAD(oldest_free_ns);
+	long delay = hak_env.purge_delay_ms;
+	if (HAK_LIKELY(oldest == UINT64_MAX) || delay < 0 || now < oldest ||
+	    now - oldest < (uint64_t)delay * 1000000)
+		return;
+	if (pthread_mutex_trylock(&large_lock)) return;
+	struct hak_ph_log log = {.n = 0};
+	maintain(&log);
+	pthread_mutex_unlock(&large_lock);
+	log_emit(&log);
 }
 
 /* ---- allocation ---- */
@@ -438,10 +457,13 @@ void hak_large_trim(int force)
 	unsigned k;
 	do {
 		pthread_mutex_lock(&large_lock);
-		if (force)
+		if (force) {
 			k = hak_ph_purge(&heap, hak_now_ns(), 0, 0, 1, &log);
-		else
+			HAK_RELAXED_STORE(oldest_free_ns,
+			                  heap.age_head ? heap.age_head->freed_ns : UINT64_MAX);
+		} else {
 			k = 0, maintain(&log);
+		}
 		pthread_mutex_unlock(&large_lock);
 		log_emit(&log);
 	} while (k);

@@ -63,6 +63,12 @@ HAK_INTERNAL int hak_large_owns(const void *p);
 /* Calls fn for every live large block, under the large lock. */
 HAK_INTERNAL void hak_large_foreach(void (*fn)(void *p, void *arg), void *arg);
 HAK_INTERNAL void hak_large_trim(int force);
+/* Gives back resident free spans past the purge delay when the oldest is
+ * due, for callers that are not large operations (a pool taking a slab):
+ * with no limit on the cache, a program that stops making large blocks
+ * would otherwise keep what it freed last. One relaxed load when nothing
+ * is due; a trylock, never a wait, when something is. */
+HAK_INTERNAL void hak_large_maintain_idle(uint64_t now);
 
 /* Calls fn for the start of every page of the resident free spans, under
  * the large lock (full mode's exit check): fn must not call into the

@@ -1,6 +1,7 @@
 #include "pool.h"
 #include "pool_lists.h"
 #include "env.h"
+#include "large.h"
 #include "os.h"
 #include "slab.h"
 #include "stats_counters.h"
@@ -346,7 +347,8 @@ struct hak_slab *hak_pool_acquire(unsigned cls, void *owner)
 	ev.n = 0;
 	pthread_mutex_lock(&pl->lock);
 	pending_drain(pl, &ev);
-	pool_maintain(pl, hak_now_ns(), 0, &ev);
+	uint64_t now = hak_now_ns();
+	pool_maintain(pl, now, 0, &ev);
 	struct hak_slab *s = pool_find_slab(pl, cls, HAK_MMAP_REASON_REFILL, 0, owner, &ev);
 	if (s) {
 		hak_spin_lock(&s->lock);
@@ -357,6 +359,10 @@ struct hak_slab *hak_pool_acquire(unsigned cls, void *owner)
 	}
 	pthread_mutex_unlock(&pl->lock);
 	hak_events_emit(&ev);
+	/* The large cache has no limit by default: a program that goes on
+	 * taking slabs but no longer makes large blocks still gives back the
+	 * spans it freed last, once the delay has passed. */
+	hak_large_maintain_idle(now);
 	if (!s) errno = ENOMEM;
 	return s;
 }

@@ -221,6 +221,30 @@ static void default_cache_keeps_a_round(void **state)
 	hak_large_trim(1);
 }
 
+/* With no limit on the cache, a program that stops making large blocks
+ * still gives back the spans it freed last: past the purge delay, a pool
+ * taking a slab gives them back (hak_large_maintain_idle). Before, only a
+ * later large operation did, and with no limit nothing else would. */
+static void idle_spans_go_back_when_a_slab_is_taken(void **state)
+{
+	(void)state;
+	hak_env.large_cache_mb = HAK_LARGE_CACHE_MB_DEFAULT;
+	hak_env.purge_delay_ms = 30;
+	struct hak_stats st0 = stats_now();
+	hak_large_free(hak_large_alloc(4 * MIB, HAK_LARGE_HDR));
+	/* Before the delay, taking a slab leaves the span resident. */
+	struct hak_slab *s = acquire(hak_size_class(64));
+	hak_pool_release(s);
+	assert_int_equal(stats_now().large_unmapped, st0.large_unmapped);
+	usleep(40 * 1000);
+	s = acquire(hak_size_class(64));
+	hak_pool_release(s);
+	assert_int_equal(stats_now().large_unmapped, st0.large_unmapped + 1);
+	hak_env.purge_delay_ms = -1;
+	hak_env.large_cache_mb = 64;
+	hak_large_trim(1);
+}
+
 /* With the purge delay passed, a free also evicts what sat too long. */
 static void cache_purge_delay(void **state)
 {
@@ -507,6 +531,7 @@ int main(void)
 	    cmocka_unit_test_setup(freed_spans_split, setup),
 	    cmocka_unit_test_setup(cache_limit, setup),
 	    cmocka_unit_test_setup(default_cache_keeps_a_round, setup),
+	    cmocka_unit_test_setup(idle_spans_go_back_when_a_slab_is_taken, setup),
 	    cmocka_unit_test_setup(cache_purge_delay, setup),
 	    cmocka_unit_test_setup(resize_in_place, setup),
 	    cmocka_unit_test_setup(grown_copy_pages_populated, setup),
