@@ -389,7 +389,7 @@ void hak_pool_release(struct hak_slab *s)
 void hak_pool_return_blocks(struct hak_slab *s, void *head, void *tail, uint32_t n)
 {
 	/* A thread's current slab: one CAS, no lock (slab.h). */
-	if (hak_slab_remote_push(s, head, tail)) return;
+	if (hak_slab_remote_push(s, head, tail, n)) return;
 	hak_spin_lock(&s->lock);
 	hak_slab_put(s, head, tail, n);
 	/* Only an unowned slab that just left FULL, reached zero, or got its

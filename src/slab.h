@@ -169,19 +169,28 @@ static inline void hak_slab_put(struct hak_slab *s, void *head, void *tail, uint
  * lock instead. So a closed slab never gains remote blocks, and a push
  * never touches the slab after its CAS: the block it returns is counted
  * in used until the owner or the close takes it, so the slab cannot be
- * emptied, reused or unmapped under the push. */
+ * emptied, reused or unmapped under the push. The word holds the open
+ * bit, the chain's head (16-aligned, below 2^47: the registry refuses
+ * SuperSlabs above) and, from bit 48, how many blocks the chain holds, so
+ * the owner takes it without walking it (remote_take). */
 #define HAK_REMOTE_OPEN ((uintptr_t)1)
+#define HAK_REMOTE_COUNT_SHIFT 48
+#define HAK_REMOTE_HEAD(w) ((void *)((w) & (((uintptr_t)1 << HAK_REMOTE_COUNT_SHIFT) - 16)))
+#define HAK_REMOTE_COUNT(w) ((uint32_t)((w) >> HAK_REMOTE_COUNT_SHIFT))
 
-/* Pushes head..tail onto s's open remote list and returns 1, or returns
- * 0, touching nothing, when the list is closed. */
-static inline int hak_slab_remote_push(struct hak_slab *s, void *head, void *tail)
+/* Pushes the n blocks head..tail onto s's open remote list and returns 1,
+ * or returns 0, touching nothing, when the list is closed. */
+static inline int hak_slab_remote_push(struct hak_slab *s, void *head, void *tail, uint32_t n)
 {
 	uintptr_t old = __atomic_load_n(&s->remote, __ATOMIC_RELAXED);
 	do {
 		if (!(old & HAK_REMOTE_OPEN)) return 0;
-		hak_block_set_next(tail, (void *)(old & ~HAK_REMOTE_OPEN));
-	} while (!__atomic_compare_exchange_n(&s->remote, &old, (uintptr_t)head | HAK_REMOTE_OPEN,
-	                                      1, __ATOMIC_RELEASE, __ATOMIC_RELAXED));
+		hak_block_set_next(tail, HAK_REMOTE_HEAD(old));
+	} while (!__atomic_compare_exchange_n(
+	    &s->remote, &old,
+	    ((uintptr_t)(HAK_REMOTE_COUNT(old) + n) << HAK_REMOTE_COUNT_SHIFT) | (uintptr_t)head |
+	        HAK_REMOTE_OPEN,
+	    1, __ATOMIC_RELEASE, __ATOMIC_RELAXED));
 	return 1;
 }
 

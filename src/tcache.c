@@ -163,10 +163,15 @@ void *hak_tcache_refill(struct hak_tcache *tc, unsigned cls)
 			hak_spin_lock(&s->lock);
 			int carve = !hak_pool_has_returned(cls) || (new_slab && !s->freelist);
 			/* A freelist of at least a batch that fits the bin is taken
-			 * whole, without walking its links (they end in NULL). */
+			 * whole, without walking its links (they end in NULL). An
+			 * empty one takes the remote chain first (counted in its
+			 * word, slab.h), so that a chain that other threads
+			 * returned goes to the bin the same way. */
 			tail = NULL;
+			uint32_t early = s->freelist ? 0 : hak_slab_remote_collect(s);
 			if (!hak_slab_take_freelist(s, want, tc->cap[cls] + 1u, &head, &t))
 				hak_slab_take_ex(hak_slab_ss(s), s, want, carve, &head, &tail, &t);
+			t.from_remote += early;
 			hak_spin_unlock(&s->lock);
 			/* A bad first block (reported) is dropped with its chain. */
 			if (t.got && hak_block_own_bad(head, cls)) continue;

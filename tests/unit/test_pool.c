@@ -216,7 +216,8 @@ static void release_classification(void **state)
 	hak_pool_return_blocks(s, h2, t2, 3);
 	assert_int_equal(s->state, SLAB_OWNED);
 	assert_int_equal(s->used, 3);
-	assert_ptr_equal((void *)(s->remote & ~HAK_REMOTE_OPEN), h2);
+	assert_ptr_equal(HAK_REMOTE_HEAD(s->remote), h2);
+	assert_int_equal(HAK_REMOTE_COUNT(s->remote), 3);
 	/* Released with nothing out (the close takes the list): empty. */
 	hak_pool_release(s);
 	assert_int_equal(s->remote, 0);

@@ -34,7 +34,7 @@ static void *chain_end(void *h, uint32_t n)
 
 static void *remote_head(const struct hak_slab *s)
 {
-	return (void *)(__atomic_load_n(&s->remote, __ATOMIC_ACQUIRE) & ~HAK_REMOTE_OPEN);
+	return HAK_REMOTE_HEAD(__atomic_load_n(&s->remote, __ATOMIC_ACQUIRE));
 }
 
 /* A closed list (an unowned slab) refuses a push and is left untouched;
@@ -51,10 +51,13 @@ static void push_and_collect(void **state)
 
 	void *t1 = chain_end(h, 4); /* h..t1: 4 blocks, then 6 */
 	void *after_t1 = hak_block_next(t1);
-	assert_true(hak_slab_remote_push(s, h, t1));
+	assert_true(hak_slab_remote_push(s, h, t1, 4));
 	assert_ptr_equal(remote_head(s), h);
-	assert_true(hak_slab_remote_push(s, after_t1, t));
+	assert_int_equal(HAK_REMOTE_COUNT(s->remote), 4);
+	assert_true(hak_slab_remote_push(s, after_t1, t, 6));
 	assert_ptr_equal(remote_head(s), after_t1);
+	assert_int_equal(HAK_REMOTE_COUNT(s->remote), 10); /* the word counts the chain */
+	assert_true(s->remote & HAK_REMOTE_OPEN);
 	assert_int_equal(s->used, 10); /* out until the owner looks */
 	assert_null(s->freelist);
 
@@ -75,8 +78,37 @@ static void push_and_collect(void **state)
 	/* Closed: a push is refused and writes nothing into the block. */
 	void *x = s->freelist;
 	uintptr_t link = *(uintptr_t *)x;
-	assert_false(hak_slab_remote_push(s, x, x));
+	assert_false(hak_slab_remote_push(s, x, x, 1));
 	assert_int_equal(*(uintptr_t *)x, link);
+	check_pool_invariants(HAK_POOL_TINY);
+}
+
+/* A chain collected onto a freelist that already holds blocks is linked
+ * in front of them (the walk for its tail); onto an empty one it becomes
+ * the freelist as it is. Either way used falls by the word's count and
+ * every block is there once. */
+static void collect_onto_a_freelist(void **state)
+{
+	(void)state;
+	struct hak_slab *s = acquire(CLS);
+	void *h, *t, *h2, *t2;
+	assert_int_equal(take(s, 7, &h, &t), 7);
+	assert_int_equal(take(s, 5, &h2, &t2), 5);
+	hak_spin_lock(&s->lock);
+	hak_slab_put(s, h2, t2, 5); /* the freelist holds 5 */
+	hak_spin_unlock(&s->lock);
+	assert_true(hak_slab_remote_push(s, h, t, 7));
+	hak_spin_lock(&s->lock);
+	assert_int_equal(hak_slab_remote_collect(s), 7);
+	hak_spin_unlock(&s->lock);
+	assert_int_equal(s->used, 0);
+	assert_ptr_equal(s->freelist, h);
+	uint32_t n = 0;
+	for (void *p = s->freelist; p; p = hak_block_next(p))
+		n++;
+	assert_int_equal(n, 12);
+	hak_pool_release(s);
+	assert_int_equal(s->state, SLAB_EMPTY);
 	check_pool_invariants(HAK_POOL_TINY);
 }
 
@@ -301,6 +333,7 @@ int main(void)
 	if (!keep) return 1;
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup(push_and_collect, setup),
+	    cmocka_unit_test_setup(collect_onto_a_freelist, setup),
 	    cmocka_unit_test_setup(take_collects_before_carving, setup),
 	    cmocka_unit_test_setup(release_with_blocks_waiting, setup),
 	    cmocka_unit_test_setup(many_threads_free_into_one_owner, setup),
