@@ -253,7 +253,8 @@ static inline __attribute__((always_inline)) void free_plain(void *p)
 		return;
 	}
 	unsigned c = hak_hdr_class[h];
-	if (HAK_LIKELY(c < HAK_NUM_CLASSES)) {
+	if (HAK_LIKELY(c < HAK_NUM_CLASSES)) { /* Small-Mid */
+		hak_tcache_count_run(h, c);
 		hak_tcache_free_block(p, c);
 		return;
 	}

@@ -117,6 +117,11 @@ static void note_own(struct hak_ph_log *log, uint8_t kind, uint8_t *addr, size_t
  * hak_large_maintain_idle's check without the lock; written under it. */
 static uint64_t oldest_free_ns = UINT64_MAX;
 
+static void publish_oldest(void)
+{
+	HAK_RELAXED_STORE(oldest_free_ns, heap.age_head ? heap.age_head->freed_ns : UINT64_MAX);
+}
+
 /* Resident free spans past the purge delay, or over HAKMEM_LARGE_CACHE_MB
  * when it sets a limit, are given back, a few at a time, by the large
  * operations that follow: lazily, as the pools purge their slabs. */
@@ -125,7 +130,7 @@ static void maintain(struct hak_ph_log *log)
 	long delay = hak_env.purge_delay_ms, mb = hak_env.large_cache_mb;
 	hak_ph_purge(&heap, hak_now_ns(), delay < 0 ? -1 : (int64_t)delay * 1000000,
 	             mb < 0 ? SIZE_MAX : (size_t)mb << 20, 0, log);
-	HAK_RELAXED_STORE(oldest_free_ns, heap.age_head ? heap.age_head->freed_ns : UINT64_MAX);
+	publish_oldest();
 }
 
 void hak_large_maintain_idle(uint64_t now)
@@ -459,8 +464,7 @@ void hak_large_trim(int force)
 		pthread_mutex_lock(&large_lock);
 		if (force) {
 			k = hak_ph_purge(&heap, hak_now_ns(), 0, 0, 1, &log);
-			HAK_RELAXED_STORE(oldest_free_ns,
-			                  heap.age_head ? heap.age_head->freed_ns : UINT64_MAX);
+			publish_oldest();
 		} else {
 			k = 0, maintain(&log);
 		}

@@ -124,19 +124,6 @@ static inline void hak_slab_set_class(struct hak_slab *s, unsigned cls)
 		HAK_RELAXED_STORE(ss->unit_cls[u], (uint8_t)cls);
 }
 
-/* The class of a live Tiny or Mid block from its SuperSlab's map, without
- * reading the block: both pools' SuperSlabs are 2 MiB, size-aligned. The
- * caller knows p is one (its header says so). */
-_Static_assert(HAK_SS_SHIFT_TINY == HAK_SS_SHIFT_MID, "Tiny and Mid SuperSlabs share one mask");
-static inline unsigned hak_unit_class(const void *p)
-{
-	uintptr_t a = (uintptr_t)p;
-	const struct hak_superslab *ss =
-	    (const struct hak_superslab *)(a & ~(((uintptr_t)1 << HAK_SS_SHIFT_TINY) - 1));
-	return HAK_RELAXED_LOAD(ss->unit_cls[(a >> HAK_UNIT_SHIFT) &
-	                                     ((1u << (HAK_SS_SHIFT_TINY - HAK_UNIT_SHIFT)) - 1)]);
-}
-
 /* off / stride, exact for every offset inside a slab (off < 2^18,
  * stride < 2^16, so off * stride < 2^40). */
 static inline size_t hak_slab_div(const struct hak_slab *s, size_t off)
@@ -189,6 +176,19 @@ static const uintptr_t hak_pool_slab_last[HAK_NUM_POOLS] = {HAK_POOLS(HAK_SLAB_L
 #undef HAK_SLAB_IN_ROW
 #undef HAK_SLAB_SHIFT_ROW
 #undef HAK_SLAB_LAST_ROW
+
+/* The class of a live Tiny or Mid block from its SuperSlab's map, without
+ * reading the block: both pools' SuperSlabs are 2 MiB, size-aligned. The
+ * caller knows p is one (its header says so). */
+_Static_assert(HAK_SS_SHIFT_TINY == HAK_SS_SHIFT_MID, "Tiny and Mid SuperSlabs share one mask");
+static inline unsigned hak_unit_class(const void *p)
+{
+	uintptr_t a = (uintptr_t)p;
+	const struct hak_superslab *ss =
+	    (const struct hak_superslab *)(a & hak_pool_ss_mask[HAK_POOL_TINY]);
+	return HAK_RELAXED_LOAD(
+	    ss->unit_cls[(a & ~hak_pool_ss_mask[HAK_POOL_TINY]) >> HAK_UNIT_SHIFT]);
+}
 
 /* The SuperSlab and slab of pool `pool` holding address p: one mask and
  * one shift, both from the geometry. p must be inside a SuperSlab of that

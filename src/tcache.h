@@ -145,12 +145,14 @@ static inline void hak_tcache_free_block(void *p, unsigned cls)
 	hak_tcache_push(p, cls);
 }
 
-/* The release free (alloc.c free_plain) takes a block's class from its
- * header byte, a line of the block that a program freeing at random has
- * let go cold: the push waits for it. After HAK_FREE_RUN frees in a row of
- * one class, the push goes to that class's bin behind a compare of the
- * header, a branch the CPU predicts and runs past before the header
- * arrives (fixed-64 1.6x, fixed-4096 2.5x on AMD Zen 4: docs/benchmarks.md).
+/* After HAK_FREE_RUN frees in a row of one class, the release free
+ * (alloc.c free_plain) pushes to that class's bin behind a compare of the
+ * header, a branch the CPU predicts and runs past before the header's
+ * line arrives: no class lookup at all. A block's header is a line that a
+ * program freeing at random has let go cold, and a bin chosen from it
+ * waits for it (fixed-64 1.6x, fixed-4096 2.5x on AMD Zen 4); below a run
+ * the class comes from the SuperSlab's unit map, whose load the run also
+ * saves (fixed 1.15x-1.25x over the map alone: docs/benchmarks.md).
  * Returns 0, having pushed nothing, when no run holds or h ends it. */
 #define HAK_FREE_RUN 16u
 static inline int hak_tcache_push_run(void *p, uint8_t h)

@@ -628,6 +628,27 @@ static void free_runs_end_at_another_header(void **state)
 	hak_thread_flush();
 }
 
+/* Small-Mid blocks (1 MiB SuperSlabs, outside the unit map) take their
+ * class from the header on the release path, and still make runs: a row
+ * of frees of one Small-Mid class goes through hak_tcache_push_run. Runs
+ * only where the release path and the layer are both on. */
+static void smallmid_frees_make_runs(void **state)
+{
+	(void)state;
+	if (!plain_frees() || !hak_smallmid_enabled) skip();
+	const unsigned c = hak_size_class(500);
+	assert_true(c >= HAK_SMALLMID_FIRST);
+	void *p[HAK_FREE_RUN + 4];
+	for (unsigned i = 0; i < HAK_FREE_RUN + 4; i++)
+		assert_non_null(p[i] = hak_malloc(500));
+	for (unsigned i = 0; i < HAK_FREE_RUN + 4; i++)
+		hak_free(p[i]);
+	assert_true(tc->run_len >= HAK_FREE_RUN);
+	assert_int_equal(tc->run_cls, c);
+	assert_ptr_equal(hak_tcache_head(c), p[HAK_FREE_RUN + 3]);
+	hak_thread_flush();
+}
+
 /* On the release path, frees of mixed classes that make no run take their
  * class from the SuperSlab's unit map: each block reaches its own bin,
  * Tiny and Mid alike, and an aligned pointer inside a block still goes
@@ -683,6 +704,7 @@ int main(void)
 	    cmocka_unit_test(checked_pop_refuses_without_writing),
 	    cmocka_unit_test(free_runs_end_at_another_header),
 	    cmocka_unit_test(mixed_frees_reach_their_bins),
+	    cmocka_unit_test(smallmid_frees_make_runs),
 	};
 	return cmocka_run_group_tests(tests, group_setup, NULL);
 }
