@@ -48,6 +48,9 @@ static void fork_parent(void)
 
 static void fork_child(void)
 {
+#if defined(HAKMEM_TRACE_HOOKS)
+	hak_trace_fork_child();
+#endif
 	hak_registry_fork_child();
 	hak_large_fork_child();
 	hak_pools_reinit_locks();

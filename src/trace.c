@@ -82,8 +82,24 @@ static long read_rss_kb(void)
 	return sp ? strtol(sp + 1, NULL, 10) * (long)(sysconf(_SC_PAGESIZE) / 1024) : 0;
 }
 
+/* One sample at a time: each reads the counters and goes out under this
+ * lock, so the trace's samples, in time order, never count backwards. Two
+ * threads' samples, each read before the other's went out, could reach the
+ * trace out of order, and the analysis takes a count that drops for an
+ * exec (trace/analysis/state.c starts_image): it split a process in two
+ * (analysis.remote_exit, once, in CI). Never held while an allocator lock
+ * is: the tracer's own allocations under it are queued (hak_trace_emit). */
+static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void hak_trace_fork_child(void)
+{
+	/* A thread sampling at the fork is not in the child. */
+	pthread_mutex_init(&stats_lock, NULL);
+}
+
 static void emit_process_stats(const struct hakmem_tp_ops *o)
 {
+	pthread_mutex_lock(&stats_lock);
 	struct rusage ru;
 	struct hak_class_counters per[HAK_NUM_CLASSES];
 	struct hakmem_tp_counters c = {
@@ -101,6 +117,7 @@ static void emit_process_stats(const struct hakmem_tp_ops *o)
 	getrusage(RUSAGE_SELF, &ru);
 	o->process_stats((uint64_t)ru.ru_minflt, (uint64_t)ru.ru_majflt, (uint64_t)read_rss_kb(),
 	                 HAK_STAT_LOAD(mapped_bytes), &c);
+	pthread_mutex_unlock(&stats_lock);
 }
 
 /* The pool's events: SuperSlabs and slabs. */
@@ -115,7 +132,8 @@ static void dispatch_pool(const struct hakmem_tp_ops *o, const struct hak_event 
 	switch (e->type) {
 	case HAK_EV_SS_MMAP:
 		o->superslab_mmap(mm->ss, mm->size, mm->pool, mm->reason, mm->ns, e->callsite);
-		if (++maps % STATS_EVERY_SS_MAPS == 0) emit_process_stats(o);
+		if (__atomic_add_fetch(&maps, 1, __ATOMIC_RELAXED) % STATS_EVERY_SS_MAPS == 0)
+			emit_process_stats(o);
 		break;
 	case HAK_EV_SS_MUNMAP:
 		o->superslab_munmap(mu->ss, mu->size, mu->pool, mu->reason);

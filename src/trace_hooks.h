@@ -89,6 +89,8 @@ HAK_INTERNAL void hak_trace_call(void *ptr, uint64_t size, int is_free);
 HAK_INTERNAL void hak_trace_start(void);
 /* A last hakmem:tick from a thread that emitted events, as it exits. */
 HAK_INTERNAL void hak_trace_thread_exit(void);
+/* In a fork's child: the samples' lock afresh (trace.c). */
+HAK_INTERNAL void hak_trace_fork_child(void);
 #define HAK_TRACE_THREAD_EXIT()                                                                    \
 	do {                                                                                       \
 		if (HAK_UNLIKELY(hak_tp != NULL)) hak_trace_thread_exit();                         \

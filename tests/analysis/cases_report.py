@@ -221,6 +221,18 @@ def case_large_merged(c):
           "rule 5's claim (%d) is at least 70%% of the faults it saves (%d)" % (r["claimed_faults"], ma - mb))
 
 
+def case_samples(c):
+    """Two threads sample process_stats at once, one held between reading
+    the counters and going out (workload samples). hakmem serialises its
+    samples, so none reaches the trace with counts below the one before,
+    and the report sees one process, not an exec into a second image (as
+    analysis.remote_exit once did in CI)."""
+    path, p = c.record("samples", [c.workload, "samples"])
+    check("delayed=1" in p.stdout, "a sample was held: %s" % p.stdout.strip())
+    proc = main_proc(c.report_json([path]), c.wl_name)
+    check(proc["image"] == 1 and proc["exec_from"] is None, "one image: %s" % proc["image"])
+
+
 def case_threads(c):
     path, _ = c.record("threads", [c.workload, "threads"])
     d = c.report_json([path])

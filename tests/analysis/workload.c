@@ -23,6 +23,11 @@
  *                     thread frees 15 of each 16 (remote frees arriving
  *                     after their owners carved and left), then allocates
  *                     4096 more
+ *   workload samples  2 threads, 128 MiB of 1000-byte blocks each, the
+ *                     first process_stats sample after start-up held
+ *                     300 ms between reading the counters and going out
+ *                     (this program's getrusage, which hakmem's sampling
+ *                     calls), while the other thread maps on and samples
  *   workload heaperror  one double free (run with HAKMEM_ON_ERROR=report)
  *   workload exec PROGRAM [ARG...]
  *                     36 MiB of 256-byte blocks (18 SuperSlabs, so that
@@ -36,7 +41,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -307,6 +315,51 @@ static int handover(void)
 	return 0;
 }
 
+/* Stands in for libc's (exported: -Wl,--export-dynamic-symbol), so that
+ * hakmem's process_stats sampling calls it: armed, the next call sleeps
+ * after hakmem has read its counters and before the sample goes out. */
+static atomic_int sample_delay_armed;
+
+int getrusage(__rusage_who_t who, struct rusage *ru)
+{
+	if (atomic_exchange(&sample_delay_armed, 0)) {
+		struct timespec ts = {0, 300 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	return (int)syscall(SYS_getrusage, who, ru);
+}
+
+enum { SAMPLES_THREADS = 2, SAMPLES_BLOCKS = 128 * 1024, SAMPLES_SIZE = 1000 };
+
+static void *samples_main(void *arg)
+{
+	(void)arg;
+	char **p = array(SAMPLES_BLOCKS * sizeof *p);
+	for (size_t i = 0; i < SAMPLES_BLOCKS; i++) {
+		p[i] = xmalloc(SAMPLES_SIZE);
+		p[i][0] = 1;
+	}
+	for (size_t i = 0; i < SAMPLES_BLOCKS; i++)
+		free(p[i]);
+	return NULL;
+}
+
+static int samples(void)
+{
+	pthread_t t[SAMPLES_THREADS];
+	atomic_store(&sample_delay_armed, 1);
+	for (size_t i = 0; i < SAMPLES_THREADS; i++)
+		if (pthread_create(&t[i], NULL, samples_main, NULL)) {
+			fputs("workload: pthread_create failed\n", stderr);
+			return 1;
+		}
+	for (size_t i = 0; i < SAMPLES_THREADS; i++)
+		pthread_join(t[i], NULL);
+	printf("workload samples threads=%d blocks=%d delayed=%d\n", SAMPLES_THREADS,
+	       SAMPLES_THREADS * SAMPLES_BLOCKS, !atomic_load(&sample_delay_armed));
+	return 0;
+}
+
 static int heaperror(void)
 {
 	char *volatile p = xmalloc(48);
@@ -343,9 +396,10 @@ int main(int argc, char **argv)
 	if (argc == 2 && !strcmp(argv[1], "larson")) return larson();
 	if (argc == 2 && !strcmp(argv[1], "handover")) return handover();
 	if (argc == 2 && !strcmp(argv[1], "heaperror")) return heaperror();
+	if (argc == 2 && !strcmp(argv[1], "samples")) return samples();
 	if (argc >= 3 && !strcmp(argv[1], "exec")) return exec_into(argv + 2);
 	fprintf(stderr, "usage: workload storm "
-	                "[SIZE]|refault|churn|large|threads|larson|handover|heaperror|exec "
+	                "[SIZE]|refault|churn|large|threads|larson|handover|samples|heaperror|exec "
 	                "PROGRAM [ARG...]\n");
 	return 2;
 }
